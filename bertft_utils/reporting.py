@@ -1,0 +1,107 @@
+"""Human-readable outputs: text reports, plots and files the run writes. Call these on the main process only."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+
+def announce(path: str) -> str:
+    """Log one line per output file (tests count them to check each is written once)."""
+    logger.info("bertft wrote %s", path)
+    return path
+
+
+def write_json(path: str, payload) -> str:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, ensure_ascii=False)
+    return announce(path)
+
+
+def format_classification_report(metrics: dict, per_label_table: str | None = None) -> str:
+    """The summary line the original report prints, then the per-label table."""
+    lines = [
+        f"accuracy: {metrics['accuracy']:.4f} recall: {metrics['recall']:.4f} "
+        f"precision: {metrics['precision']:.4f} F1-score: {metrics['f1']:.4f}"
+    ]
+    if "positive_label" in metrics:
+        lines.append(f"(precision/recall/F1 for positive label {metrics['positive_label']!r}; "
+                     f"macro F1 {metrics['macro_f1']:.4f})")
+    if per_label_table:
+        lines += ["", per_label_table]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(path: str, text: str) -> str:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return announce(path)
+
+
+def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: str, title: str) -> str:
+    """Confusion matrix heat map with counts (rows: gold, columns: predicted)."""
+    size = max(4.0, 0.35 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    if len(labels) <= 30:
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+        ax.set_yticks(range(len(labels)), labels)
+        for i, row in enumerate(matrix):
+            for j, count in enumerate(row):
+                ax.text(j, i, str(count), ha="center", va="center", fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return announce(path)
+
+
+def plot_learning_curve(log_history: list[dict], path: str, metric_key: str) -> str | None:
+    """Training loss per logging step, with validation loss and `metric_key` per evaluation."""
+    train = [(h["step"], h["loss"]) for h in log_history if "loss" in h and "step" in h]
+    evals = [(h["step"], h.get("eval_loss"), h.get(metric_key)) for h in log_history if "eval_loss" in h]
+    if not train and not evals:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if train:
+        ax.plot(*zip(*train), label="train loss")
+    if evals:
+        ax.plot([s for s, _, _ in evals], [v for _, v, _ in evals], "o-", label="validation loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    if evals and any(m is not None for _, _, m in evals):
+        right = ax.twinx()
+        right.plot([s for s, _, m in evals if m is not None], [m for _, _, m in evals if m is not None],
+                   "s--", color="tab:green", label=metric_key)
+        right.set_ylabel(metric_key)
+        right.legend(loc="upper center")
+    ax.legend(loc="upper right")
+    ax.set_title("learning curve")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return announce(path)
+
+
+def metrics_markdown_table(metrics_by_split: dict[str, dict], keys: list[str]) -> str:
+    """A markdown table of the given metric keys per split (for model cards)."""
+    rows = ["| split | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for split, metrics in metrics_by_split.items():
+        cells = [f"{metrics[k]:.4f}" if isinstance(metrics.get(k), float) else str(metrics.get(k, "")) for k in keys]
+        rows.append(f"| {split} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def ensure_dir(path: str) -> str:
+    os.makedirs(path, exist_ok=True)
+    return path

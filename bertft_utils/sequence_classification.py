@@ -1,0 +1,185 @@
+"""What every sequence-level task shares: labelled texts per split, encoding, prediction and the test report."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from datasets import Dataset
+from sklearn.metrics import classification_report
+from transformers import DataCollatorWithPadding, PreTrainedTokenizerBase, default_data_collator
+
+from .labels import label_to_str
+from .metrics import classification_metrics, scalar_metrics, softmax, top_k_accuracy
+from .readers import Table
+from .reporting import announce, format_classification_report, plot_confusion_matrix, write_text
+from .splits import split_train_file
+from .training import predict_in_order
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LabeledTexts:
+    """Texts of one split with their gold labels (None when the file has none) and source file/line."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[str] | None = None
+    sources: list[tuple[str, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def first(self, n: int | None) -> LabeledTexts:
+        if n is None or n >= len(self):
+            return self
+        return LabeledTexts(self.texts[:n], None if self.labels is None else self.labels[:n], self.sources[:n])
+
+
+def table_to_labeled_texts(table: Table, text_column: str, label_column: str, require_labels: bool,
+                           indices: list[int] | None = None) -> LabeledTexts:
+    """Pick the text and label columns (by name) out of a Table, optionally only some rows."""
+    has_labels = any(label_column in row for row in table.rows)
+    if require_labels or not has_labels:
+        table.require_columns(*([text_column, label_column] if require_labels else [text_column]))
+    texts = [str(t) for t in table.column(text_column)]
+    labels = [label_to_str(v) for v in table.column(label_column)] if has_labels else None
+    sources = [(table.path, line) for line in table.line_numbers]
+    if indices is not None:
+        texts = [texts[i] for i in indices]
+        labels = None if labels is None else [labels[i] for i in indices]
+        sources = [sources[i] for i in indices]
+    return LabeledTexts(texts, labels, sources)
+
+
+def load_labeled_splits(data_args, read: Callable[[str], Table], text_column: str, label_column: str,
+                        output_dir: str, is_main_process: bool) -> dict[str, LabeledTexts]:
+    """train/validation/test LabeledTexts from the data files, splitting --train_file when a file is missing.
+
+    A test file without the label column is accepted (prediction only).
+    """
+    splits: dict[str, LabeledTexts] = {}
+    if data_args.train_file:
+        table = read(data_args.train_file)
+        table.require_columns(text_column, label_column)
+        labels = [label_to_str(v) for v in table.column(label_column)]
+        indices = split_train_file(data_args, labels, output_dir, write=is_main_process)
+        for name, ids in indices.items():
+            if ids:
+                splits[name] = table_to_labeled_texts(table, text_column, label_column, True, ids)
+        logger.info("Split of %s: %s (written to %s).", data_args.train_file,
+                    {k: len(v) for k, v in indices.items()}, output_dir)
+    for name, path, required in (("validation", data_args.validation_file, True),
+                                 ("test", data_args.test_file, False)):
+        if path:
+            splits[name] = table_to_labeled_texts(read(path), text_column, label_column, required)
+    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
+              "test": data_args.max_predict_samples}
+    return {name: split.first(limits[name]) for name, split in splits.items()}
+
+
+def encode_texts(texts: list[str], label_ids: list[int] | None, tokenizer: PreTrainedTokenizerBase,
+                 max_seq_length: int, pad_to_max_length: bool, split: str) -> Dataset:
+    """Tokenize (truncating to max_seq_length, and saying how many examples that cut)."""
+    max_length = min(max_seq_length, tokenizer.model_max_length)
+    encoded = tokenizer(texts, truncation=True, max_length=max_length,
+                        padding="max_length" if pad_to_max_length else False)
+    full_lengths = [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
+    truncated = sum(length > max_length for length in full_lengths)
+    if truncated:
+        logger.warning("%s: %d of %d texts are longer than %d tokens and were truncated (longest: %d).",
+                       split, truncated, len(texts), max_length, max(full_lengths))
+    columns = dict(encoded)
+    if label_ids is not None:
+        columns["labels"] = label_ids
+    return Dataset.from_dict(columns)
+
+
+def data_collator(tokenizer: PreTrainedTokenizerBase, pad_to_max_length: bool):
+    """Dynamic padding to the longest example of each batch (default), or nothing to pad."""
+    return default_data_collator if pad_to_max_length else DataCollatorWithPadding(tokenizer)
+
+
+def make_compute_metrics(label_list: list[str]):
+    """Trainer hook: scalar classification metrics from logits."""
+
+    def compute_metrics(prediction) -> dict:
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        predicted = np.argmax(logits, axis=-1)
+        metrics = classification_metrics(prediction.label_ids.tolist(), predicted.tolist(), label_list)
+        return {k: v for k, v in metrics.items() if isinstance(v, float)}
+
+    return compute_metrics
+
+
+def predict_probabilities(trainer, dataset: Dataset) -> np.ndarray:
+    """Class probabilities for every example, gathered across processes."""
+    return softmax(np.asarray(predict_in_order(trainer, dataset), dtype=np.float64))
+
+
+def report_test_split(split: LabeledTexts, probabilities: np.ndarray, label_list: list[str], output_dir: str,
+                      top_k: tuple[int, ...] = (), shown_texts: list[str] | None = None) -> dict:
+    """predictions.tsv, test metrics, the text report and the confusion-matrix PNG; returns the metrics.
+
+    `shown_texts` replaces the texts in predictions.tsv (e.g. the raw question instead of its prompt).
+    """
+    predicted = probabilities.argmax(axis=-1)
+    label_to_id = {label: i for i, label in enumerate(label_list)}
+    k_out = max([1, *top_k])
+    order = np.argsort(-probabilities, axis=-1)[:, :k_out]
+    path = os.path.join(output_dir, "predictions.tsv")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        header = ["file", "line", "text", "gold", "predicted", "probability"]
+        header += [f"top{r + 1}_{kind}" for r in range(1, k_out) for kind in ("label", "probability")]
+        writer.writerow(header)
+        for row, text in enumerate(shown_texts or split.texts):
+            source_file, line = split.sources[row]
+            gold = split.labels[row] if split.labels is not None else ""
+            cells = [os.path.basename(source_file), line, text, gold, label_list[predicted[row]],
+                     f"{probabilities[row, predicted[row]]:.6f}"]
+            for rank in range(1, k_out):
+                cells += [label_list[order[row, rank]], f"{probabilities[row, order[row, rank]]:.6f}"]
+            writer.writerow(cells)
+    announce(path)
+    if split.labels is None:
+        logger.info("The test file has no labels: wrote predictions only.")
+        return {}
+    gold_ids = np.array([label_to_id.get(label, -1) for label in split.labels])
+    metrics = classification_metrics(gold_ids.tolist(), predicted.tolist(), label_list)
+    for k in top_k:
+        metrics[f"top{k}_accuracy"] = top_k_accuracy(gold_ids, probabilities, k)
+    metrics["samples"] = len(split)
+    known = gold_ids >= 0
+    table = classification_report(gold_ids[known], predicted[known], labels=list(range(len(label_list))),
+                                  target_names=label_list, digits=4, zero_division=0)
+    write_text(os.path.join(output_dir, "test_report.txt"), format_classification_report(metrics, table))
+    plot_confusion_matrix(metrics["confusion_matrix"], label_list, os.path.join(output_dir, "confusion_matrix.png"),
+                          "test confusion matrix")
+    return metrics
+
+
+def test_metrics_for_saving(metrics: dict) -> dict:
+    return scalar_metrics(metrics, "test")
+
+
+def model_card_sections(label_list: list[str], metrics_by_split: dict[str, dict], input_note: str) -> list[str]:
+    """Model-card text: labels, results and how to use the saved model with `pipeline`."""
+    from .reporting import metrics_markdown_table
+
+    keys = [k for k in ("accuracy", "precision", "recall", "f1", "macro_f1", "top3_accuracy", "top5_accuracy")
+            if any(k in m for m in metrics_by_split.values())]
+    shown = ", ".join(label_list[:20]) + (f", ... ({len(label_list)} in all)" if len(label_list) > 20 else "")
+    sections = [f"## Labels\n\n{shown}\n\n`config.id2label` holds them, so `pipeline` returns label names."]
+    if metrics_by_split and keys:
+        sections.append("## Results (bertft)\n\n" + metrics_markdown_table(metrics_by_split, keys))
+    sections.append(
+        "## Usage\n\n```python\nfrom transformers import pipeline\n"
+        "classifier = pipeline(\"text-classification\", model=\"path/or/hub-name/of/this/model\")\n"
+        "print(classifier(\"your text here\"))\n```\n\n" + input_note
+    )
+    return sections

@@ -1,0 +1,105 @@
+"""Seeded stratified train/validation/test splits, written to disk so anyone can reproduce them.
+
+Our own per-class allocation rather than scikit-learn's `train_test_split`: that one refuses classes with a single
+member and can leave a rare class out of training; here every class keeps at least one training example.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+
+SPLIT_NAMES = ("train", "validation", "test")
+SPLIT_FILE_NAME = "split_ids.json"
+
+
+def stratified_split(
+    labels: Sequence[Hashable], validation_percentage: float, test_percentage: float, seed: int
+) -> dict[str, list[int]]:
+    """Indices of each split. Every label is split in the given proportions (rounded), keeping one in train.
+
+    The result depends only on the labels, the percentages and the seed.
+    """
+    by_label: dict[Hashable, list[int]] = defaultdict(list)
+    for index, label in enumerate(labels):
+        by_label[label].append(index)
+    rng = random.Random(seed)
+    splits: dict[str, list[int]] = {name: [] for name in SPLIT_NAMES}
+    for label in sorted(by_label, key=str):
+        indices = by_label[label]
+        rng.shuffle(indices)
+        n = len(indices)
+        n_test = int(round(n * test_percentage / 100))
+        n_validation = int(round(n * validation_percentage / 100))
+        while n_test + n_validation > n - 1 and (n_test or n_validation):
+            if n_test >= n_validation:
+                n_test -= 1
+            else:
+                n_validation -= 1
+        splits["test"].extend(indices[:n_test])
+        splits["validation"].extend(indices[n_test:n_test + n_validation])
+        splits["train"].extend(indices[n_test + n_validation:])
+    for name in SPLIT_NAMES:
+        splits[name].sort()
+    return splits
+
+
+def write_split(output_dir: str, splits: dict[str, list[int]], source_file: str, seed: int,
+                percentages: tuple[float, float]) -> str:
+    """Write the split as 0-based record indices into `source_file`; returns the path written."""
+    os.makedirs(output_dir, exist_ok=True)
+    path = os.path.join(output_dir, SPLIT_FILE_NAME)
+    payload = {
+        "source_file": os.path.basename(source_file),
+        "index_base": 0,
+        "note": "indices count records (non-blank lines / sentences) of source_file, in file order",
+        "seed": seed,
+        "validation_percentage": percentages[0],
+        "test_percentage": percentages[1],
+        "sizes": {name: len(ids) for name, ids in splits.items()},
+        **{name: ids for name, ids in splits.items()},
+    }
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle)
+    return path
+
+
+def read_split(path: str, num_records: int) -> dict[str, list[int]]:
+    """Load a split written by `write_split`, checking that it fits a file of `num_records` records."""
+    with open(path, encoding="utf-8") as handle:
+        payload = json.load(handle)
+    missing = [name for name in SPLIT_NAMES if name not in payload]
+    if missing:
+        raise ValueError(f"{path}: not a split file (missing {missing}).")
+    seen: set[int] = set()
+    for name in SPLIT_NAMES:
+        for index in payload[name]:
+            if not 0 <= index < num_records:
+                raise ValueError(
+                    f"{path}: index {index} in {name!r} is outside the data file, which has {num_records} records. "
+                    "Was the split written for another file?"
+                )
+            if index in seen:
+                raise ValueError(f"{path}: index {index} appears in more than one split.")
+            seen.add(index)
+    return {name: list(payload[name]) for name in SPLIT_NAMES}
+
+
+def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, write: bool) -> dict[str, list[int]]:
+    """Indices of --train_file records per split: from --split_file, or a fresh stratified split.
+
+    Validation/test are carved out only when no --validation_file/--test_file is given. `labels` stratifies
+    (pass one constant value per record for a plain seeded shuffle). The split is written to output_dir.
+    """
+    validation = 0.0 if data_args.validation_file else data_args.validation_split_percentage
+    test = 0.0 if data_args.test_file else data_args.test_split_percentage
+    if data_args.split_file:
+        splits = read_split(data_args.split_file, len(labels))
+    else:
+        splits = stratified_split(labels, validation, test, data_args.split_seed)
+    if write:
+        write_split(output_dir, splits, data_args.train_file, data_args.split_seed, (validation, test))
+    return splits

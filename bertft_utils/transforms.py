@@ -1,0 +1,82 @@
+"""Regex substitutions for data cleansing, applied identically at train, eval and predict time.
+
+They are stored in the saved model's config, so a reloaded model cleans its input the way it was trained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+CONFIG_KEY = "bertft_regex_transformations"
+
+
+class RegexTransformations:
+    """An ordered list of (pattern, replacement) pairs applied one after another."""
+
+    def __init__(self, pairs: list[tuple[str, str]] | None = None):
+        self.pairs = [(pattern, replacement) for pattern, replacement in (pairs or [])]
+        self._compiled = []
+        for pattern, replacement in self.pairs:
+            try:
+                self._compiled.append((re.compile(pattern), replacement))
+            except re.error as error:
+                raise ValueError(f"--regex_transformations: invalid pattern {pattern!r}: {error}.") from None
+
+    @classmethod
+    def from_argument(cls, value: str | None) -> RegexTransformations:
+        """Parse a JSON object {pattern: replacement} or list of pairs, given inline or as a file path."""
+        if not value:
+            return cls()
+        source = "--regex_transformations"
+        if os.path.isfile(value):
+            source = value
+            with open(value, encoding="utf-8") as handle:
+                value = handle.read()
+        try:
+            data = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"{source}: not valid JSON ({error.msg}). Give a mapping such as "
+                '\'{"https?://\\\\S+": "", "\\\\s+": " "}\' or a path to a file holding one.'
+            ) from None
+        if isinstance(data, dict):
+            pairs = list(data.items())
+        elif isinstance(data, list) and all(isinstance(p, list | tuple) and len(p) == 2 for p in data):
+            pairs = [tuple(p) for p in data]
+        else:
+            raise ValueError(f"{source}: expected a JSON object {{pattern: replacement}} or a list of pairs.")
+        if not all(isinstance(p, str) and isinstance(r, str) for p, r in pairs):
+            raise ValueError(f"{source}: patterns and replacements must be strings.")
+        return cls(pairs)
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RegexTransformations) and self.pairs == other.pairs
+
+    def __call__(self, text: str) -> str:
+        for pattern, replacement in self._compiled:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def save_to_config(self, config) -> None:
+        setattr(config, CONFIG_KEY, [list(pair) for pair in self.pairs])
+
+    @classmethod
+    def from_config(cls, config) -> RegexTransformations:
+        return cls([tuple(pair) for pair in getattr(config, CONFIG_KEY, None) or []])
+
+
+def resolve_regex_transformations(argument: str | None, config) -> RegexTransformations:
+    """The command-line transformations, or those stored with a fine-tuned model; a conflict is an error."""
+    given = RegexTransformations.from_argument(argument)
+    stored = RegexTransformations.from_config(config)
+    if stored and given and given != stored:
+        raise ValueError(
+            f"The model was fine-tuned with --regex_transformations {stored.pairs}, but {given.pairs} was given. "
+            "Drop the argument to use the stored ones."
+        )
+    return given or stored
