@@ -129,14 +129,19 @@ class BertftTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
-        # transformers refuses --bf16 without an accelerator unless use_cpu is set; on a CPU-only machine that
-        # is the only device there is, so say it for the user (bf16 on AVX-512 CPUs is 1.4-1.8x faster here).
-        if self.bf16 and not self.use_cpu:
-            import torch
-
-            if not (torch.cuda.is_available() or torch.backends.mps.is_available()):
-                self.use_cpu = True
+        # On a machine without an accelerator, say use_cpu for the user: transformers refuses --bf16 otherwise,
+        # and under `accelerate launch`/torchrun it leaves the processes undistributed (each trains alone).
+        if not self.use_cpu and not _accelerator_available():
+            self.use_cpu = True
         super().__post_init__()
+
+
+def _accelerator_available() -> bool:
+    import torch
+
+    if hasattr(torch, "accelerator"):
+        return torch.accelerator.is_available()
+    return torch.cuda.is_available() or torch.backends.mps.is_available()
 
 
 def parse_arguments(*dataclass_types: type, args: list[str] | None = None) -> tuple:

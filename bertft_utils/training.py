@@ -29,8 +29,9 @@ def setup_logging(training_args: TrainingArguments) -> None:
         handlers=[logging.StreamHandler(sys.stdout)],
     )
     level = training_args.get_process_log_level()
-    logging.getLogger("bertft_utils").setLevel(level)
-    logging.getLogger("__main__").setLevel(level)
+    ours = logging.INFO if training_args.should_log else logging.WARNING
+    logging.getLogger("bertft_utils").setLevel(ours)
+    logging.getLogger("__main__").setLevel(ours)
     datasets.utils.logging.set_verbosity(level)
     transformers.utils.logging.set_verbosity(level)
     transformers.utils.logging.enable_default_handler()

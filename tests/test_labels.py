@@ -1,0 +1,23 @@
+import pytest
+from transformers import BertConfig
+
+from bertft_utils.labels import apply_label_maps, check_unseen_labels, label_to_str, sort_labels
+
+
+def test_labels_sort_numerically_and_normalise():
+    assert sort_labels(["10", "2", "1"]) == ["1", "2", "10"]
+    assert sort_labels(["b", "a", "B"]) == ["B", "a", "b"]
+    assert [label_to_str(v) for v in (1, True, 0.0, " x ")] == ["1", "1", "0", "x"]
+
+
+def test_unseen_label_is_an_error_unless_allowed():
+    with pytest.raises(ValueError, match=r"never occur in the training data: test: \['c'\].*--allow_unseen_labels"):
+        check_unseen_labels(["a", "b"], {"validation": ["a"], "test": ["a", "c", "c"]}, allow=False)
+    assert check_unseen_labels(["a", "b"], {"test": ["a", "c", "c"]}, allow=True) == {"test": {"c": 2}}
+
+
+def test_apply_label_maps():
+    config = BertConfig()
+    apply_label_maps(config, ["neg", "neutral", "pos"])
+    assert config.id2label == {0: "neg", 1: "neutral", 2: "pos"} and config.label2id["pos"] == 2
+    assert config.num_labels == 3

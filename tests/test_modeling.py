@@ -1,0 +1,48 @@
+import pytest
+from transformers import BertTokenizerFast
+
+from bertft_utils.arguments import ModelArguments
+from bertft_utils.modeling import embedded_model_path, load_config, load_tokenizer
+
+
+def tokenizer_for(path, **kwargs):
+    model_args = ModelArguments(model_name_or_path=str(path), **kwargs)
+    return load_tokenizer(model_args, load_config(model_args), pretokenized=kwargs.pop("pretokenized", False))
+
+
+def test_albert_with_vocab_txt_only_gets_wordpiece(tiny_models):
+    tokenizer = tokenizer_for(tiny_models["albert"])
+    assert isinstance(tokenizer, BertTokenizerFast)
+    vocab_size = len((tiny_models["albert"] / "vocab.txt").read_text(encoding="utf-8").split())
+    assert len(tokenizer) == vocab_size
+    assert tokenizer.tokenize("北京 the") == ["北", "京", "the"]
+
+
+def test_declared_class_and_tokenizer_name_override(tiny_models):
+    assert type(tokenizer_for(tiny_models["roberta"])).__name__ == "RobertaTokenizer"
+    tokenizer = tokenizer_for(tiny_models["roberta"], tokenizer_name=str(tiny_models["bert"]))
+    assert isinstance(tokenizer, BertTokenizerFast)
+
+
+def test_byte_level_bpe_gets_prefix_space_for_pre_split_words(tiny_models):
+    model_args = ModelArguments(model_name_or_path=str(tiny_models["roberta"]))
+    config = load_config(model_args)
+    plain = load_tokenizer(model_args, config)
+    split = load_tokenizer(model_args, config, pretokenized=True)
+    assert split.add_prefix_space and not plain.add_prefix_space
+    tokens = split(["hello", "world"], is_split_into_words=True).tokens()
+    assert tokens[1].startswith("Ġ") and tokens == split(" hello world").tokens()
+
+
+def test_tiny_vocabulary_is_refused(tmp_path, tiny_models):
+    (tmp_path / "config.json").write_text((tiny_models["albert"] / "config.json").read_text())
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n")
+    with pytest.raises(ValueError, match=r"has only \d tokens: its vocabulary file was not found"):
+        tokenizer_for(tmp_path)
+
+
+def test_embedded_model_is_found_offline():
+    path = embedded_model_path()
+    assert path.endswith("model")
+    config = load_config(ModelArguments())
+    assert config.model_type == "bert" and config.hidden_size == 384

@@ -1,0 +1,141 @@
+"""End-to-end runs of run_classify.py on tiny BERT / ALBERT / RoBERTa checkpoints."""
+
+import csv
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ARCHITECTURES, DATA, run_script
+
+SAMPLE = DATA / "sarcasm_headlines_sample.jsonl"
+FAST = ["--num_train_epochs", "2", "--learning_rate", "1e-3", "--per_device_train_batch_size", "16",
+        "--per_device_eval_batch_size", "32", "--logging_steps", "5", "--save_strategy", "no",
+        "--eval_strategy", "epoch", "--disable_tqdm", "true", "--max_seq_length", "48"]
+
+
+@pytest.fixture(scope="module")
+def named_label_csv(tmp_path_factory):
+    """400 headlines as csv with label names instead of 0/1."""
+    path = tmp_path_factory.mktemp("data") / "headlines.csv"
+    rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()[:400]]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["headline", "kind", "article_link"])
+        for row in rows:
+            writer.writerow([row["headline"], "sarcastic" if row["is_sarcastic"] else "serious", row["article_link"]])
+    return path
+
+
+def read_predictions(path):
+    with open(path, encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_train_eval_predict_and_reload_with_pipeline(architecture, tiny_models, named_label_csv, tmp_path):
+    out = tmp_path / "out"
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models[architecture]),
+               "--train_file", str(named_label_csv), "--text_column_name", "headline", "--label_column_name", "kind",
+               "--regex_transformations", '{"[0-9]+": "0"}',
+               "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST)
+    for name in ("all_results.json", "train_results.json", "eval_results.json", "test_results.json",
+                 "predictions.tsv", "test_report.txt", "confusion_matrix.png", "learning_curve.png", "README.md",
+                 "split_ids.json", "model.safetensors", "config.json"):
+        assert (out / name).is_file(), name
+
+    split = json.loads((out / "split_ids.json").read_text())
+    assert split["sizes"] == {"train": 320, "validation": 40, "test": 40}
+    predictions = read_predictions(out / "predictions.tsv")
+    assert len(predictions) == 40
+    # Lines in predictions.tsv are the csv lines of the test ids (header is line 1, record i is on line i + 2).
+    assert sorted(int(p["line"]) for p in predictions) == [i + 2 for i in split["test"]]
+
+    test = json.loads((out / "test_results.json").read_text())
+    correct = sum(p["gold"] == p["predicted"] for p in predictions)
+    assert test["test_accuracy"] == pytest.approx(correct / 40)
+    true_pos = sum(p["gold"] == p["predicted"] == "serious" for p in predictions)
+    predicted_pos = sum(p["predicted"] == "serious" for p in predictions)
+    assert test["test_precision"] == pytest.approx(true_pos / predicted_pos if predicted_pos else 0.0)
+    report = (out / "test_report.txt").read_text()
+    assert report.startswith(f"accuracy: {test['test_accuracy']:.4f} recall: {test['test_recall']:.4f}")
+    all_results = json.loads((out / "all_results.json").read_text())
+    assert all_results["test_accuracy"] == test["test_accuracy"] and "eval_accuracy" in all_results
+
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {"0": "sarcastic", "1": "serious"}
+    assert config["bertft_regex_transformations"] == [["[0-9]+", "0"]]
+    assert "## Labels" in (out / "README.md").read_text()
+
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=str(out), device="cpu")
+    first = predictions[0]
+    result = classifier(re.sub("[0-9]+", "0", first["text"]))[0]  # the stored cleaning, applied by hand
+    assert result["label"] == first["predicted"]
+    assert result["score"] == pytest.approx(float(first["probability"]), abs=1e-4)
+
+
+def test_predict_only_with_saved_model_and_unlabelled_file(tiny_models, tmp_path):
+    out = tmp_path / "trained"
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SAMPLE),
+               "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "200",
+               "--do_train", "--output_dir", str(out), *FAST[:-4])
+    unlabelled = tmp_path / "new.jsonl"
+    unlabelled.write_text('{"headline": "area man wins"}\n{"headline": "senate passes bill"}\n')
+    run_script("run_classify.py", "--model_name_or_path", str(out), "--test_file", str(unlabelled),
+               "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--do_predict",
+               "--output_dir", str(tmp_path / "pred"))
+    predictions = read_predictions(tmp_path / "pred" / "predictions.tsv")
+    assert [p["text"] for p in predictions] == ["area man wins", "senate passes bill"]
+    assert {p["predicted"] for p in predictions} <= {"0", "1"} and all(p["gold"] == "" for p in predictions)
+    assert not (tmp_path / "pred" / "test_results.json").exists()
+
+
+def test_label_only_in_test_file_is_an_error(tiny_models, tmp_path):
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(f'{{"text": "t{i}", "label": "{"ab"[i % 2]}"}}\n' for i in range(20)))
+    test = tmp_path / "test.jsonl"
+    test.write_text('{"text": "x", "label": "a"}\n{"text": "y", "label": "zzz"}\n')
+    process = run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]),
+                         "--train_file", str(train), "--test_file", str(test), "--do_train", "--do_predict",
+                         "--output_dir", str(tmp_path / "o"), check=False)
+    assert process.returncode != 0
+    assert "never occur in the training data: test: ['zzz']" in process.stderr
+
+
+def test_broken_line_stops_the_run_with_file_and_line(tiny_models, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "label": 0}\n{"text": "y", "label": 1\n')
+    process = run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]),
+                         "--train_file", str(bad), "--do_train", "--output_dir", str(tmp_path / "o"), check=False)
+    assert process.returncode != 0 and "bad.jsonl, line 2: not valid JSON" in process.stderr
+
+
+ACCELERATE = shutil.which("accelerate", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(ACCELERATE is None, reason="accelerate CLI not installed next to this Python")
+def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
+    out = tmp_path / "ddp"
+    accelerate = ACCELERATE
+    process = run_script(
+        "run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SAMPLE),
+        "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "128",
+        "--max_eval_samples", "50", "--max_predict_samples", "51",
+        "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST,
+        launcher=[accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                  "--mixed_precision", "no", "--dynamo_backend", "no"],
+    )
+    log = process.stdout + process.stderr
+    assert "Process rank 1" in log
+    for name in ("predictions.tsv", "test_report.txt", "confusion_matrix.png", "README.md"):
+        assert log.count(f"bertft wrote {out / name}") == 1, name
+    predictions = read_predictions(out / "predictions.tsv")
+    assert len(predictions) == 51  # gathered from both processes, padding duplicates removed
+    test = json.loads((out / "test_results.json").read_text())
+    assert test["test_samples"] == 51
+    assert test["test_accuracy"] == pytest.approx(sum(p["gold"] == p["predicted"] for p in predictions) / 51)
+    assert json.loads((out / "train_results.json").read_text())["train_samples"] == 128

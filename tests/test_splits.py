@@ -1,0 +1,33 @@
+import json
+from collections import Counter
+
+import pytest
+
+from bertft_utils.splits import read_split, stratified_split, write_split
+
+
+def test_stratified_split_keeps_class_proportions_and_is_seeded():
+    labels = ["a"] * 600 + ["b"] * 400
+    splits = stratified_split(labels, 10, 10, seed=1)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 800, "validation": 100, "test": 100}
+    assert Counter(labels[i] for i in splits["test"]) == {"a": 60, "b": 40}
+    assert splits == stratified_split(labels, 10, 10, seed=1)
+    assert splits != stratified_split(labels, 10, 10, seed=2)
+    all_ids = splits["train"] + splits["validation"] + splits["test"]
+    assert sorted(all_ids) == list(range(1000))
+
+
+def test_rare_classes_stay_in_training():
+    labels = ["rare"] + ["two"] * 2 + ["common"] * 97
+    splits = stratified_split(labels, 30, 30, seed=0)
+    train_labels = {labels[i] for i in splits["train"]}
+    assert {"rare", "two"} <= train_labels
+
+
+def test_split_round_trip_and_checks(tmp_path):
+    splits = stratified_split(["x", "y"] * 10, 10, 10, seed=3)
+    path = write_split(str(tmp_path), splits, "data.jsonl", 3, (10, 10))
+    assert json.loads(open(path).read())["sizes"] == {k: len(v) for k, v in splits.items()}
+    assert read_split(path, 20) == splits
+    with pytest.raises(ValueError, match="outside the data file, which has 5 records"):
+        read_split(path, 5)
