@@ -46,3 +46,28 @@ def top_k_accuracy(gold: np.ndarray, scores: np.ndarray, k: int) -> float:
 def scalar_metrics(metrics: dict, prefix: str) -> dict:
     """Numbers only, with the split prefix, as the Trainer logs and `save_metrics` expects."""
     return {f"{prefix}_{k}": v for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def entity_metrics(gold: list[list[str]], predicted: list[list[str]], strict_scheme: str | None = None) -> dict:
+    """Entity-level precision/recall/F1 per type and micro/macro/weighted averages (seqeval), plus token accuracy.
+
+    Default: seqeval's default (conlleval-compatible) chunking; `strict_scheme` ("IOB2", "IOBES", ...) uses its
+    strict mode, where only well-formed entities count.
+    """
+    from seqeval import scheme as seqeval_schemes
+    from seqeval.metrics import accuracy_score as token_accuracy
+    from seqeval.metrics import classification_report as seqeval_report
+
+    kwargs = {"mode": "strict", "scheme": getattr(seqeval_schemes, strict_scheme)} if strict_scheme else {}
+    report = seqeval_report(gold, predicted, digits=4, output_dict=True, zero_division=0, **kwargs)
+    text = seqeval_report(gold, predicted, digits=4, zero_division=0, **kwargs)
+    per_type = {name: {k: float(v) if k != "support" else int(v) for k, v in values.items()}
+                for name, values in report.items()}
+    metrics: dict = {"per_type": per_type, "report_text": text,
+                     "token_accuracy": float(token_accuracy(gold, predicted))}
+    for average in ("micro", "macro", "weighted"):
+        values = per_type.get(f"{average} avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
+        metrics.update({f"{average}_precision": values["precision"], f"{average}_recall": values["recall"],
+                        f"{average}_f1": values["f1-score"]})
+    metrics.update(precision=metrics["micro_precision"], recall=metrics["micro_recall"], f1=metrics["micro_f1"])
+    return metrics

@@ -163,8 +163,6 @@ def report_test_split(split: LabeledTexts, probabilities: np.ndarray, label_list
     return metrics
 
 
-def test_metrics_for_saving(metrics: dict) -> dict:
-    return scalar_metrics(metrics, "test")
 
 
 def model_card_sections(label_list: list[str], metrics_by_split: dict[str, dict], input_note: str) -> list[str]:
@@ -183,3 +181,90 @@ def model_card_sections(label_list: list[str], metrics_by_split: dict[str, dict]
         "print(classifier(\"your text here\"))\n```\n\n" + input_note
     )
     return sections
+
+
+@dataclass
+class SequenceTask:
+    """What a sentence-level script decides: how to read files, which columns, and how texts are prepared.
+
+    `make_preprocessor(config)` returns the function applied to every text (train, eval, predict, new inputs)
+    after storing its settings in the config, plus a note for the model card.
+    """
+
+    name: str
+    read: Callable[[str], Table]
+    text_column: str
+    label_column: str
+    make_preprocessor: Callable[[object], tuple[Callable[[str], str], str]]
+    top_k: tuple[int, ...] = ()
+
+
+@dataclass
+class SequenceRun:
+    trainer: object
+    tokenizer: object
+    label_list: list[str]
+    prepare: Callable[[str], str]
+    results: dict
+
+
+def run_sequence_classification(task: SequenceTask, model_args, data_args, training_args) -> SequenceRun:
+    """Read, split, tokenize, train, evaluate and predict a sequence-classification task; write every output."""
+    from transformers import AutoModelForSequenceClassification
+
+    from .labels import resolve_label_list
+    from .modeling import load_config, load_model, load_tokenizer
+    from .training import BertftTrainer, evaluate_and_save, finish, require_splits, save_split_metrics, train_and_save
+    from .vocabulary import prepare_vocabulary
+
+    with training_args.main_process_first(desc="reading and splitting the data"):
+        splits = load_labeled_splits(data_args, task.read, task.text_column, task.label_column,
+                                     training_args.output_dir, training_args.should_save)
+    require_splits(training_args, splits)
+    config = load_config(model_args)
+    label_list = resolve_label_list(config, training_args.do_train,
+                                    splits["train"].labels if "train" in splits else None,
+                                    {name: s.labels for name, s in splits.items() if name != "train"},
+                                    data_args.allow_unseen_labels)
+    prepare, input_note = task.make_preprocessor(config)
+    logger.info("Labels (%d): %s", len(label_list), label_list[:20])
+
+    tokenizer = load_tokenizer(model_args, config)
+    model = load_model(AutoModelForSequenceClassification, model_args, config, tokenizer)
+    texts = {name: [prepare(t) for t in split.texts] for name, split in splits.items()}
+    prepare_vocabulary(model_args, tokenizer, model, texts.get("train"))
+    label_to_id = {label: i for i, label in enumerate(label_list)}
+    with training_args.main_process_first(desc="tokenizing"):
+        encoded = {
+            name: encode_texts(texts[name],
+                               None if split.labels is None else [label_to_id.get(x, -100) for x in split.labels],
+                               tokenizer, data_args.max_seq_length, data_args.pad_to_max_length, name)
+            for name, split in splits.items()
+        }
+
+    trainer = BertftTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=encoded.get("train"),
+        eval_dataset=encoded.get("validation"),
+        processing_class=tokenizer,
+        data_collator=data_collator(tokenizer, data_args.pad_to_max_length),
+        compute_metrics=make_compute_metrics(label_list),
+        embedding_learning_rate=model_args.embedding_learning_rate,
+    )
+    results: dict[str, dict] = {}
+    if training_args.do_train:
+        train_and_save(trainer, training_args, len(encoded["train"]))
+    if training_args.do_eval:
+        results["validation"] = evaluate_and_save(trainer, len(encoded["validation"]))
+    if training_args.do_predict:
+        probabilities = predict_probabilities(trainer, encoded["test"])
+        if trainer.is_world_process_zero():
+            metrics = report_test_split(splits["test"], probabilities, label_list, training_args.output_dir,
+                                        task.top_k, shown_texts=splits["test"].texts)
+            if metrics:
+                save_split_metrics(trainer, "test", scalar_metrics(metrics, "test"))
+                results["test"] = metrics
+    finish(trainer, model_args, training_args, "text-classification", data_args.train_file,
+           model_card_sections(label_list, results, input_note), "eval_accuracy")
+    return SequenceRun(trainer, tokenizer, label_list, prepare, results)

@@ -14,7 +14,7 @@ from transformers import Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from .arguments import EMBEDDED_MODEL_ALIAS, ModelArguments
-from .reporting import announce
+from .reporting import announce, plot_learning_curve
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,21 @@ def predict_in_order(trainer: Trainer, dataset: datasets.Dataset, length_column:
     return restored
 
 
+def require_splits(training_args: TrainingArguments, available) -> None:
+    """--do_train/--do_eval/--do_predict each need their split."""
+    for flag, split in (("do_train", "train"), ("do_eval", "validation"), ("do_predict", "test")):
+        if getattr(training_args, flag) and split not in available:
+            raise ValueError(f"--{flag} needs a {split} split: pass --{split}_file, or a --train_file to split.")
+
+
+def evaluate_and_save(trainer: Trainer, num_examples: int) -> dict:
+    """Validation metrics (eval_results.json); returns them without the eval_ prefix."""
+    metrics = trainer.evaluate()
+    metrics["eval_samples"] = num_examples
+    save_split_metrics(trainer, "eval", metrics)
+    return {k.removeprefix("eval_"): v for k, v in metrics.items()}
+
+
 def finetuned_from(model_args: ModelArguments) -> str:
     """The checkpoint name for the model card (the Hub name of the embedded model, not its local folder)."""
     if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS:
@@ -130,6 +145,17 @@ def save_split_metrics(trainer: Trainer, split: str, metrics: dict) -> None:
     """Log and save `<split>_results.json` (and merge into all_results.json)."""
     trainer.log_metrics(split, metrics)
     trainer.save_metrics(split, metrics)
+
+
+def finish(trainer: BertftTrainer, model_args: ModelArguments, training_args: TrainingArguments, tasks: str,
+           dataset_name: str | None, card_sections: list[str], curve_metric: str) -> None:
+    """Learning-curve plot, then (after training) the model card and the push to the Hub."""
+    if trainer.is_world_process_zero():
+        plot_learning_curve(trainer.state.log_history, os.path.join(training_args.output_dir, "learning_curve.png"),
+                            curve_metric)
+    trainer.card_sections = card_sections
+    if training_args.do_train:
+        publish(trainer, model_args, training_args, tasks, dataset_name)
 
 
 def publish(trainer: BertftTrainer, model_args: ModelArguments, training_args: TrainingArguments,

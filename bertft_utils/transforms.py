@@ -1,6 +1,7 @@
 """Regex substitutions for data cleansing, applied identically at train, eval and predict time.
 
-They are stored in the saved model's config, so a reloaded model cleans its input the way it was trained.
+They are stored in the saved model's config (`bertft_regex_transformations`), so a reloaded model cleans its
+input the way it was trained.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
+
+from .stored_settings import resolve_stored
 
 CONFIG_KEY = "bertft_regex_transformations"
 
@@ -54,29 +57,14 @@ class RegexTransformations:
     def __bool__(self) -> bool:
         return bool(self.pairs)
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, RegexTransformations) and self.pairs == other.pairs
-
     def __call__(self, text: str) -> str:
         for pattern, replacement in self._compiled:
             text = pattern.sub(replacement, text)
         return text
 
-    def save_to_config(self, config) -> None:
-        setattr(config, CONFIG_KEY, [list(pair) for pair in self.pairs])
-
-    @classmethod
-    def from_config(cls, config) -> RegexTransformations:
-        return cls([tuple(pair) for pair in getattr(config, CONFIG_KEY, None) or []])
-
 
 def resolve_regex_transformations(argument: str | None, config) -> RegexTransformations:
     """The command-line transformations, or those stored with a fine-tuned model; a conflict is an error."""
     given = RegexTransformations.from_argument(argument)
-    stored = RegexTransformations.from_config(config)
-    if stored and given and given != stored:
-        raise ValueError(
-            f"The model was fine-tuned with --regex_transformations {stored.pairs}, but {given.pairs} was given. "
-            "Drop the argument to use the stored ones."
-        )
-    return given or stored
+    pairs = resolve_stored(config, CONFIG_KEY, [list(p) for p in given.pairs] or None, "--regex_transformations")
+    return RegexTransformations([tuple(p) for p in pairs or []])

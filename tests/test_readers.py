@@ -66,3 +66,54 @@ def test_csv_wrong_field_count_is_an_error(tmp_path):
 def test_unknown_extension_asks_for_data_format():
     with pytest.raises(DataFormatError, match="Pass --data_format"):
         guess_format("data.xyz")
+
+
+def test_conll_reader_msra_tabs_docstart_and_space_token(tmp_path):
+    from bertft_utils.readers import read_token_file
+
+    content = "-DOCSTART- -X- O O\n\n北\tB-LOC\n京\tI-LOC\n \tO\n\u00a0\tO\n\n\nEU B-ORG\nrejects O\n"
+    path = write(tmp_path, "m.txt", content)
+    token_file = read_token_file(path)
+    assert [s.tokens for s in token_file.sentences] == [["北", "京", " ", "\u00a0"], ["EU", "rejects"]]
+    assert token_file.sentences[0].tags == ["B-LOC", "I-LOC", "O", "O"]
+    assert token_file.sentences[1].lines == [9, 10] and token_file.token_lines == 6
+
+
+def test_token_jsonl_and_csv(tmp_path):
+    from bertft_utils.readers import read_token_file
+
+    jsonl = write(tmp_path, "t.jsonl", '{"tokens": ["a", "b"], "ner_tags": ["B-X", "O"]}\n')
+    assert read_token_file(jsonl).sentences[0].tags == ["B-X", "O"]
+    csv_path = write(tmp_path, "t.csv", 'tokens,ner_tags\n"[""a"", ""b""]",B-X O\n')
+    assert read_token_file(csv_path).sentences[0].tokens == ["a", "b"]
+    bad = write(tmp_path, "u.jsonl", '{"tokens": ["a", "b"], "ner_tags": ["O"]}\n')
+    with pytest.raises(DataFormatError, match=r"u\.jsonl, line 1: 2 tokens but 1 tags"):
+        read_token_file(bad)
+
+
+def test_conll_line_without_tag(tmp_path):
+    from bertft_utils.readers import read_token_file
+
+    with pytest.raises(DataFormatError, match=r"n\.txt, line 2: expected a token and a tag"):
+        read_token_file(write(tmp_path, "n.txt", "北\tB-LOC\n京\n"))
+
+
+def test_answer_question_lines_with_nbsp(tmp_path):
+    from bertft_utils.readers import read_answer_question_lines
+
+    content = ("臺北市政府衛生局食品藥物管理科\u00a0 食品標示 怎麼看？\n\n"
+               "臺北市政府勞動局勞動基準科 加班費\u00a0如何計算\u00a0？\r\n")
+    table = read_answer_question_lines(write(tmp_path, "qa.txt", content))
+    assert table.column("answer") == ["臺北市政府衛生局食品藥物管理科", "臺北市政府勞動局勞動基準科"]
+    assert table.column("question") == ["食品標示 怎麼看？", "加班費\u00a0如何計算\u00a0？"]
+    assert table.line_numbers == [1, 3]
+
+
+def test_answer_without_question_is_an_error_or_skipped(tmp_path):
+    from bertft_utils.readers import read_answer_question_lines
+
+    path = write(tmp_path, "bad.txt", "部門甲 問題一\n部門乙\n部門甲 問題二\n")
+    with pytest.raises(DataFormatError, match=r"bad\.txt, line 2: no question after the answer '部門乙'"):
+        read_answer_question_lines(path)
+    table = read_answer_question_lines(path, skip_malformed=True)
+    assert len(table) == 2 and table.skipped_lines == [2]

@@ -21,7 +21,8 @@ def test_bad_json_and_bad_pattern_are_clear_errors():
 
 def test_stored_transformations_are_reused_and_conflicts_refused():
     config = BertConfig()
-    RegexTransformations([("x", "y")]).save_to_config(config)
+    config.bertft_regex_transformations = [["x", "y"]]
     assert resolve_regex_transformations(None, config)("xx") == "yy"
+    assert resolve_regex_transformations('{"x": "y"}', config)("xx") == "yy"
     with pytest.raises(ValueError, match="fine-tuned with --regex_transformations"):
         resolve_regex_transformations('{"a": "b"}', config)

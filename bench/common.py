@@ -1,0 +1,77 @@
+"""Helpers for benchmark scripts: run a bertft script, and describe the machine and software versions."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def run(script: str, args: list[str], log_path: Path) -> float:
+    """Run `python script args` with the Hub offline; the log goes to log_path. Returns wall seconds.
+
+    `peak_rss_gib()` afterwards gives the largest resident memory of any child run so far.
+    """
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    start = time.perf_counter()
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", encoding="utf-8") as log:
+        subprocess.run([sys.executable, str(REPO / script), *args], cwd=REPO, env=env, stdout=log,
+                       stderr=subprocess.STDOUT, check=True)
+    return time.perf_counter() - start
+
+
+def peak_rss_gib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+
+
+def machine_facts() -> dict:
+    import torch
+    import transformers
+
+    cpu = "unknown"
+    if os.path.exists("/proc/cpuinfo"):
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version(), "torch": torch.__version__,
+                "transformers": transformers.__version__}
+    for name in ("datasets", "accelerate", "tokenizers", "seqeval", "scikit-learn"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "versions": versions,
+        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                     text=True).stdout.strip(),
+    }
+
+
+def facts_markdown(facts: dict, command: str) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in facts["versions"].items())
+    return (f"- command: `{command}`\n- date (UTC): {facts['date_utc']}, commit {facts['git_commit']}\n"
+            f"- machine: {facts['cpu']}, {facts['cores']} cores ({facts['torch_threads']} torch threads), "
+            f"{facts['memory_gib']} GiB, no GPU\n- software: {versions}\n")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))

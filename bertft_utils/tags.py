@@ -1,0 +1,111 @@
+"""Entity tag schemes (BIO/IOB2, IOB1, BIOES/BMES): validation, detection, illegal-sequence counts and repair."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .readers import DataFormatError, TokenFile
+
+_TAG = re.compile(r"^(?:O|[BIEMS]-\S.*)$")
+SCHEMES = ("IOB2", "IOB1", "IOBES")
+
+
+def validate_tags(token_file: TokenFile) -> None:
+    """Every tag is `O` or `B-/I-/E-/M-/S-TYPE`; anything else is an error naming the file and line."""
+    for sentence in token_file.sentences:
+        for tag, line in zip(sentence.tags or [], sentence.lines):
+            if not _TAG.match(tag):
+                raise DataFormatError(
+                    f"{token_file.path}, line {line}: unknown tag {tag!r}. Tags must be 'O' or a prefix "
+                    "B-, I-, E-, M- or S- followed by the entity type (e.g. B-PER)."
+                )
+
+
+def _split(tag: str) -> tuple[str, str]:
+    return ("O", "") if tag == "O" else (tag[0], tag[2:])
+
+
+def to_scoring_tag(tag: str) -> str:
+    """BMES `M-X` is the IOBES `I-X` for scoring."""
+    return "I" + tag[1:] if tag.startswith("M-") else tag
+
+
+def detect_scheme(tag_sequences: list[list[str]]) -> str:
+    """IOBES if any E-/S-/M- tag occurs; IOB1 if B- only ever separates two adjacent same-type entities and some
+    entity starts with I-; else IOB2 (BIO)."""
+    b_after_other = False
+    i_starts = False
+    for tags in tag_sequences:
+        previous = ("O", "")
+        for tag in tags:
+            prefix, kind = _split(tag)
+            if prefix in "ESM":
+                return "IOBES"
+            if prefix == "B" and not (previous[0] in "BI" and previous[1] == kind):
+                b_after_other = True
+            if prefix == "I" and (previous[0] == "O" or previous[1] != kind):
+                i_starts = True
+            previous = (prefix, kind)
+    return "IOB1" if i_starts and not b_after_other else "IOB2"
+
+
+def _illegal(previous: tuple[str, str], current: tuple[str, str], scheme: str) -> bool:
+    prefix, kind = current
+    continues = previous[0] in ("B", "I", "M") and previous[1] == kind
+    if scheme == "IOB2":
+        return prefix == "I" and not continues
+    if scheme == "IOBES":
+        return prefix in ("I", "M", "E") and not continues
+    return False  # IOB1: an I- tag may start an entity
+
+
+@dataclass
+class TagSequenceReport:
+    scheme: str
+    illegal: int
+    sentences_with_illegal: int
+
+
+def count_illegal(tag_sequences: list[list[str]], scheme: str) -> TagSequenceReport:
+    """Continuation tags (I-/M-/E-) that follow `O` or another type."""
+    illegal = sentences = 0
+    for tags in tag_sequences:
+        previous = ("O", "")
+        found = 0
+        for tag in tags:
+            current = _split(tag)
+            found += _illegal(previous, current, scheme)
+            previous = current
+        illegal += found
+        sentences += bool(found)
+    return TagSequenceReport(scheme, illegal, sentences)
+
+
+def repair(tags: list[str], scheme: str) -> list[str]:
+    """The conventional repair: an entity that starts with a continuation tag starts there (I-X -> B-X; in
+    IOBES a lone continuation becomes S-X/B-X and an unclosed B-/I- gets its E-/S-). IOB1 is converted to IOB2."""
+    fixed = []
+    previous = ("O", "")
+    for tag in tags:
+        prefix, kind = _split(tag)
+        if (scheme in ("IOB2", "IOB1") and prefix == "I" and not _illegal_free_continuation(previous, kind)):
+            prefix = "B"
+        elif scheme == "IOBES" and prefix in ("I", "M", "E") and not _illegal_free_continuation(previous, kind):
+            prefix = "S" if prefix == "E" else "B"
+        fixed.append("O" if prefix == "O" else f"{prefix}-{kind}")
+        previous = (prefix, kind)
+    if scheme == "IOBES":
+        for i, tag in enumerate(fixed):
+            prefix, kind = _split(tag)
+            following = _split(fixed[i + 1]) if i + 1 < len(fixed) else ("O", "")
+            closes = not (following[0] in ("I", "M", "E") and following[1] == kind)
+            if prefix == "B" and closes:
+                fixed[i] = f"S-{kind}"
+            elif prefix in ("I", "M") and closes:
+                fixed[i] = f"E-{kind}"
+    return fixed
+
+
+def _illegal_free_continuation(previous: tuple[str, str], kind: str) -> bool:
+    return previous[0] in ("B", "I", "M") and previous[1] == kind

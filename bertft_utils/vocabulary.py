@@ -1,0 +1,77 @@
+"""How well the tokenizer covers the training characters, and extending it with the characters it lacks.
+
+An English checkpoint such as the embedded MiniLM knows 244 CJK characters: on Chinese text most characters
+become the unknown token. `add_unknown_characters` adds each of them as a token and resizes the embeddings; the
+new rows start at the mean of the pretrained embeddings and need a larger learning rate
+(`--embedding_learning_rate`) to move.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from transformers import PreTrainedTokenizerBase
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CoverageReport:
+    characters: int
+    unknown_characters: int
+    distinct_unknown: list[str]
+
+    @property
+    def unknown_fraction(self) -> float:
+        return self.unknown_characters / self.characters if self.characters else 0.0
+
+    def as_dict(self) -> dict:
+        return {"characters": self.characters, "unknown_characters": self.unknown_characters,
+                "unknown_fraction": round(self.unknown_fraction, 6),
+                "distinct_unknown_characters": len(self.distinct_unknown)}
+
+
+def character_coverage(tokenizer: PreTrainedTokenizerBase, texts: Iterable[str]) -> CoverageReport:
+    """Fraction of (non-space) characters that the tokenizer maps to its unknown token, on their own."""
+    counts = Counter(c for text in texts for c in text if not c.isspace())
+    unknown_id = tokenizer.unk_token_id
+    distinct = list(counts)
+    if unknown_id is None or not distinct:
+        return CoverageReport(sum(counts.values()), 0, [])
+    encoded = tokenizer(distinct, add_special_tokens=False)["input_ids"]
+    unknown = [c for c, ids in zip(distinct, encoded) if unknown_id in ids]
+    return CoverageReport(sum(counts.values()), sum(counts[c] for c in unknown), sorted(unknown))
+
+
+def report_coverage(tokenizer: PreTrainedTokenizerBase, texts: list[str], split: str = "training") -> CoverageReport:
+    report = character_coverage(tokenizer, texts)
+    logger.info("Vocabulary: %.2f%% of %s characters (%d of %d; %d distinct) map to %s.",
+                100 * report.unknown_fraction, split, report.unknown_characters, report.characters,
+                len(report.distinct_unknown), tokenizer.unk_token)
+    if report.unknown_fraction > 0.05:
+        logger.warning("Many characters are unknown to this tokenizer: consider --add_unk_chars (adds them as "
+                       "tokens) or a checkpoint made for this language.")
+    return report
+
+
+def add_unknown_characters(tokenizer: PreTrainedTokenizerBase, model, characters: list[str]) -> int:
+    """Add `characters` as tokens and resize the model's embeddings (new rows at the mean embedding)."""
+    added = tokenizer.add_tokens(characters)
+    if added:
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+        logger.info("Added %d characters to the vocabulary (now %d tokens); they are saved with the model.",
+                    added, len(tokenizer))
+    return added
+
+
+def prepare_vocabulary(model_args, tokenizer: PreTrainedTokenizerBase, model, train_texts: list[str] | None):
+    """Report training-character coverage and, with --add_unk_chars, add the unknown ones. None without training."""
+    if train_texts is None:
+        return None
+    report = report_coverage(tokenizer, train_texts)
+    if model_args.add_unk_chars:
+        add_unknown_characters(tokenizer, model, report.distinct_unknown)
+    return report

@@ -1,0 +1,115 @@
+"""Token classification over sentences of any length: overlapping windows in, one tag per original token out.
+
+Nothing is truncated and nothing is dropped. A sentence longer than the model's window is cut into windows that
+overlap by `doc_stride` tokens; each token's tag comes from the window where it has the most context on both sides
+(as in extractive QA). A token the tokenizer turns into no sub-token at all (a space, U+00A0, a control character)
+is fed as the unknown token, so it still gets a position and a prediction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from datasets import Dataset
+from transformers import PreTrainedTokenizerBase
+
+logger = logging.getLogger(__name__)
+IGNORE = -100
+
+
+@dataclass
+class Windows:
+    """Model inputs for all windows, and for each window position the sentence word it predicts (-1: none)."""
+
+    columns: dict[str, list] = field(default_factory=lambda: {"input_ids": [], "attention_mask": []})
+    sentence_index: list[int] = field(default_factory=list)
+    word_index: list[list[int]] = field(default_factory=list)
+    sentence_lengths: list[int] = field(default_factory=list)
+    windowed_sentences: int = 0
+    zero_token_words: int = 0
+
+    def dataset(self) -> Dataset:
+        return Dataset.from_dict(self.columns)
+
+
+def _special_tokens(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
+    """Special-token ids the tokenizer puts before and after one sequence ([CLS] / [SEP], <s> / </s>)."""
+    probe = tokenizer(["x"], is_split_into_words=True, add_special_tokens=True)
+    word_ids = probe.word_ids()
+    before = next(p for p, w in enumerate(word_ids) if w is not None)
+    after = next(p for p, w in enumerate(reversed(word_ids)) if w is not None)
+    ids = probe["input_ids"]
+    return ids[:before], ids[len(ids) - after:]
+
+
+def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, tokenizer: PreTrainedTokenizerBase,
+                   max_seq_length: int, doc_stride: int) -> Windows:
+    """Tokenize pre-split sentences without truncation and cut them into windows of at most max_seq_length."""
+    prefix, suffix = _special_tokens(tokenizer)
+    before, after = len(prefix), len(suffix)
+    content = min(max_seq_length, tokenizer.model_max_length) - before - after
+    if not 0 <= doc_stride < content:
+        raise ValueError(f"--doc_stride must be in [0, {content}) for --max_seq_length {max_seq_length}.")
+    result = Windows()
+    if tag_ids is not None:
+        result.columns["labels"] = []
+    encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
+    for s, words in enumerate(sentences):
+        ids, word_ids = encoded["input_ids"][s], encoded.word_ids(s)
+        missing = set(range(len(words))) - set(word_ids)
+        if missing:  # zero-token words: feed the unknown token in their place
+            result.zero_token_words += len(missing)
+            patched = [tokenizer.unk_token if i in missing else w for i, w in enumerate(words)]
+            again = tokenizer(patched, is_split_into_words=True, add_special_tokens=False)
+            ids, word_ids = again["input_ids"], again.word_ids()
+        first = [w is not None and (p == 0 or word_ids[p - 1] != w) for p, w in enumerate(word_ids)]
+        result.sentence_lengths.append(len(words))
+        start = 0
+        windows_here = 0
+        while True:
+            end = min(start + content, len(ids))
+            window_words = [word_ids[p] if first[p] else -1 for p in range(start, end)]
+            result.columns["input_ids"].append(prefix + ids[start:end] + suffix)
+            result.columns["attention_mask"].append([1] * (before + end - start + after))
+            result.word_index.append([-1] * before + window_words + [-1] * after)
+            result.sentence_index.append(s)
+            if tag_ids is not None:
+                labels = [tag_ids[s][w] if w >= 0 else IGNORE for w in window_words]
+                result.columns["labels"].append([IGNORE] * before + labels + [IGNORE] * after)
+            windows_here += 1
+            if end >= len(ids):
+                break
+            next_start = end - doc_stride
+            while next_start < end and not first[next_start]:
+                next_start += 1  # start each window on a word's first sub-token
+            start = max(next_start, start + 1)
+        result.windowed_sentences += windows_here > 1
+    if result.windowed_sentences:
+        logger.info("%d of %d sentences are longer than %d tokens: split into %d overlapping windows in all "
+                    "(stride %d); every token is still predicted.", result.windowed_sentences, len(sentences),
+                    content, len(result.sentence_index), doc_stride)
+    if result.zero_token_words:
+        logger.info("%d tokens have no sub-token in this tokenizer (spaces, control characters): fed as %s so "
+                    "that they keep their tag and get a prediction.", result.zero_token_words, tokenizer.unk_token)
+    return result
+
+
+def stitch_predictions(windows: Windows, predicted_ids: np.ndarray) -> list[list[int]]:
+    """One predicted label id per word of every sentence, each from the window giving it the most context."""
+    best_score = [np.full(n, -1, dtype=np.int64) for n in windows.sentence_lengths]
+    tags = [np.zeros(n, dtype=np.int64) for n in windows.sentence_lengths]
+    for w, (sentence, positions) in enumerate(zip(windows.sentence_index, windows.word_index)):
+        length = len(positions)
+        for p, word in enumerate(positions):
+            if word < 0:
+                continue
+            score = min(p, length - 1 - p)
+            if score > best_score[sentence][word]:
+                best_score[sentence][word] = score
+                tags[sentence][word] = predicted_ids[w, p]
+    for sentence, scores in enumerate(best_score):
+        if (scores < 0).any():  # cannot happen: every word's first sub-token lies in some window
+            raise RuntimeError(f"sentence {sentence}: {int((scores < 0).sum())} words got no prediction")
+    return [t.tolist() for t in tags]

@@ -1,0 +1,161 @@
+"""End-to-end runs of run_ner.py on tiny checkpoints."""
+
+import json
+import random
+
+import pytest
+from conftest import ARCHITECTURES, DATA, run_script
+from seqeval.metrics import f1_score
+
+TRAIN = DATA / "msra_ner_train_sample.txt"
+TEST = DATA / "msra_ner_test_sample.txt"
+FAST = ["--learning_rate", "2e-3", "--per_device_train_batch_size", "16", "--per_device_eval_batch_size", "32",
+        "--save_strategy", "no", "--logging_steps", "5", "--disable_tqdm", "true", "--seed", "1"]
+NAMES = ["王小明", "李大华", "张伟"]
+PLACES = ["北京", "上海", "广州"]  # every character has one tag: only stitching errors can cost F1
+
+
+def synthetic_sentence(rng: random.Random, clauses: int = 1) -> tuple[list[str], list[str]]:
+    """A learnable pattern, repeated: <name> 在 <place> 工作 。"""
+    tokens, tags = [], []
+    for _ in range(clauses):
+        name, place = rng.choice(NAMES), rng.choice(PLACES)
+        tokens += list(name) + ["在"] + list(place) + list("工作。")
+        tags += ["B-PER"] + ["I-PER"] * (len(name) - 1) + ["O", "B-LOC"] + ["I-LOC"] * (len(place) - 1) + ["O"] * 3
+    return tokens, tags
+
+
+def write_conll(path, sentences, separator="\t"):
+    path.write_text("".join("".join(f"{t}{separator}{g}\n" for t, g in zip(*s)) + "\n" for s in sentences),
+                    encoding="utf-8")
+    return path
+
+
+def read_tagged_output(path):
+    """(token, gold, predicted) per token line, and the number of lines."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return [tuple(line.split("\t")) for line in lines if line.strip()], lines
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_msra_sample_full_length_predictions(architecture, tiny_models, tmp_path):
+    out = tmp_path / "out"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models[architecture]), "--train_file", str(TRAIN),
+               "--test_file", str(TEST), "--validation_split_percentage", "10", "--test_split_percentage", "0",
+               "--max_train_samples", "120", "--max_seq_length", "64", "--doc_stride", "16", "--num_train_epochs", "1",
+               "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST)
+    rows, lines = read_tagged_output(out / "test_predictions.txt")
+    input_lines = TEST.read_text(encoding="utf-8").split("\n")
+    assert len(lines) == len(input_lines)  # line for line, sentence breaks kept
+    for produced, original in zip(lines, input_lines):
+        assert produced.startswith(original) and (produced == original) == (original == "")
+    assert all(len(row) == 3 for row in rows) and len(rows) == TEST.read_text(encoding="utf-8").count("\t")
+    # the 2,427-character sentence is predicted in full
+    report = json.loads((out / "data_report.json").read_text())
+    assert report["windowed_sentences"]["test"] >= 1 and report["tags"]["scheme"] == "IOB2"
+    # the metrics file agrees with the predictions file
+    gold, pred, sentence_gold, sentence_pred = [], [], [], []
+    for line in lines:
+        if not line:
+            if sentence_gold:
+                gold.append(sentence_gold), pred.append(sentence_pred)
+            sentence_gold, sentence_pred = [], []
+            continue
+        _, g, p = line.split("\t")
+        sentence_gold.append(g), sentence_pred.append(p)
+    assert max(len(s) for s in gold) == 2427
+    test = json.loads((out / "test_results.json").read_text())
+    assert test["test_f1"] == pytest.approx(f1_score(gold, pred))
+    assert test["test_tokens"] == sum(len(s) for s in gold)
+    assert "precision    recall  f1-score   support" in (out / "test_entity_report.txt").read_text()
+    assert set(json.loads((out / "test_entities.json").read_text())) >= {"LOC", "ORG", "PER", "micro avg"}
+    eval_results = json.loads((out / "eval_results.json").read_text())
+    assert "eval_f1" in eval_results and eval_results["eval_samples"] == 80
+
+
+def test_learnable_data_long_sentence_raw_text_and_pipeline(tiny_models, tmp_path):
+    rng = random.Random(0)
+    train = write_conll(tmp_path / "train.txt", [synthetic_sentence(rng, rng.randint(1, 4)) for _ in range(300)])
+    long_tokens, long_tags = [], []
+    while len(long_tokens) < 1000:
+        tokens, tags = synthetic_sentence(rng)
+        long_tokens += tokens
+        long_tags += tags
+    short = synthetic_sentence(rng)
+    test = write_conll(tmp_path / "test.txt", [(long_tokens[:1000], long_tags[:1000]), short])
+    raw = tmp_path / "raw.txt"
+    raw.write_text("李大华在上海工作。\n\n张伟 在北京工作。\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--test_file", str(test), "--predict_text_file", str(raw), "--validation_split_percentage", "0",
+               "--test_split_percentage", "0", "--max_seq_length", "32", "--doc_stride", "8",
+               "--num_train_epochs", "6", "--add_unk_chars", "--do_train", "--do_predict", "--output_dir", str(out),
+               *FAST)
+    rows, _ = read_tagged_output(out / "test_predictions.txt")
+    assert len(rows) == 1000 + len(short[0])
+    assert all(len(r) == 3 and r[2] for r in rows)
+    test_results = json.loads((out / "test_results.json").read_text())
+    assert test_results["test_f1"] > 0.9, test_results  # the pattern is learnable: windows stitch correctly
+    raw_rows, raw_lines = read_tagged_output(out / "text_predictions.txt")
+    assert [r[0] for r in raw_rows] == list("李大华在上海工作。") + list("张伟 在北京工作。")
+    assert raw_rows[11][0] == " " and len(raw_rows[11]) == 2  # the space is tagged too
+
+    from transformers import pipeline
+
+    ner = pipeline("token-classification", model=str(out), aggregation_strategy="simple", device="cpu")
+    groups = ner("李大华在上海工作。")
+    assert {g["entity_group"] for g in groups} == {"PER", "LOC"}
+    assert [g["word"].replace(" ", "") for g in groups] == ["李大华", "上海"]
+
+
+def test_bmes_file_is_scored_as_iobes(tiny_models, tmp_path):
+    sentences = [(list("李大华在上海"), ["B-PER", "M-PER", "E-PER", "O", "B-LOC", "E-LOC"]),
+                 (list("张在京"), ["S-PER", "O", "S-LOC"])] * 20
+    train = write_conll(tmp_path / "bmes.txt", sentences, separator=" ")
+    out = tmp_path / "out"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--validation_split_percentage", "0", "--test_split_percentage", "25", "--num_train_epochs", "8",
+               "--do_train", "--do_predict", "--output_dir", str(out), *FAST)
+    assert json.loads((out / "data_report.json").read_text())["tags"]["scheme"] == "IOBES"
+    config = json.loads((out / "config.json").read_text())
+    assert "M-PER" in config["label2id"] and "S-LOC" in config["label2id"]
+    rows, _ = read_tagged_output(out / "test_predictions.txt")
+    test_ids = json.loads((out / "split_ids.json").read_text())["test"]
+    assert len(rows) == sum(len(sentences[i][0]) for i in test_ids) and all(len(r) == 3 for r in rows)
+    assert json.loads((out / "test_results.json").read_text())["test_f1"] == pytest.approx(1.0)
+
+
+def test_conll_english_words_with_several_subtokens(tiny_models, tmp_path):
+    sentences = [(["Xylophonist", "Qwertyuiop", "visited", "Zanzibarland", "."],
+                  ["B-PER", "I-PER", "O", "B-LOC", "O"])] * 30
+    train = write_conll(tmp_path / "en.txt", sentences, separator=" ")
+    out = tmp_path / "out"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["roberta"]), "--train_file", str(train),
+               "--validation_split_percentage", "0", "--test_split_percentage", "20", "--num_train_epochs", "6",
+               "--do_train", "--do_predict", "--output_dir", str(out), *FAST)
+    rows, _ = read_tagged_output(out / "test_predictions.txt")
+    assert [r[0] for r in rows[:5]] == sentences[0][0]  # one prediction per word, not per sub-token
+    assert len(rows) == 6 * 5
+    assert json.loads((out / "test_results.json").read_text())["test_f1"] == pytest.approx(1.0)
+
+
+def test_zero_token_characters_get_predictions(tiny_models, tmp_path):
+    sentence = (["北", " ", "京", "\u00a0", "人", "\u200b"], ["B-LOC", "I-LOC", "I-LOC", "O", "O", "O"])
+    train = write_conll(tmp_path / "z.txt", [sentence] * 20)
+    out = tmp_path / "out"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["albert"]), "--train_file", str(train),
+               "--test_file", str(train), "--validation_split_percentage", "0", "--test_split_percentage", "0",
+               "--max_train_samples", "10", "--num_train_epochs", "1", "--do_train", "--do_predict",
+               "--output_dir", str(out), *FAST)
+    lines = (out / "test_predictions.txt").read_text(encoding="utf-8").split("\n")
+    token_lines = [line for line in lines if line]
+    assert len(token_lines) == 120 and all(line.count("\t") == 2 for line in token_lines)
+    assert json.loads((out / "data_report.json").read_text())["zero_token_tokens"]["test"] == 60
+
+
+def test_unknown_tag_stops_the_run(tiny_models, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("北\tB-LOC\n京\tX-LOC\n\n", encoding="utf-8")
+    process = run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(bad),
+                         "--do_train", "--output_dir", str(tmp_path / "o"), check=False)
+    assert process.returncode != 0 and "bad.txt, line 2: unknown tag 'X-LOC'" in process.stderr

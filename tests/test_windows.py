@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+from transformers import AutoTokenizer
+
+from bertft_utils.windows import IGNORE, encode_windows, stitch_predictions
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_models):
+    return AutoTokenizer.from_pretrained(str(tiny_models["bert"]))
+
+
+def test_long_sentence_is_windowed_and_every_token_predicted(tokenizer):
+    sentence = list("北京上海中国人" * 143)[:1000]
+    windows = encode_windows([sentence, ["北", "京"]], [[1] * 1000, [0, 1]], tokenizer, max_seq_length=32,
+                             doc_stride=8)
+    assert windows.windowed_sentences == 1
+    assert all(len(ids) <= 32 for ids in windows.columns["input_ids"])
+    # every word is labelled in at least one window; window labels match the word's tag
+    labelled = {(s, w) for s, words in zip(windows.sentence_index, windows.word_index) for w in words if w >= 0}
+    assert labelled == {(0, i) for i in range(1000)} | {(1, 0), (1, 1)}
+    fake = np.array([[w % 3 if w >= 0 else IGNORE for w in words] + [IGNORE] * (32 - len(words))
+                     for words in windows.word_index])
+    stitched = stitch_predictions(windows, fake)
+    assert [len(t) for t in stitched] == [1000, 2]
+    assert stitched[0] == [i % 3 for i in range(1000)]
+
+
+def test_prediction_comes_from_the_window_with_most_context(tokenizer):
+    sentence = list("北京上海中国人北京上海中国人")  # 14 tokens, content 6 per window, overlap 3
+    windows = encode_windows([sentence], None, tokenizer, max_seq_length=8, doc_stride=3)
+    predictions = np.array([[i] * 8 for i in range(len(windows.word_index))])  # window i predicts label i
+    stitched = stitch_predictions(windows, predictions)[0]
+    # token 4 sits at content position 4 of window 0 (1 right of it) and position 1 of window 1 (4 right):
+    first_window_of = {}
+    for i, words in enumerate(windows.word_index):
+        for p, w in enumerate(words):
+            if w >= 0:
+                first_window_of.setdefault(w, []).append((min(p, len(words) - 1 - p), i))
+    assert stitched == [max(candidates)[1] for _, candidates in sorted(first_window_of.items())]
+    assert len(set(stitched)) > 1
+
+
+def test_zero_token_characters_keep_a_position(tokenizer):
+    windows = encode_windows([["北", " ", "\u00a0", "京", "\u200b"]], [[1, 0, 0, 2, 0]], tokenizer, 32, 4)
+    assert windows.zero_token_words == 3
+    assert sorted(w for w in windows.word_index[0] if w >= 0) == [0, 1, 2, 3, 4]
+    assert [x for x in windows.columns["labels"][0] if x != IGNORE] == [1, 0, 0, 2, 0]
+
+
+def test_stride_must_fit_the_window(tokenizer):
+    with pytest.raises(ValueError, match="--doc_stride must be in"):
+        encode_windows([["a"]], None, tokenizer, max_seq_length=16, doc_stride=14)
