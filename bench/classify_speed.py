@@ -26,12 +26,12 @@ COMMON = ["--train_file", str(DATA), "--text_column_name", "headline", "--label_
           "--logging_strategy", "no", "--disable_tqdm", "true", "--seed", "42"]
 CONFIGS = {
     "pad to 128, fp32 (HF example defaults)": ["--pad_to_max_length", "--max_seq_length", "128",
-                                               "--train_sampling_strategy", "random"],
+                                               "--train_sampling_strategy", "random", "--no_auto_bf16"],
     "pad to 128, bf16": ["--pad_to_max_length", "--max_seq_length", "128", "--train_sampling_strategy", "random",
                          "--bf16"],
     "dynamic padding, random batches, bf16 (HF example best flags)": ["--train_sampling_strategy", "random", "--bf16"],
-    "bertft defaults, fp32": [],
-    "bertft defaults + bf16": ["--bf16"],
+    "bertft, fp32 (--no_auto_bf16)": ["--no_auto_bf16"],
+    "bertft defaults (bf16 chosen automatically on this CPU)": [],
 }
 
 

@@ -50,13 +50,17 @@ def detect_scheme(tag_sequences: list[list[str]]) -> str:
     return "IOB1" if i_starts and not b_after_other else "IOB2"
 
 
+def _continues(previous: tuple[str, str], kind: str) -> bool:
+    """Whether the previous tag leaves an entity of `kind` open."""
+    return previous[0] in ("B", "I", "M") and previous[1] == kind
+
+
 def _illegal(previous: tuple[str, str], current: tuple[str, str], scheme: str) -> bool:
     prefix, kind = current
-    continues = previous[0] in ("B", "I", "M") and previous[1] == kind
     if scheme == "IOB2":
-        return prefix == "I" and not continues
+        return prefix == "I" and not _continues(previous, kind)
     if scheme == "IOBES":
-        return prefix in ("I", "M", "E") and not continues
+        return prefix in ("I", "M", "E") and not _continues(previous, kind)
     return False  # IOB1: an I- tag may start an entity
 
 
@@ -89,9 +93,9 @@ def repair(tags: list[str], scheme: str) -> list[str]:
     previous = ("O", "")
     for tag in tags:
         prefix, kind = _split(tag)
-        if (scheme in ("IOB2", "IOB1") and prefix == "I" and not _illegal_free_continuation(previous, kind)):
+        if scheme in ("IOB2", "IOB1") and prefix == "I" and not _continues(previous, kind):
             prefix = "B"
-        elif scheme == "IOBES" and prefix in ("I", "M", "E") and not _illegal_free_continuation(previous, kind):
+        elif scheme == "IOBES" and prefix in ("I", "M", "E") and not _continues(previous, kind):
             prefix = "S" if prefix == "E" else "B"
         fixed.append("O" if prefix == "O" else f"{prefix}-{kind}")
         previous = (prefix, kind)
@@ -106,6 +110,3 @@ def repair(tags: list[str], scheme: str) -> list[str]:
                 fixed[i] = f"E-{kind}"
     return fixed
 
-
-def _illegal_free_continuation(previous: tuple[str, str], kind: str) -> bool:
-    return previous[0] in ("B", "I", "M") and previous[1] == kind

@@ -55,7 +55,7 @@ def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, 
     result = Windows()
     if tag_ids is not None:
         result.columns["labels"] = []
-    encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
+    encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False, verbose=False)
     for s, words in enumerate(sentences):
         ids, word_ids = encoded["input_ids"][s], encoded.word_ids(s)
         missing = set(range(len(words))) - set(word_ids)

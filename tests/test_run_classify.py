@@ -39,7 +39,7 @@ def test_train_eval_predict_and_reload_with_pipeline(architecture, tiny_models, 
     out = tmp_path / "out"
     run_script("run_classify.py", "--model_name_or_path", str(tiny_models[architecture]),
                "--train_file", str(named_label_csv), "--text_column_name", "headline", "--label_column_name", "kind",
-               "--regex_transformations", '{"[0-9]+": "0"}',
+               "--regex_transformations", '{"[0-9]+": "0"}', "--no_auto_bf16",  # fp32: compared with pipeline
                "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST)
     for name in ("all_results.json", "train_results.json", "eval_results.json", "test_results.json",
                  "predictions.tsv", "test_report.txt", "confusion_matrix.png", "learning_curve.png", "README.md",

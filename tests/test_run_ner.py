@@ -159,3 +159,28 @@ def test_unknown_tag_stops_the_run(tiny_models, tmp_path):
     process = run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(bad),
                          "--do_train", "--output_dir", str(tmp_path / "o"), check=False)
     assert process.returncode != 0 and "bad.txt, line 2: unknown tag 'X-LOC'" in process.stderr
+
+
+def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
+    import shutil
+    import sys
+    from pathlib import Path
+
+    accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent))
+    if accelerate is None:
+        pytest.skip("accelerate CLI not installed next to this Python")
+    out = tmp_path / "ddp"
+    process = run_script(
+        "run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(TRAIN),
+        "--test_file", str(TEST), "--validation_split_percentage", "10", "--test_split_percentage", "0",
+        "--max_train_samples", "64", "--max_eval_samples", "21", "--max_seq_length", "64", "--num_train_epochs", "1",
+        "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST,
+        launcher=[accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                  "--mixed_precision", "no", "--dynamo_backend", "no"])
+    log = process.stdout + process.stderr
+    assert "Process rank 1" in log and "distributed True" in log
+    assert log.count(f"bertft wrote {out / 'test_predictions.txt'}") == 1
+    rows, lines = read_tagged_output(out / "test_predictions.txt")
+    assert len(lines) == len(TEST.read_text(encoding="utf-8").split("\n"))
+    assert all(len(r) == 3 for r in rows) and len(rows) == TEST.read_text(encoding="utf-8").count("\t")
+    assert json.loads((out / "eval_results.json").read_text())["eval_samples"] == 21

@@ -17,7 +17,8 @@ def test_train_predict_answer_and_reload(architecture, tiny_models, tmp_path):
     out = tmp_path / "out"
     process = run_script(
         "run_qa_label.py", "--model_name_or_path", str(tiny_models[architecture]), "--train_file", str(SAMPLE),
-        "--prompt_template", "department", "--add_unk_chars", "--num_train_epochs", "2", "--do_train", "--do_eval",
+        "--prompt_template", "department", "--add_unk_chars", "--no_auto_bf16", "--num_train_epochs", "2",
+        "--do_train", "--do_eval",
         "--do_predict", "--output_dir", str(out), "--questions", *QUESTIONS, "--top_k", "2", *FAST)
     test = json.loads((out / "test_results.json").read_text())
     assert test["test_accuracy"] <= test["test_top3_accuracy"] <= test["test_top5_accuracy"] <= 1.0
@@ -42,7 +43,7 @@ def test_train_predict_answer_and_reload(architecture, tiny_models, tmp_path):
 
     # reload: the stored template is applied, and pipeline returns answer names for the wrapped question
     again = run_script("run_qa_label.py", "--model_name_or_path", str(out), "--output_dir", str(tmp_path / "again"),
-                       "--questions", QUESTIONS[0])
+                       "--questions", QUESTIONS[0], "--no_auto_bf16")
     assert answers[0] in again.stdout.splitlines()
     from transformers import pipeline
 
