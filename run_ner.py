@@ -91,8 +91,9 @@ def main() -> None:
 
     tokenizer = load_tokenizer(model_args, config, pretokenized=True)
     model = load_model(AutoModelForTokenClassification, model_args, config, tokenizer)
-    coverage = prepare_vocabulary(model_args, tokenizer, model,
-                                  ["".join(s.tokens) for s in files["train"].sentences] if "train" in files else None)
+    coverage, embedding_learning_rate = prepare_vocabulary(
+        model_args, training_args, tokenizer, model,
+        ["".join(s.tokens) for s in files["train"].sentences] if "train" in files else None)
 
     with training_args.main_process_first(desc="tokenizing into windows"):
         windows = {name: encode_windows([s.tokens for s in f.sentences], tag_ids(f.sentences, label_to_id),
@@ -114,7 +115,7 @@ def main() -> None:
         data_collator=DataCollatorForTokenClassification(tokenizer),
         compute_metrics=compute_metrics if "validation" in windows else None,
         preprocess_logits_for_metrics=lambda logits, labels: logits.argmax(dim=-1),
-        embedding_learning_rate=model_args.embedding_learning_rate,
+        embedding_learning_rate=embedding_learning_rate,
     )
 
     results: dict[str, dict] = {}

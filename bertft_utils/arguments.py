@@ -48,8 +48,8 @@ class ModelArguments:
     embedding_learning_rate: float | None = field(
         default=None,
         metadata={
-            "help": "Learning rate for the word-embedding matrix (default: --learning_rate). New token rows need "
-            "a much larger one than the pretrained layers."
+            "help": "Learning rate for the word-embedding matrix. Default: 20x --learning_rate when --add_unk_chars "
+            "added tokens (new rows need a much larger step than the pretrained layers), else --learning_rate."
         },
     )
 

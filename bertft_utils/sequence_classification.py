@@ -232,7 +232,7 @@ def run_sequence_classification(task: SequenceTask, model_args, data_args, train
     tokenizer = load_tokenizer(model_args, config)
     model = load_model(AutoModelForSequenceClassification, model_args, config, tokenizer)
     texts = {name: [prepare(t) for t in split.texts] for name, split in splits.items()}
-    prepare_vocabulary(model_args, tokenizer, model, texts.get("train"))
+    _, embedding_learning_rate = prepare_vocabulary(model_args, training_args, tokenizer, model, texts.get("train"))
     label_to_id = {label: i for i, label in enumerate(label_list)}
     with training_args.main_process_first(desc="tokenizing"):
         encoded = {
@@ -250,7 +250,7 @@ def run_sequence_classification(task: SequenceTask, model_args, data_args, train
         processing_class=tokenizer,
         data_collator=data_collator(tokenizer, data_args.pad_to_max_length),
         compute_metrics=make_compute_metrics(label_list),
-        embedding_learning_rate=model_args.embedding_learning_rate,
+        embedding_learning_rate=embedding_learning_rate,
     )
     results: dict[str, dict] = {}
     if training_args.do_train:

@@ -67,11 +67,25 @@ def add_unknown_characters(tokenizer: PreTrainedTokenizerBase, model, characters
     return added
 
 
-def prepare_vocabulary(model_args, tokenizer: PreTrainedTokenizerBase, model, train_texts: list[str] | None):
-    """Report training-character coverage and, with --add_unk_chars, add the unknown ones. None without training."""
-    if train_texts is None:
-        return None
-    report = report_coverage(tokenizer, train_texts)
-    if model_args.add_unk_chars:
-        add_unknown_characters(tokenizer, model, report.distinct_unknown)
-    return report
+# Measured on MSRA (bench/msra_quality.py --probe): new rows need ~20x the learning rate of the pretrained layers.
+NEW_TOKEN_LR_FACTOR = 20
+
+
+def prepare_vocabulary(model_args, training_args, tokenizer: PreTrainedTokenizerBase, model,
+                       train_texts: list[str] | None) -> tuple[CoverageReport | None, float | None]:
+    """Report training-character coverage and, with --add_unk_chars, add the unknown ones.
+
+    Returns the report (None without training data) and the learning rate for the embedding matrix:
+    --embedding_learning_rate, else 20x --learning_rate when characters were added, else None (one rate for all).
+    """
+    report, added = None, 0
+    if train_texts is not None:
+        report = report_coverage(tokenizer, train_texts)
+        if model_args.add_unk_chars:
+            added = add_unknown_characters(tokenizer, model, report.distinct_unknown)
+    rate = model_args.embedding_learning_rate
+    if rate is None and added:
+        rate = NEW_TOKEN_LR_FACTOR * training_args.learning_rate
+        logger.info("New token rows need a larger step: the embedding matrix trains at %g (%dx --learning_rate; "
+                    "set --embedding_learning_rate to change it).", rate, NEW_TOKEN_LR_FACTOR)
+    return report, rate

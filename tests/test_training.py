@@ -1,5 +1,7 @@
 from types import SimpleNamespace
 
+import pytest
+
 from bertft_utils.arguments import ModelArguments
 from bertft_utils.training import finetuned_from, publish
 
@@ -26,3 +28,45 @@ def test_push_to_hub_passes_the_card_details_through():
     assert trainer.calls == [("create_model_card", {"finetuned_from": "bert-base-chinese",
                                                     "tasks": "text-classification"})]
     assert finetuned_from(ModelArguments(model_name_or_path="/x/y")) == "/x/y"
+
+
+def test_embedding_matrix_gets_its_own_learning_rate(tiny_models, tmp_path):
+    from transformers import AutoModelForTokenClassification
+
+    from bertft_utils.arguments import BertftTrainingArguments
+    from bertft_utils.training import BertftTrainer
+
+    model = AutoModelForTokenClassification.from_pretrained(str(tiny_models["bert"]), num_labels=3)
+    args = BertftTrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to=[])
+    trainer = BertftTrainer(model=model, args=args, embedding_learning_rate=2e-3)
+    optimizer = trainer.create_optimizer()
+    embedding = model.get_input_embeddings().weight
+    groups = [g for g in optimizer.param_groups if any(p is embedding for p in g["params"])]
+    assert len(groups) == 1 and groups[0]["lr"] == 2e-3 and groups[0]["params"] == [embedding]
+    others = [g for g in optimizer.param_groups if g is not groups[0]]
+    assert all(g["lr"] == 1e-4 for g in others) and sum(len(g["params"]) for g in others) > 10
+    scheduler = trainer.create_scheduler(num_training_steps=10, optimizer=optimizer)
+    for _ in range(5):
+        optimizer.step()
+        scheduler.step()
+    assert groups[0]["lr"] / others[0]["lr"] == pytest.approx(20)  # the schedule scales both alike
+
+
+def test_added_characters_default_to_twenty_times_the_learning_rate(tiny_models):
+    from types import SimpleNamespace
+
+    from transformers import AutoModel, AutoTokenizer
+
+    from bertft_utils.vocabulary import prepare_vocabulary
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["bert"]))
+    model = AutoModel.from_pretrained(str(tiny_models["bert"]))
+    before = len(tokenizer)
+    report, rate = prepare_vocabulary(ModelArguments(add_unk_chars=True), SimpleNamespace(learning_rate=1e-4),
+                                      tokenizer, model, ["龘龘 北京", "𠀋"])
+    assert report.distinct_unknown == ["龘", "𠀋"] and report.unknown_characters == 3 and report.characters == 5
+    assert len(tokenizer) == before + 2 == model.get_input_embeddings().weight.shape[0]
+    assert tokenizer("龘北", add_special_tokens=False)["input_ids"] == [before, tokenizer.convert_tokens_to_ids("北")]
+    assert rate == pytest.approx(2e-3)
+    _, rate = prepare_vocabulary(ModelArguments(), SimpleNamespace(learning_rate=1e-4), tokenizer, model, ["x"])
+    assert rate is None
