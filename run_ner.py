@@ -130,7 +130,8 @@ def main() -> None:
             tags = predicted_tags(windows[name], predict_in_order(trainer, windows[name].dataset()), label_list)
             if not trainer.is_world_process_zero():
                 continue
-            write_predictions(files[name], tags, os.path.join(training_args.output_dir, f"{name}_predictions.txt"))
+            file_name = "predictions.txt" if name == "test" else "text_predictions.txt"
+            write_predictions(files[name], tags, os.path.join(training_args.output_dir, file_name))
             if files[name].sentences[0].tags is not None:
                 metrics = score(files[name].sentences, tags, tag_report["scheme"] if data_args.strict_scoring else None)
                 metrics["samples"] = len(files[name])

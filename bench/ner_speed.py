@@ -56,7 +56,7 @@ def bertft_predict(model_dir: str, tmp: Path) -> dict:
     out = tmp / "predict"
     wall = run("run_ner.py", ["--model_name_or_path", model_dir, "--test_file", str(TEST), "--do_predict",
                               "--output_dir", str(out), "--disable_tqdm", "true"], tmp / "predict.log")
-    lines = [line for line in (out / "test_predictions.txt").read_text(encoding="utf-8").split("\n") if line]
+    lines = [line for line in (out / "predictions.txt").read_text(encoding="utf-8").split("\n") if line]
     missing = sum(1 for line in lines if len(line.split("\t")) != 3 or not line.split("\t")[2])
     total = sum(len(s) for s in sentences())
     return {"wall_s": wall, "sentences_per_second": len(sentences()) / wall,

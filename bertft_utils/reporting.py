@@ -72,20 +72,22 @@ def plot_learning_curve(log_history: list[dict], path: str, metric_key: str) -> 
     evals = [(h["step"], h.get("eval_loss"), h.get(metric_key)) for h in log_history if "eval_loss" in h]
     if not train and not evals:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     if train:
         ax.plot(*zip(*train), label="train loss")
     if evals:
         ax.plot([s for s, _, _ in evals], [v for _, v, _ in evals], "o-", label="validation loss")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
+    handles, names = ax.get_legend_handles_labels()
     if evals and any(m is not None for _, _, m in evals):
         right = ax.twinx()
         right.plot([s for s, _, m in evals if m is not None], [m for _, _, m in evals if m is not None],
                    "s--", color="tab:green", label=metric_key)
         right.set_ylabel(metric_key)
-        right.legend(loc="upper center")
-    ax.legend(loc="upper right")
+        more_handles, more_names = right.get_legend_handles_labels()
+        handles, names = handles + more_handles, names + more_names
+    ax.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
     ax.set_title("learning curve")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -44,7 +44,7 @@ def test_msra_sample_full_length_predictions(architecture, tiny_models, tmp_path
                "--test_file", str(TEST), "--validation_split_percentage", "10", "--test_split_percentage", "0",
                "--max_train_samples", "120", "--max_seq_length", "64", "--doc_stride", "16", "--num_train_epochs", "1",
                "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST)
-    rows, lines = read_tagged_output(out / "test_predictions.txt")
+    rows, lines = read_tagged_output(out / "predictions.txt")
     input_lines = TEST.read_text(encoding="utf-8").split("\n")
     assert len(lines) == len(input_lines)  # line for line, sentence breaks kept
     for produced, original in zip(lines, input_lines):
@@ -91,7 +91,7 @@ def test_learnable_data_long_sentence_raw_text_and_pipeline(tiny_models, tmp_pat
                "--test_split_percentage", "0", "--max_seq_length", "32", "--doc_stride", "8",
                "--num_train_epochs", "6", "--add_unk_chars", "--do_train", "--do_predict", "--output_dir", str(out),
                *FAST)
-    rows, _ = read_tagged_output(out / "test_predictions.txt")
+    rows, _ = read_tagged_output(out / "predictions.txt")
     assert len(rows) == 1000 + len(short[0])
     assert all(len(r) == 3 and r[2] for r in rows)
     test_results = json.loads((out / "test_results.json").read_text())
@@ -119,7 +119,7 @@ def test_bmes_file_is_scored_as_iobes(tiny_models, tmp_path):
     assert json.loads((out / "data_report.json").read_text())["tags"]["scheme"] == "IOBES"
     config = json.loads((out / "config.json").read_text())
     assert "M-PER" in config["label2id"] and "S-LOC" in config["label2id"]
-    rows, _ = read_tagged_output(out / "test_predictions.txt")
+    rows, _ = read_tagged_output(out / "predictions.txt")
     test_ids = json.loads((out / "split_ids.json").read_text())["test"]
     assert len(rows) == sum(len(sentences[i][0]) for i in test_ids) and all(len(r) == 3 for r in rows)
     assert json.loads((out / "test_results.json").read_text())["test_f1"] == pytest.approx(1.0)
@@ -133,7 +133,7 @@ def test_conll_english_words_with_several_subtokens(tiny_models, tmp_path):
     run_script("run_ner.py", "--model_name_or_path", str(tiny_models["roberta"]), "--train_file", str(train),
                "--validation_split_percentage", "0", "--test_split_percentage", "20", "--num_train_epochs", "6",
                "--do_train", "--do_predict", "--output_dir", str(out), *FAST)
-    rows, _ = read_tagged_output(out / "test_predictions.txt")
+    rows, _ = read_tagged_output(out / "predictions.txt")
     assert [r[0] for r in rows[:5]] == sentences[0][0]  # one prediction per word, not per sub-token
     assert len(rows) == 6 * 5
     assert json.loads((out / "test_results.json").read_text())["test_f1"] == pytest.approx(1.0)
@@ -147,7 +147,7 @@ def test_zero_token_characters_get_predictions(tiny_models, tmp_path):
                "--test_file", str(train), "--validation_split_percentage", "0", "--test_split_percentage", "0",
                "--max_train_samples", "10", "--num_train_epochs", "1", "--do_train", "--do_predict",
                "--output_dir", str(out), *FAST)
-    lines = (out / "test_predictions.txt").read_text(encoding="utf-8").split("\n")
+    lines = (out / "predictions.txt").read_text(encoding="utf-8").split("\n")
     token_lines = [line for line in lines if line]
     assert len(token_lines) == 120 and all(line.count("\t") == 2 for line in token_lines)
     assert json.loads((out / "data_report.json").read_text())["zero_token_tokens"]["test"] == 60
@@ -179,8 +179,8 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
                   "--mixed_precision", "no", "--dynamo_backend", "no"])
     log = process.stdout + process.stderr
     assert "Process rank 1" in log and "distributed True" in log
-    assert log.count(f"bertft wrote {out / 'test_predictions.txt'}") == 1
-    rows, lines = read_tagged_output(out / "test_predictions.txt")
+    assert log.count(f"bertft wrote {out / 'predictions.txt'}") == 1
+    rows, lines = read_tagged_output(out / "predictions.txt")
     assert len(lines) == len(TEST.read_text(encoding="utf-8").split("\n"))
     assert all(len(r) == 3 for r in rows) and len(rows) == TEST.read_text(encoding="utf-8").count("\t")
     assert json.loads((out / "eval_results.json").read_text())["eval_samples"] == 21

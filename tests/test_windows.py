@@ -31,13 +31,14 @@ def test_prediction_comes_from_the_window_with_most_context(tokenizer):
     windows = encode_windows([sentence], None, tokenizer, max_seq_length=8, doc_stride=3)
     predictions = np.array([[i] * 8 for i in range(len(windows.word_index))])  # window i predicts label i
     stitched = stitch_predictions(windows, predictions)[0]
-    # token 4 sits at content position 4 of window 0 (1 right of it) and position 1 of window 1 (4 right):
     first_window_of = {}
     for i, words in enumerate(windows.word_index):
         for p, w in enumerate(words):
             if w >= 0:
                 first_window_of.setdefault(w, []).append((min(p, len(words) - 1 - p), i))
-    assert stitched == [max(candidates)[1] for _, candidates in sorted(first_window_of.items())]
+    # most context wins; on a tie, the earlier window
+    expected = [max(candidates, key=lambda c: (c[0], -c[1]))[1] for _, candidates in sorted(first_window_of.items())]
+    assert stitched == expected
     assert len(set(stitched)) > 1
 
 
