@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from .modeling import labels_from_config
+
 
 def label_to_str(value) -> str:
     """Labels are strings everywhere (JSON 0/1, True/False and "0"/"1" all become "0"/"1")."""
@@ -54,8 +56,6 @@ def resolve_label_list(config, do_train: bool, train_labels: Iterable[str] | Non
 
     Checks validation/test labels against it and writes it into `config`.
     """
-    from .modeling import labels_from_config
-
     label_list = None if do_train else labels_from_config(config)
     if label_list is None:
         if train_labels is None:

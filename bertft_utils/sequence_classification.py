@@ -11,14 +11,35 @@ from dataclasses import dataclass, field
 import numpy as np
 from datasets import Dataset
 from sklearn.metrics import classification_report
-from transformers import DataCollatorWithPadding, PreTrainedTokenizerBase, default_data_collator
+from transformers import (
+    AutoModelForSequenceClassification,
+    DataCollatorWithPadding,
+    PreTrainedTokenizerBase,
+    default_data_collator,
+)
 
-from .labels import label_to_str
+from .labels import label_to_str, resolve_label_list
 from .metrics import classification_metrics, scalar_metrics, softmax, top_k_accuracy
+from .modeling import load_config, load_model, load_tokenizer
 from .readers import Table
-from .reporting import announce, format_classification_report, plot_confusion_matrix, write_text
+from .reporting import (
+    announce,
+    format_classification_report,
+    metrics_markdown_table,
+    plot_confusion_matrix,
+    write_text,
+)
 from .splits import split_train_file
-from .training import predict_in_order
+from .training import (
+    BertftTrainer,
+    evaluate_and_save,
+    finish,
+    predict_in_order,
+    require_splits,
+    save_split_metrics,
+    train_and_save,
+)
+from .vocabulary import prepare_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -167,8 +188,6 @@ def report_test_split(split: LabeledTexts, probabilities: np.ndarray, label_list
 
 def model_card_sections(label_list: list[str], metrics_by_split: dict[str, dict], input_note: str) -> list[str]:
     """Model-card text: labels, results and how to use the saved model with `pipeline`."""
-    from .reporting import metrics_markdown_table
-
     keys = [k for k in ("accuracy", "precision", "recall", "f1", "macro_f1", "top3_accuracy", "top5_accuracy")
             if any(k in m for m in metrics_by_split.values())]
     shown = ", ".join(label_list[:20]) + (f", ... ({len(label_list)} in all)" if len(label_list) > 20 else "")
@@ -210,13 +229,6 @@ class SequenceRun:
 
 def run_sequence_classification(task: SequenceTask, model_args, data_args, training_args) -> SequenceRun:
     """Read, split, tokenize, train, evaluate and predict a sequence-classification task; write every output."""
-    from transformers import AutoModelForSequenceClassification
-
-    from .labels import resolve_label_list
-    from .modeling import load_config, load_model, load_tokenizer
-    from .training import BertftTrainer, evaluate_and_save, finish, require_splits, save_split_metrics, train_and_save
-    from .vocabulary import prepare_vocabulary
-
     with training_args.main_process_first(desc="reading and splitting the data"):
         splits = load_labeled_splits(data_args, task.read, task.text_column, task.label_column,
                                      training_args.output_dir, training_args.should_save)
