@@ -18,7 +18,7 @@ from common import REPO, SHARED_DATA, facts_markdown, machine_facts, peak_rss_gi
 DATA = SHARED_DATA / "taipei_qa" / "Taipei_QA_new.txt"
 SPLIT = REPO / "results" / "taipei_qa_split_ids.json"
 OUT = REPO / "outputs" / "bench_taipei_qa"
-EPOCHS = 15
+EPOCHS = 10
 RECIPE = ["--learning_rate", "1e-4", "--embedding_learning_rate", "2e-3"]
 QUESTIONS = {"為何路邊停車格有編號的要收費，無編號的不用收費": "臺北市停車管理工程處",
              "債權人可否向稅捐稽徵處申請查調債務人之財產、所得資料，應去往何處": "臺北市稅捐稽徵處稅務管理科",
