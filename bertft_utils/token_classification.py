@@ -44,8 +44,8 @@ def load_tagged_splits(data_args, output_dir: str, is_main_process: bool) -> tup
         validate_tags(token_file)
         if limits[name] is not None:
             token_file.sentences = token_file.sentences[:limits[name]]
-    reference = files.get("train") or next(iter(files.values()))
-    scheme = data_args.tag_scheme or detect_scheme([s.tags for s in reference.sentences])
+    reference = files.get("train") or next(iter(files.values()), None)
+    scheme = data_args.tag_scheme or (detect_scheme([s.tags for s in reference.sentences]) if reference else "IOB2")
     report = {"scheme": scheme, "fixed": data_args.fix_tags, "illegal": {}}
     for name, token_file in files.items():
         counts = count_illegal([s.tags for s in token_file.sentences], scheme)

@@ -100,7 +100,11 @@ def predict_in_order(trainer: Trainer, dataset: datasets.Dataset, length_column:
     """`trainer.predict` on examples sorted by length (less padding), with predictions back in dataset order."""
     lengths = np.array([len(ids) for ids in dataset[length_column]])
     order = np.argsort(-lengths, kind="stable")
-    output = trainer.predict(dataset.select(order.tolist()), metric_key_prefix="test")
+    compute_metrics, trainer.compute_metrics = trainer.compute_metrics, None  # it scores validation, not these
+    try:
+        output = trainer.predict(dataset.select(order.tolist()), metric_key_prefix="test")
+    finally:
+        trainer.compute_metrics = compute_metrics
     predictions = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
     restored = np.empty_like(predictions)
     restored[order] = predictions

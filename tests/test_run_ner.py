@@ -184,3 +184,17 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
     assert len(lines) == len(TEST.read_text(encoding="utf-8").split("\n"))
     assert all(len(r) == 3 for r in rows) and len(rows) == TEST.read_text(encoding="utf-8").count("\t")
     assert json.loads((out / "eval_results.json").read_text())["eval_samples"] == 21
+
+
+def test_raw_text_only_with_a_saved_model(tiny_models, tmp_path):
+    train = write_conll(tmp_path / "train.txt", [synthetic_sentence(random.Random(1))] * 8)
+    out = tmp_path / "model"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--validation_split_percentage", "0", "--test_split_percentage", "0", "--num_train_epochs", "1",
+               "--do_train", "--output_dir", str(out), *FAST)
+    raw = tmp_path / "raw.txt"
+    raw.write_text("张伟在上海工作。\n", encoding="utf-8")
+    run_script("run_ner.py", "--model_name_or_path", str(out), "--predict_text_file", str(raw), "--do_predict",
+               "--output_dir", str(tmp_path / "pred"))
+    rows, _ = read_tagged_output(tmp_path / "pred" / "text_predictions.txt")
+    assert [r[0] for r in rows] == list("张伟在上海工作。") and all(len(r) == 2 for r in rows)

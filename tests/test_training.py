@@ -1,5 +1,6 @@
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from bertft_utils.arguments import ModelArguments
@@ -70,3 +71,27 @@ def test_added_characters_default_to_twenty_times_the_learning_rate(tiny_models)
     assert rate == pytest.approx(2e-3)
     _, rate = prepare_vocabulary(ModelArguments(), SimpleNamespace(learning_rate=1e-4), tokenizer, model, ["x"])
     assert rate is None
+
+
+def test_predict_in_order_restores_order_and_skips_validation_metrics(tiny_models, tmp_path):
+    from datasets import Dataset
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
+
+    from bertft_utils.arguments import BertftTrainingArguments
+    from bertft_utils.training import BertftTrainer, predict_in_order
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["bert"]))
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_models["bert"]), num_labels=2)
+    texts = ["the", "the quick brown fox jumps", "hello", "over the lazy dog today and"]
+    dataset = Dataset.from_dict({**tokenizer(texts), "labels": [0, 1, 0, 1]})
+
+    def validation_only(prediction):
+        raise AssertionError("compute_metrics is for the validation set")
+
+    args = BertftTrainingArguments(output_dir=str(tmp_path), per_device_eval_batch_size=2, report_to=[])
+    trainer = BertftTrainer(model=model, args=args, processing_class=tokenizer, compute_metrics=validation_only,
+                            data_collator=DataCollatorWithPadding(tokenizer))
+    logits = predict_in_order(trainer, dataset)
+    assert trainer.compute_metrics is validation_only
+    one_by_one = [predict_in_order(trainer, dataset.select([i]))[0] for i in range(4)]
+    assert logits == pytest.approx(np.array(one_by_one), abs=1e-2)
