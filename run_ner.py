@@ -127,7 +127,8 @@ def main() -> None:
         for name in ("test", "text"):
             if name not in files:
                 continue
-            tags = predicted_tags(windows[name], predict_in_order(trainer, windows[name].dataset()), label_list)
+            predicted_ids, timing = predict_in_order(trainer, windows[name].dataset())
+            tags = predicted_tags(windows[name], predicted_ids, label_list)
             if not trainer.is_world_process_zero():
                 continue
             file_name = "predictions.txt" if name == "test" else "text_predictions.txt"
@@ -136,6 +137,8 @@ def main() -> None:
                 metrics = score(files[name].sentences, tags, tag_report["scheme"] if data_args.strict_scoring else None)
                 metrics["samples"] = len(files[name])
                 metrics["tokens"] = sum(len(t) for t in tags)
+                metrics["runtime"] = timing.get("test_runtime")
+                metrics["sentences_per_second"] = len(files[name]) / metrics["runtime"] if metrics["runtime"] else None
                 write_entity_report(metrics, training_args.output_dir, name)
                 save_split_metrics(trainer, name, scalar_metrics(metrics, name))
                 results[name] = metrics

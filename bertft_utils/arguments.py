@@ -128,6 +128,11 @@ class BertftTrainingArguments(TrainingArguments):
                   "'batch_rebalance'."},
     )
 
+    per_device_eval_batch_size: int = field(
+        default=32,
+        metadata={"help": "Batch size per device for evaluation and prediction (examples are sorted by length, so "
+                  "large batches waste little padding)."},
+    )
     auto_bf16: bool = field(
         default=True,
         metadata={"help": "On a machine without GPU whose CPU has native bf16 (AVX512-BF16/AMX), train in bf16 mixed "

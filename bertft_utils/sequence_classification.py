@@ -139,7 +139,8 @@ def make_compute_metrics(label_list: list[str]):
 
 def predict_probabilities(trainer, dataset: Dataset) -> np.ndarray:
     """Class probabilities for every example, gathered across processes."""
-    return softmax(np.asarray(predict_in_order(trainer, dataset), dtype=np.float64))
+    logits, _ = predict_in_order(trainer, dataset)
+    return softmax(np.asarray(logits, dtype=np.float64))
 
 
 def report_test_split(split: LabeledTexts, probabilities: np.ndarray, label_list: list[str], output_dir: str,

@@ -96,8 +96,11 @@ class BertftTrainer(Trainer):
         announce(path)
 
 
-def predict_in_order(trainer: Trainer, dataset: datasets.Dataset, length_column: str = "input_ids"):
-    """`trainer.predict` on examples sorted by length (less padding), with predictions back in dataset order."""
+def predict_in_order(trainer: Trainer, dataset: datasets.Dataset,
+                     length_column: str = "input_ids") -> tuple[np.ndarray, dict]:
+    """`trainer.predict` on examples sorted by length (less padding), with predictions back in dataset order.
+
+    Also returns the prediction metrics (`test_runtime`, `test_samples_per_second`)."""
     lengths = np.array([len(ids) for ids in dataset[length_column]])
     order = np.argsort(-lengths, kind="stable")
     compute_metrics, trainer.compute_metrics = trainer.compute_metrics, None  # it scores validation, not these
@@ -108,7 +111,8 @@ def predict_in_order(trainer: Trainer, dataset: datasets.Dataset, length_column:
     predictions = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
     restored = np.empty_like(predictions)
     restored[order] = predictions
-    return restored
+    timing = {k: v for k, v in output.metrics.items() if k in ("test_runtime", "test_samples_per_second")}
+    return restored, timing
 
 
 def require_splits(training_args: TrainingArguments, available) -> None:

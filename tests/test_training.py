@@ -91,7 +91,7 @@ def test_predict_in_order_restores_order_and_skips_validation_metrics(tiny_model
     args = BertftTrainingArguments(output_dir=str(tmp_path), per_device_eval_batch_size=2, report_to=[])
     trainer = BertftTrainer(model=model, args=args, processing_class=tokenizer, compute_metrics=validation_only,
                             data_collator=DataCollatorWithPadding(tokenizer))
-    logits = predict_in_order(trainer, dataset)
-    assert trainer.compute_metrics is validation_only
-    one_by_one = [predict_in_order(trainer, dataset.select([i]))[0] for i in range(4)]
+    logits, timing = predict_in_order(trainer, dataset)
+    assert trainer.compute_metrics is validation_only and timing["test_runtime"] > 0
+    one_by_one = [predict_in_order(trainer, dataset.select([i]))[0][0] for i in range(4)]
     assert logits == pytest.approx(np.array(one_by_one), abs=1e-2)
