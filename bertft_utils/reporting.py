@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 
 import matplotlib
 
@@ -102,8 +101,3 @@ def metrics_markdown_table(metrics_by_split: dict[str, dict], keys: list[str]) -
         cells = [f"{metrics[k]:.4f}" if isinstance(metrics.get(k), float) else str(metrics.get(k, "")) for k in keys]
         rows.append(f"| {split} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
-
-
-def ensure_dir(path: str) -> str:
-    os.makedirs(path, exist_ok=True)
-    return path
