@@ -131,7 +131,7 @@ def test_conll_english_words_with_several_subtokens(tiny_models, tmp_path):
     train = write_conll(tmp_path / "en.txt", sentences, separator=" ")
     out = tmp_path / "out"
     run_script("run_ner.py", "--model_name_or_path", str(tiny_models["roberta"]), "--train_file", str(train),
-               "--validation_split_percentage", "0", "--test_split_percentage", "20", "--num_train_epochs", "6",
+               "--validation_split_percentage", "0", "--test_split_percentage", "20", "--num_train_epochs", "15",
                "--do_train", "--do_predict", "--output_dir", str(out), *FAST)
     rows, _ = read_tagged_output(out / "predictions.txt")
     assert [r[0] for r in rows[:5]] == sentences[0][0]  # one prediction per word, not per sub-token
