@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -12,19 +13,35 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+# Where the real datasets are, and which model to fine-tune: ../shared/data and the embedded MiniLM unless the
+# environment says otherwise (a machine where ../shared is not mounted, a copy of the model folder).
+SHARED_DATA = Path(os.environ.get("BERTFT_BENCH_DATA", REPO.parent / "shared" / "data"))
+MODEL = os.environ.get("BERTFT_BENCH_MODEL", "embedded")
+# Results of a run on other hardware go to results/<name><suffix>.md so the CPU tables stay as measured.
+SUFFIX = os.environ.get("BERTFT_BENCH_SUFFIX", "")
+
+
+def result_path(name: str) -> Path:
+    """results/<name><SUFFIX> (name includes the extension's stem and extension, e.g. 'msra.md')."""
+    stem, ext = name.rsplit(".", 1)
+    return REPO / "results" / f"{stem}{SUFFIX}.{ext}"
 
 
 def run(script: str, args: list[str], log_path: Path) -> float:
     """Run `python script args` with the Hub offline; the log goes to log_path. Returns wall seconds.
 
+    The run's --output_dir is emptied first: a benchmark never resumes from an earlier run's checkpoints.
+
     `peak_rss_gib()` afterwards gives the largest resident memory of any child run so far.
     """
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if "--output_dir" in args:
+        shutil.rmtree(args[args.index("--output_dir") + 1], ignore_errors=True)
     start = time.perf_counter()
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as log:
-        subprocess.run([sys.executable, str(REPO / script), *args], cwd=REPO, env=env, stdout=log,
+        model = [] if "--model_name_or_path" in args else ["--model_name_or_path", MODEL]
+        subprocess.run([sys.executable, str(REPO / script), *model, *args], cwd=REPO, env=env, stdout=log,
                        stderr=subprocess.STDOUT, check=True)
     return time.perf_counter() - start
 
@@ -54,7 +71,9 @@ def machine_facts() -> dict:
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = "not installed"
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
+        "gpu": gpu,
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -70,7 +89,7 @@ def facts_markdown(facts: dict, command: str) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in facts["versions"].items())
     return (f"- command: `{command}`\n- date (UTC): {facts['date_utc']}, commit {facts['git_commit']}\n"
             f"- machine: {facts['cpu']}, {facts['cores']} cores ({facts['torch_threads']} torch threads), "
-            f"{facts['memory_gib']} GiB, no GPU\n- software: {versions}\n")
+            f"{facts['memory_gib']} GiB, {facts.get('gpu') or 'no GPU'}\n- software: {versions}\n")
 
 
 def read_json(path: Path) -> dict:
