@@ -18,6 +18,7 @@ from transformers import AutoModelForTokenClassification, DataCollatorForTokenCl
 from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
 from bertft_utils.labels import resolve_label_list
 from bertft_utils.metrics import scalar_metrics
+from bertft_utils.mlm_warmup import warm_up_encoder
 from bertft_utils.modeling import load_config, load_model, load_tokenizer
 from bertft_utils.readers import read_text_lines
 from bertft_utils.reporting import write_json
@@ -99,6 +100,9 @@ def main() -> None:
         windows = {name: encode_windows([s.tokens for s in f.sentences], tag_ids(f.sentences, label_to_id),
                                         tokenizer, data_args.max_seq_length, data_args.doc_stride)
                    for name, f in files.items()}
+
+    warm_up_encoder(model, tokenizer, windows["train"].dataset() if "train" in windows else None, model_args,
+                    training_args, embedding_learning_rate)
 
     def compute_metrics(prediction) -> dict:
         """Full-length validation scores: windows stitched back into sentences first."""

@@ -63,7 +63,9 @@ def probe() -> None:
 
 
 def recipe_flags(options: argparse.Namespace) -> list[str]:
-    return ["--learning_rate", options.lr, "--embedding_learning_rate", options.embedding_lr,
+    """Learning rates (and the masked-LM warm-up, when asked for) first, then the batch size."""
+    warm_up = ["--mlm_warmup_epochs", str(options.mlm_warmup_epochs)] if options.mlm_warmup_epochs else []
+    return ["--learning_rate", options.lr, "--embedding_learning_rate", options.embedding_lr, *warm_up,
             "--per_device_train_batch_size", str(options.batch_size)]
 
 
@@ -80,7 +82,7 @@ def main(options: argparse.Namespace) -> None:
     data = read_json(out / "data_report.json")
     facts = machine_facts()
     payload = {"facts": facts, "train": train, "test": test, "per_type": per_type, "validation_history": history,
-               "data_report": data, "wall_s": wall, "peak_rss_gib": peak_rss_gib(), "recipe": recipe[:4],
+               "data_report": data, "wall_s": wall, "peak_rss_gib": peak_rss_gib(), "recipe": recipe[:-2],
                "batch_size": options.batch_size, "epochs": epochs,
                "command": "python " + " ".join(sys.argv)}
     result_path("msra.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -122,7 +124,7 @@ def test_only(options: argparse.Namespace) -> None:
     payload = {"facts": machine_facts(), "train": train, "test": test,
                "per_type": read_json(test_out / "test_entities.json"), "validation_history": history,
                "data_report": data, "wall_s": None, "test_wall_s": wall, "peak_rss_gib": None,
-               "recipe": recipe_flags(options)[:4], "batch_size": options.batch_size, "epochs": round(state["epoch"]),
+               "recipe": recipe_flags(options)[:-2], "batch_size": options.batch_size, "epochs": round(state["epoch"]),
                "memory_note": f"not recorded for the training run; scoring the test set: {peak_rss_gib():.1f} GiB.",
                "cost_note": options.cost_note}
     result_path("msra.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -203,6 +205,7 @@ if __name__ == "__main__":
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", default="1e-4")
     parser.add_argument("--embedding-lr", default="2e-3")
+    parser.add_argument("--mlm-warmup-epochs", type=float, default=0, help="run_ner.py --mlm_warmup_epochs")
     parser.add_argument("--cost-note", default=None, help="a sentence for the report's cost section")
     options = parser.parse_args()
     if not SPLIT.exists():

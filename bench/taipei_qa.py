@@ -27,7 +27,9 @@ QUESTIONS = {"為何路邊停車格有編號的要收費，無編號的不用收
 TEMPLATES = {"plain": "{question}", "department": "問題：{question} 請問負責的單位是？"}
 
 
-def main(epochs: int) -> None:
+def main(epochs: int, warm_up: float) -> None:
+    if warm_up:
+        RECIPE.extend(["--mlm_warmup_epochs", str(warm_up)])
     common = ["--train_file", str(DATA), "--add_unk_chars", *RECIPE, "--num_train_epochs", str(epochs),
               "--max_seq_length", "128", "--bf16", "--per_device_train_batch_size", "32",
               "--per_device_eval_batch_size", "128", "--warmup_steps", "0.06", "--weight_decay", "0.01",
@@ -87,4 +89,6 @@ if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
-    main(parser.parse_args().epochs)
+    parser.add_argument("--mlm-warmup-epochs", type=float, default=0, help="run_qa_label.py --mlm_warmup_epochs")
+    options = parser.parse_args()
+    main(options.epochs, options.mlm_warmup_epochs)

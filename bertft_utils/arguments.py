@@ -53,9 +53,30 @@ class ModelArguments:
         },
     )
 
+    mlm_warmup_epochs: float = field(
+        default=0.0,
+        metadata={
+            "help": "Before fine-tuning, train the encoder as a masked language model on the training texts for this "
+            "many epochs (0: off). Gives added tokens (--add_unk_chars) embeddings learned from context, not from "
+            "the task's labels alone."
+        },
+    )
+    mlm_probability: float = field(default=0.15, metadata={"help": "Share of tokens masked in --mlm_warmup_epochs."})
+    mlm_warmup_trains: str = field(
+        default="embeddings",
+        metadata={"help": "What the masked-LM warm-up trains: 'embeddings' (the word embeddings and the masked-LM "
+                          "head; the pretrained layers stay as they are) or 'all'."},
+    )
+
     def __post_init__(self):
         if self.embedding_learning_rate is not None and self.embedding_learning_rate <= 0:
             raise ValueError(f"--embedding_learning_rate must be > 0, got {self.embedding_learning_rate}.")
+        if self.mlm_warmup_epochs < 0:
+            raise ValueError(f"--mlm_warmup_epochs must be >= 0, got {self.mlm_warmup_epochs}.")
+        if self.mlm_warmup_trains not in ("embeddings", "all"):
+            raise ValueError(f"--mlm_warmup_trains must be 'embeddings' or 'all', got {self.mlm_warmup_trains!r}.")
+        if not 0 < self.mlm_probability < 1:
+            raise ValueError(f"--mlm_probability must be between 0 and 1, got {self.mlm_probability}.")
 
 
 @dataclass

@@ -20,6 +20,7 @@ from transformers import (
 
 from .labels import label_to_str, resolve_label_list
 from .metrics import classification_metrics, scalar_metrics, softmax, top_k_accuracy
+from .mlm_warmup import warm_up_encoder
 from .modeling import load_config, load_model, load_tokenizer
 from .readers import Table
 from .reporting import (
@@ -254,6 +255,7 @@ def run_sequence_classification(task: SequenceTask, model_args, data_args, train
                                tokenizer, data_args.max_seq_length, data_args.pad_to_max_length, name)
             for name, split in splits.items()
         }
+    warm_up_encoder(model, tokenizer, encoded.get("train"), model_args, training_args, embedding_learning_rate)
 
     trainer = BertftTrainer(
         model=model,

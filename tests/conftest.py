@@ -40,10 +40,9 @@ def _wordpiece_vocab(texts: list[str]) -> list[str]:
 
 
 def _build(kind: str, folder: Path) -> Path:
+    import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import AlbertConfig, AutoModel, BertConfig, BertTokenizer, RobertaConfig, RobertaTokenizer
-
-    import torch
 
     torch.manual_seed(sum(map(ord, kind)))  # the same tiny weights on every run: learning tests must not be luck
     folder.mkdir(parents=True, exist_ok=True)

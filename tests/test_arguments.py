@@ -24,3 +24,13 @@ def test_json_config_file(tmp_path):
 def test_data_argument_validation(kwargs, message):
     with pytest.raises((ValueError, FileNotFoundError), match=message):
         DataArguments(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"mlm_warmup_epochs": -1}, "--mlm_warmup_epochs must be >= 0"),
+    ({"mlm_probability": 1.5}, "--mlm_probability must be between 0 and 1"),
+    ({"embedding_learning_rate": 0}, "--embedding_learning_rate must be > 0"),
+])
+def test_model_argument_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ModelArguments(**kwargs)
