@@ -198,3 +198,14 @@ def test_raw_text_only_with_a_saved_model(tiny_models, tmp_path):
                "--output_dir", str(tmp_path / "pred"))
     rows, _ = read_tagged_output(tmp_path / "pred" / "text_predictions.txt")
     assert [r[0] for r in rows] == list("张伟在上海工作。") and all(len(r) == 2 for r in rows)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--tag_scheme", "BIOX"], "--tag_scheme must be one of"),
+    (["--text_split", "words"], "--text_split must be 'char' or 'whitespace', got 'words'"),
+    (["--predict_text_file", "/nonexistent/raw.txt"], "--predict_text_file '/nonexistent/raw.txt' does not exist"),
+])
+def test_ner_option_errors(flags, message, tiny_models, tmp_path):
+    process = run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(TRAIN),
+                         "--do_train", "--output_dir", str(tmp_path / "o"), *flags, check=False)
+    assert process.returncode != 0 and message in process.stderr
