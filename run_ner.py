@@ -22,7 +22,7 @@ from bertft_utils.mlm_warmup import warm_up_encoder
 from bertft_utils.modeling import load_config, load_model, load_tokenizer
 from bertft_utils.readers import read_text_lines
 from bertft_utils.reporting import write_json
-from bertft_utils.tags import SCHEMES
+from bertft_utils.tags import SCHEMES, parse_tag_names
 from bertft_utils.token_classification import (
     load_tagged_splits,
     predicted_tags,
@@ -55,6 +55,12 @@ class NerDataArguments(DataArguments):
     tags_column_name: str = field(default="ner_tags", metadata={"help": "jsonl/csv: column with the tag list."})
     doc_stride: int = field(default=32, metadata={"help": "Overlap in tokens between windows of a long sentence."})
     tag_scheme: str | None = field(default=None, metadata={"help": f"One of {SCHEMES}; detected when absent."})
+    tag_names: str | None = field(
+        default=None,
+        metadata={"help": "For files whose tags are integer ids (e.g. exported from Hugging Face datasets): the tag "
+                          "names in id order, comma-separated (O,B-PER,I-PER,...), as a JSON list or in a file with "
+                          "one name per line."},
+    )
     fix_tags: bool = field(default=False, metadata={"help": "Repair illegal tag sequences (I-X after O -> B-X)."})
     strict_scoring: bool = field(default=False, metadata={"help": "seqeval strict mode for the detected scheme."})
     predict_text_file: str | None = field(
@@ -68,6 +74,8 @@ class NerDataArguments(DataArguments):
             raise ValueError(f"--tag_scheme must be one of {SCHEMES}, got {self.tag_scheme!r}.")
         if self.text_split not in ("char", "whitespace"):
             raise ValueError(f"--text_split must be 'char' or 'whitespace', got {self.text_split!r}.")
+        if self.tag_names is not None:
+            parse_tag_names(self.tag_names)  # a bad list fails here, before any work
         if self.predict_text_file is not None and not os.path.isfile(self.predict_text_file):
             raise FileNotFoundError(f"--predict_text_file {self.predict_text_file!r} does not exist.")
 

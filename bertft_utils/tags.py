@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from dataclasses import dataclass
 
@@ -16,10 +18,40 @@ def validate_tags(token_file: TokenFile) -> None:
     for sentence in token_file.sentences:
         for tag, line in zip(sentence.tags or [], sentence.lines):
             if not _TAG.match(tag):
+                hint = (" It looks like an integer tag id: pass --tag_names with the tag names in id order (for a "
+                        "Hugging Face dataset: features['ner_tags'].feature.names)." if tag.isdigit() else "")
                 raise DataFormatError(
                     f"{token_file.path}, line {line}: unknown tag {tag!r}. Tags must be 'O' or a prefix "
-                    "B-, I-, E-, M- or S- followed by the entity type (e.g. B-PER)."
+                    f"B-, I-, E-, M- or S- followed by the entity type (e.g. B-PER).{hint}"
                 )
+
+
+def parse_tag_names(value: str) -> list[str]:
+    """--tag_names: a file with one name per line, a JSON list, or comma-separated names."""
+    if os.path.isfile(value):
+        with open(value, encoding="utf-8") as handle:
+            names = [line.strip() for line in handle if line.strip()]
+    elif value.lstrip().startswith("["):
+        names = [str(name) for name in json.loads(value)]
+    else:
+        names = [name.strip() for name in value.split(",")]
+    if not names or any(not name for name in names) or len(set(names)) != len(names):
+        raise ValueError(f"--tag_names must list distinct, non-empty names in id order; got {value!r}.")
+    return names
+
+
+def name_tag_ids(token_file: TokenFile, names: list[str]) -> None:
+    """Replace integer tag ids by their names (in place); an id that is not 0..len(names)-1 is an error."""
+    for sentence in token_file.sentences:
+        if sentence.tags is None:
+            continue
+        for position, (tag, line) in enumerate(zip(sentence.tags, sentence.lines)):
+            if not tag.lstrip("-").isdigit() or not 0 <= int(tag) < len(names):
+                raise DataFormatError(
+                    f"{token_file.path}, line {line}: tag {tag!r} is not an id between 0 and {len(names) - 1}, "
+                    f"but --tag_names says tags are ids of {len(names)} names."
+                )
+            sentence.tags[position] = names[int(tag)]
 
 
 def _split(tag: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from .metrics import entity_metrics
 from .readers import TaggedSentence, TokenFile, read_token_file
 from .reporting import announce
 from .splits import split_train_file
-from .tags import count_illegal, detect_scheme, repair, to_scoring_tag, validate_tags
+from .tags import count_illegal, detect_scheme, name_tag_ids, parse_tag_names, repair, to_scoring_tag, validate_tags
 from .windows import Windows, stitch_predictions
 
 logger = logging.getLogger(__name__)
@@ -21,11 +21,17 @@ logger = logging.getLogger(__name__)
 def load_tagged_splits(data_args, output_dir: str, is_main_process: bool) -> tuple[dict[str, TokenFile], dict]:
     """train/validation/test TokenFiles (splitting --train_file when a file is missing) and their tag report.
 
-    Tags are validated (unknown tags are errors), the scheme is detected, illegal sequences are counted per split
-    and, with --fix_tags, repaired.
+    Integer tag ids are named with --tag_names; tags are validated (unknown tags are errors), the scheme is detected,
+    illegal sequences are counted per split and, with --fix_tags, repaired.
     """
-    read = lambda path: read_token_file(path, data_args.data_format, data_args.tokens_column_name,  # noqa: E731
-                                        data_args.tags_column_name)
+    names = parse_tag_names(data_args.tag_names) if getattr(data_args, "tag_names", None) else None
+
+    def read(path: str) -> TokenFile:
+        token_file = read_token_file(path, data_args.data_format, data_args.tokens_column_name,
+                                     data_args.tags_column_name)
+        if names:
+            name_tag_ids(token_file, names)
+        return token_file
     files: dict[str, TokenFile] = {}
     if data_args.train_file:
         train = read(data_args.train_file)

@@ -209,3 +209,21 @@ def test_ner_option_errors(flags, message, tiny_models, tmp_path):
     process = run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(TRAIN),
                          "--do_train", "--output_dir", str(tmp_path / "o"), *flags, check=False)
     assert process.returncode != 0 and message in process.stderr
+
+
+def test_integer_tag_ids_with_tag_names(tiny_models, tmp_path):
+    names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    rows = [{"tokens": list("李大华在上海"), "ner_tags": [1, 2, 2, 0, 3, 4]},
+            {"tokens": list("张在京"), "ner_tags": [1, 0, 3]}]
+    train = tmp_path / "ids.jsonl"
+    train.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows * 10), encoding="utf-8")
+    out = tmp_path / "out"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--tag_names", ",".join(names), "--validation_split_percentage", "0", "--test_split_percentage", "20",
+               "--num_train_epochs", "1", "--do_train", "--do_predict", "--output_dir", str(out), *FAST)
+    assert set(json.loads((out / "config.json").read_text())["label2id"]) == set(names)
+    predicted = [json.loads(line) for line in (out / "predictions.txt").read_text(encoding="utf-8").splitlines()]
+    assert len(predicted) == 4 and all(set(p["tags"]) <= set(names) for p in predicted)
+    process = run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+                         "--tag_names", "O,B-PER,O", "--do_train", "--output_dir", str(tmp_path / "o"), check=False)
+    assert process.returncode != 0 and "--tag_names must list distinct, non-empty names" in process.stderr

@@ -1,7 +1,7 @@
 import pytest
 
 from bertft_utils.readers import DataFormatError, read_token_file
-from bertft_utils.tags import count_illegal, detect_scheme, repair, validate_tags
+from bertft_utils.tags import count_illegal, detect_scheme, name_tag_ids, parse_tag_names, repair, validate_tags
 
 
 def test_scheme_detection():
@@ -34,3 +34,26 @@ def test_empty_tag_is_an_error(tmp_path):
     path.write_text("北\tB-LOC\n京\t\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match=r"line 2: unknown tag ''"):
         validate_tags(read_token_file(str(path)))
+
+
+def test_tag_names_from_commas_json_or_file(tmp_path):
+    assert parse_tag_names("O, B-PER,I-PER") == ["O", "B-PER", "I-PER"]
+    assert parse_tag_names('["O", "B-LOC"]') == ["O", "B-LOC"]
+    names = tmp_path / "tags.txt"
+    names.write_text("O\nB-ORG\nI-ORG\n", encoding="utf-8")
+    assert parse_tag_names(str(names)) == ["O", "B-ORG", "I-ORG"]
+    with pytest.raises(ValueError, match="distinct, non-empty names"):
+        parse_tag_names("O,B-PER,O")
+
+
+def test_integer_tag_ids_are_named_or_explained(tmp_path):
+    path = tmp_path / "ids.jsonl"
+    path.write_text('{"tokens": ["EU", "rejects", "Peter"], "ner_tags": [3, 0, 1]}\n'
+                    '{"tokens": ["Paris"], "ner_tags": [5]}\n', encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"ids.jsonl, line 1: unknown tag '3'.*integer tag id: pass --tag_names"):
+        validate_tags(read_token_file(str(path)))
+    named = read_token_file(str(path))
+    name_tag_ids(named, ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"])
+    assert [s.tags for s in named.sentences] == [["B-ORG", "O", "B-PER"], ["B-LOC"]]
+    with pytest.raises(DataFormatError, match=r"ids.jsonl, line 2: tag '5' is not an id between 0 and 4"):
+        name_tag_ids(read_token_file(str(path)), ["O", "B-PER", "I-PER", "B-ORG", "I-ORG"])
