@@ -15,6 +15,7 @@ from functools import partial
 from transformers import set_seed
 
 from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from bertft_utils.labels import parse_label_names
 from bertft_utils.readers import read_table
 from bertft_utils.sequence_classification import SequenceTask, run_sequence_classification
 from bertft_utils.training import setup_logging
@@ -27,11 +28,22 @@ class ClassificationDataArguments(DataArguments):
 
     text_column_name: str = field(default="text", metadata={"help": "Column with the text to classify."})
     label_column_name: str = field(default="label", metadata={"help": "Column with the gold label."})
+    rename_labels: str | None = field(
+        default=None,
+        metadata={"help": "Names for raw label values, e.g. '0=serious,1=sarcastic' (or a JSON object): reports, "
+                  "predictions and the saved model (pipeline) use the names; stored with the model."},
+    )
     regex_transformations: str | None = field(
         default=None,
         metadata={"help": "JSON {pattern: replacement} (or a file holding it) applied to every text in order, at "
                   "train, eval and predict time; stored with the model."},
     )
+
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.rename_labels is not None:
+            parse_label_names(self.rename_labels)  # a malformed list fails here, before any work
 
 
 def main() -> None:

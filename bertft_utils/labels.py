@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 
 from .modeling import labels_from_config
+from .readers import DataFormatError, Table
+from .stored_settings import resolve_stored
+
+LABEL_NAMES_KEY = "bertft_label_names"
 
 
 def label_to_str(value) -> str:
@@ -24,6 +29,42 @@ def sort_labels(labels: Iterable[str]) -> list[str]:
         return sorted(unique, key=int)
     except ValueError:
         return sorted(unique)
+
+
+def parse_label_names(value: str) -> dict[str, str]:
+    """--rename_labels: `raw=name` pairs separated by commas (`0=serious,1=sarcastic`) or a JSON object."""
+    if value.lstrip().startswith("{"):
+        pairs = [(label_to_str(raw), str(name).strip()) for raw, name in json.loads(value).items()]
+    else:
+        pairs = [tuple(part.strip() for part in item.split("=", 1)) for item in value.split(",") if item.strip()]
+    if not pairs or any(len(pair) != 2 or not all(pair) for pair in pairs):
+        raise ValueError(f"--rename_labels must be raw=name pairs such as '0=serious,1=sarcastic'; got {value!r}.")
+    names = dict(pairs)
+    if len(names) != len(pairs) or len(set(names.values())) != len(names):
+        raise ValueError(f"--rename_labels must give each raw label one name and each name once; got {value!r}.")
+    return names
+
+
+def resolve_label_names(config, given: str | None) -> dict[str, str] | None:
+    """--rename_labels, else the names stored in a fine-tuned model's config; stored with the model either way."""
+    return resolve_stored(config, LABEL_NAMES_KEY, parse_label_names(given) if given else None, "--rename_labels")
+
+
+def name_labels(table: Table, column: str, names: dict[str, str]) -> None:
+    """Replace raw label values by their names (in place); a value without a name is an error naming the line."""
+    for row, line in zip(table.rows, table.line_numbers):
+        if column not in row or row[column] is None or label_to_str(row[column]) == "":
+            continue  # unlabelled rows (a test file for prediction) stay unlabelled
+        raw = label_to_str(row[column])
+        if raw not in names:
+            raise DataFormatError(f"{table.path}, line {line}: label {raw!r} has no name in --rename_labels "
+                                  f"(names given for {sorted(names)}).")
+        row[column] = names[raw]
+
+
+def named_label_order(names: dict[str, str] | None) -> list[str] | None:
+    """Named labels keep the order of their raw values (so `1=sarcastic` stays the positive class)."""
+    return None if not names else [names[raw] for raw in sort_labels(names)]
 
 
 def check_unseen_labels(label_list: list[str], labels_by_split: dict[str, list[str]], allow: bool) -> dict:
@@ -51,17 +92,20 @@ def apply_label_maps(config, label_list: list[str]) -> None:
 
 
 def resolve_label_list(config, do_train: bool, train_labels: Iterable[str] | None,
-                       other_labels: dict[str, list[str]], allow_unseen: bool) -> list[str]:
+                       other_labels: dict[str, list[str]], allow_unseen: bool,
+                       order: list[str] | None = None) -> list[str]:
     """The label list: from the training data when training, else from a fine-tuned checkpoint's config.
 
-    Checks validation/test labels against it and writes it into `config`.
+    Training labels are sorted (or follow `order`, e.g. that of --rename_labels). Checks validation/test labels
+    against the list and writes it into `config`.
     """
     label_list = None if do_train else labels_from_config(config)
     if label_list is None:
         if train_labels is None:
             raise ValueError("The label set comes from the training data (or a fine-tuned checkpoint): "
                              "pass --train_file.")
-        label_list = sort_labels(train_labels)
+        seen = set(train_labels)
+        label_list = [label for label in order if label in seen] if order else sort_labels(seen)
     check_unseen_labels(label_list, {k: v for k, v in other_labels.items() if v}, allow_unseen)
     apply_label_maps(config, label_list)
     return label_list

@@ -18,7 +18,7 @@ from transformers import (
     default_data_collator,
 )
 
-from .labels import label_to_str, resolve_label_list
+from .labels import label_to_str, name_labels, named_label_order, resolve_label_list, resolve_label_names
 from .metrics import classification_metrics, scalar_metrics, softmax, top_k_accuracy
 from .mlm_warmup import warm_up_encoder
 from .modeling import load_config, load_model, load_tokenizer
@@ -79,10 +79,12 @@ def table_to_labeled_texts(table: Table, text_column: str, label_column: str, re
 
 
 def load_labeled_splits(data_args, read: Callable[[str], Table], text_column: str, label_column: str,
-                        output_dir: str, is_main_process: bool) -> dict[str, LabeledTexts]:
+                        output_dir: str, is_main_process: bool,
+                        label_names: dict[str, str] | None = None) -> dict[str, LabeledTexts]:
     """train/validation/test LabeledTexts from the data files, splitting --train_file when a file is missing.
 
-    A test file without the label column is accepted (prediction only).
+    A test file without the label column is accepted (prediction only). With `label_names`, raw label values are
+    replaced by their names after the split, which is made on the raw values: naming labels never changes a split.
     """
     splits: dict[str, LabeledTexts] = {}
     if data_args.train_file:
@@ -90,6 +92,8 @@ def load_labeled_splits(data_args, read: Callable[[str], Table], text_column: st
         table.require_columns(text_column, label_column)
         labels = [label_to_str(v) for v in table.column(label_column)]
         indices = split_train_file(data_args, labels, output_dir, write=is_main_process)
+        if label_names:
+            name_labels(table, label_column, label_names)
         for name, ids in indices.items():
             if ids:
                 splits[name] = table_to_labeled_texts(table, text_column, label_column, True, ids)
@@ -98,7 +102,10 @@ def load_labeled_splits(data_args, read: Callable[[str], Table], text_column: st
     for name, path, required in (("validation", data_args.validation_file, True),
                                  ("test", data_args.test_file, False)):
         if path:
-            splits[name] = table_to_labeled_texts(read(path), text_column, label_column, required)
+            table = read(path)
+            if label_names:
+                name_labels(table, label_column, label_names)
+            splits[name] = table_to_labeled_texts(table, text_column, label_column, required)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
               "test": data_args.max_predict_samples}
     return {name: split.first(limits[name]) for name, split in splits.items()}
@@ -231,15 +238,16 @@ class SequenceRun:
 
 def run_sequence_classification(task: SequenceTask, model_args, data_args, training_args) -> SequenceRun:
     """Read, split, tokenize, train, evaluate and predict a sequence-classification task; write every output."""
+    config = load_config(model_args)
+    label_names = resolve_label_names(config, getattr(data_args, "rename_labels", None))
     with training_args.main_process_first(desc="reading and splitting the data"):
         splits = load_labeled_splits(data_args, task.read, task.text_column, task.label_column,
-                                     training_args.output_dir, training_args.should_save)
+                                     training_args.output_dir, training_args.should_save, label_names)
     require_splits(training_args, splits)
-    config = load_config(model_args)
     label_list = resolve_label_list(config, training_args.do_train,
                                     splits["train"].labels if "train" in splits else None,
                                     {name: s.labels for name, s in splits.items() if name != "train"},
-                                    data_args.allow_unseen_labels)
+                                    data_args.allow_unseen_labels, named_label_order(label_names))
     prepare, input_note = task.make_preprocessor(config)
     logger.info("Labels (%d): %s", len(label_list), label_list[:20])
 

@@ -1,7 +1,14 @@
 import pytest
 from transformers import BertConfig
 
-from bertft_utils.labels import apply_label_maps, check_unseen_labels, label_to_str, sort_labels
+from bertft_utils.labels import (
+    apply_label_maps,
+    check_unseen_labels,
+    label_to_str,
+    named_label_order,
+    parse_label_names,
+    sort_labels,
+)
 
 
 def test_labels_sort_numerically_and_normalise():
@@ -21,3 +28,13 @@ def test_apply_label_maps():
     apply_label_maps(config, ["neg", "neutral", "pos"])
     assert config.id2label == {0: "neg", 1: "neutral", 2: "pos"} and config.label2id["pos"] == 2
     assert config.num_labels == 3
+
+
+def test_label_names_parse_and_keep_raw_order():
+    assert parse_label_names("1=sarcastic, 0=serious") == {"1": "sarcastic", "0": "serious"}
+    assert parse_label_names('{"0": "serious", "1": "sarcastic"}') == {"0": "serious", "1": "sarcastic"}
+    # the positive class of a binary task stays the raw value that sorts last ("1"), whatever the names
+    assert named_label_order(parse_label_names("1=sarcastic,0=serious")) == ["serious", "sarcastic"]
+    for bad in ("0=serious,1", "0=a,1=a", "0=a,0=b", ""):
+        with pytest.raises(ValueError, match="--rename_labels must"):
+            parse_label_names(bad)

@@ -94,6 +94,37 @@ def test_predict_only_with_saved_model_and_unlabelled_file(tiny_models, tmp_path
     assert not (tmp_path / "pred" / "test_results.json").exists()
 
 
+def test_label_names_reach_reports_config_and_a_reloaded_model(tiny_models, tmp_path):
+    out = tmp_path / "named"
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SAMPLE),
+               "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "200",
+               "--rename_labels", "0=serious,1=sarcastic", "--do_train", "--do_predict", "--output_dir", str(out),
+               *FAST[:-4])
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {"0": "serious", "1": "sarcastic"}
+    plain = tmp_path / "plain"  # naming the labels does not change the split
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SAMPLE),
+               "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "20",
+               "--num_train_epochs", "1", "--do_train", "--output_dir", str(plain), "--save_strategy", "no")
+    assert (json.loads((plain / "split_ids.json").read_text()) == json.loads((out / "split_ids.json").read_text()))
+    assert "positive label 'sarcastic'" in (out / "test_report.txt").read_text()
+    assert {p["gold"] for p in read_predictions(out / "predictions.tsv")} == {"serious", "sarcastic"}
+    # the names are stored: a raw 0/1 file scored with the saved model needs no --rename_labels
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text('{"headline": "area man wins", "is_sarcastic": 1}\n'
+                   '{"headline": "senate passes", "is_sarcastic": 0}\n')
+    run_script("run_classify.py", "--model_name_or_path", str(out), "--test_file", str(raw),
+               "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--do_predict",
+               "--output_dir", str(tmp_path / "pred"))
+    assert [p["gold"] for p in read_predictions(tmp_path / "pred" / "predictions.tsv")] == ["sarcastic", "serious"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"headline": "a", "is_sarcastic": 1}\n{"headline": "b", "is_sarcastic": 2}\n')
+    process = run_script("run_classify.py", "--model_name_or_path", str(out), "--test_file", str(bad),
+                         "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--do_predict",
+                         "--output_dir", str(tmp_path / "bad"), check=False)
+    assert process.returncode != 0 and "bad.jsonl, line 2: label '2' has no name in --rename_labels" in process.stderr
+
+
 def test_label_only_in_test_file_is_an_error(tiny_models, tmp_path):
     train = tmp_path / "train.jsonl"
     train.write_text("".join(f'{{"text": "t{i}", "label": "{"ab"[i % 2]}"}}\n' for i in range(20)))
