@@ -17,7 +17,7 @@ from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling, 
 
 from .arguments import ModelArguments
 from .reporting import write_json
-from .training import BertftTrainer
+from .training import BertftTrainer, last_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ def warm_up_encoder(model: PreTrainedModel, tokenizer, train_dataset: Dataset | 
         return None
     if tokenizer.mask_token is None:
         raise ValueError("--mlm_warmup_epochs needs a tokenizer with a mask token.")
+    if last_checkpoint(training_args):  # the checkpoint's weights replace whatever a warm-up would do
+        logger.info("Masked-LM warm-up skipped: training resumes from a checkpoint.")
+        return None
     inputs = train_dataset.select_columns([c for c in MODEL_INPUTS if c in train_dataset.column_names])
     args = dataclasses.replace(
         training_args, output_dir=os.path.join(training_args.output_dir, "mlm_warmup"),
