@@ -39,7 +39,6 @@ class ClassificationDataArguments(DataArguments):
                   "train, eval and predict time; stored with the model."},
     )
 
-
     def __post_init__(self):
         super().__post_init__()
         if self.rename_labels is not None:
@@ -60,7 +59,8 @@ def main() -> None:
         return clean, note
 
     task = SequenceTask("classification", partial(read_table, data_format=data_args.data_format),
-                        data_args.text_column_name, data_args.label_column_name, make_preprocessor)
+                        data_args.text_column_name, data_args.label_column_name, make_preprocessor,
+                        rename_labels=data_args.rename_labels)
     run_sequence_classification(task, model_args, data_args, training_args)
 
 

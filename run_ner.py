@@ -109,8 +109,8 @@ def main() -> None:
                                         tokenizer, data_args.max_seq_length, data_args.doc_stride)
                    for name, f in files.items()}
 
-    warm_up_encoder(model, tokenizer, windows["train"].dataset() if "train" in windows else None, model_args,
-                    training_args, embedding_learning_rate)
+    train_dataset = windows["train"].dataset() if "train" in windows else None
+    warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate)
 
     def compute_metrics(prediction) -> dict:
         """Full-length validation scores: windows stitched back into sentences first."""
@@ -121,7 +121,7 @@ def main() -> None:
     trainer = BertftTrainer(
         model=model,
         args=training_args,
-        train_dataset=windows["train"].dataset() if "train" in windows else None,
+        train_dataset=train_dataset,
         eval_dataset=windows["validation"].dataset() if "validation" in windows else None,
         processing_class=tokenizer,
         data_collator=DataCollatorForTokenClassification(tokenizer),

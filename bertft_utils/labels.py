@@ -53,9 +53,9 @@ def resolve_label_names(config, given: str | None) -> dict[str, str] | None:
 def name_labels(table: Table, column: str, names: dict[str, str]) -> None:
     """Replace raw label values by their names (in place); a value without a name is an error naming the line."""
     for row, line in zip(table.rows, table.line_numbers):
-        if column not in row or row[column] is None or label_to_str(row[column]) == "":
+        raw = label_to_str(row[column]) if row.get(column) is not None else ""
+        if not raw:
             continue  # unlabelled rows (a test file for prediction) stay unlabelled
-        raw = label_to_str(row[column])
         if raw not in names:
             raise DataFormatError(f"{table.path}, line {line}: label {raw!r} has no name in --rename_labels "
                                   f"(names given for {sorted(names)}).")

@@ -225,6 +225,7 @@ class SequenceTask:
     label_column: str
     make_preprocessor: Callable[[object], tuple[Callable[[str], str], str]]
     top_k: tuple[int, ...] = ()
+    rename_labels: str | None = None  # --rename_labels, for tasks that offer it
 
 
 @dataclass
@@ -239,7 +240,7 @@ class SequenceRun:
 def run_sequence_classification(task: SequenceTask, model_args, data_args, training_args) -> SequenceRun:
     """Read, split, tokenize, train, evaluate and predict a sequence-classification task; write every output."""
     config = load_config(model_args)
-    label_names = resolve_label_names(config, getattr(data_args, "rename_labels", None))
+    label_names = resolve_label_names(config, task.rename_labels)
     with training_args.main_process_first(desc="reading and splitting the data"):
         splits = load_labeled_splits(data_args, task.read, task.text_column, task.label_column,
                                      training_args.output_dir, training_args.should_save, label_names)

@@ -24,7 +24,7 @@ def load_tagged_splits(data_args, output_dir: str, is_main_process: bool) -> tup
     Integer tag ids are named with --tag_names; tags are validated (unknown tags are errors), the scheme is detected,
     illegal sequences are counted per split and, with --fix_tags, repaired.
     """
-    names = parse_tag_names(data_args.tag_names) if getattr(data_args, "tag_names", None) else None
+    names = parse_tag_names(data_args.tag_names) if data_args.tag_names else None
 
     def read(path: str) -> TokenFile:
         token_file = read_token_file(path, data_args.data_format, data_args.tokens_column_name,
