@@ -29,6 +29,7 @@ def test_data_argument_validation(kwargs, message):
 @pytest.mark.parametrize("kwargs, message", [
     ({"mlm_warmup_epochs": -1}, "--mlm_warmup_epochs must be >= 0"),
     ({"mlm_probability": 1.5}, "--mlm_probability must be between 0 and 1"),
+    ({"mlm_warmup_trains": "encoder"}, "--mlm_warmup_trains must be 'embeddings' or 'all', got 'encoder'"),
     ({"embedding_learning_rate": 0}, "--embedding_learning_rate must be > 0"),
 ])
 def test_model_argument_validation(kwargs, message):

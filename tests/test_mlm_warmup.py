@@ -73,3 +73,17 @@ def test_embeddings_only_warm_up_keeps_the_pretrained_layers(trains, tiny_models
     assert not torch.equal(before_embeddings, model.get_input_embeddings().weight)
     assert torch.equal(before_layer, layer) == (trains == "embeddings")
     assert all(p.requires_grad for p in model.parameters())  # frozen only during the warm-up
+
+
+def test_warm_up_needs_a_mask_token(tmp_path):
+    from types import SimpleNamespace
+
+    from datasets import Dataset
+
+    from bertft_utils.arguments import BertftTrainingArguments, ModelArguments
+    from bertft_utils.mlm_warmup import warm_up_encoder
+
+    args = BertftTrainingArguments(output_dir=str(tmp_path), do_train=True, report_to=[], auto_bf16=False)
+    with pytest.raises(ValueError, match="--mlm_warmup_epochs needs a tokenizer with a mask token"):
+        warm_up_encoder(None, SimpleNamespace(mask_token=None), Dataset.from_dict({"input_ids": [[1, 2]]}),
+                        ModelArguments(mlm_warmup_epochs=1), args, None)
