@@ -38,6 +38,11 @@ class ModelArguments:
         default=False,
         metadata={"help": "Allow loading a checkpoint whose head has another number of labels."},
     )
+    load_as: str | None = field(
+        default=None,
+        metadata={"help": "Load the checkpoint as this architecture (e.g. 'bert'), whatever model_type its config "
+                  "names: clue/roberta_chinese_* were trained as BERT and their authors load them with BertModel."},
+    )
     add_unk_chars: bool = field(
         default=False,
         metadata={
@@ -69,6 +74,11 @@ class ModelArguments:
     )
 
     def __post_init__(self):
+        if self.load_as is not None:
+            from transformers import CONFIG_MAPPING
+
+            if self.load_as not in CONFIG_MAPPING:
+                raise ValueError(f"--load_as must be a model type such as bert, albert, roberta; got {self.load_as!r}.")
         if self.embedding_learning_rate is not None and self.embedding_learning_rate <= 0:
             raise ValueError(f"--embedding_learning_rate must be > 0, got {self.embedding_learning_rate}.")
         if self.mlm_warmup_epochs < 0:
@@ -111,9 +121,13 @@ class DataArguments:
         default=False,
         metadata={"help": "Pad every example to --max_seq_length (slower; only for fixed-shape hardware)."},
     )
-    max_train_samples: int | None = field(default=None, metadata={"help": "Truncate training set (quick runs)."})
-    max_eval_samples: int | None = field(default=None, metadata={"help": "Truncate validation set."})
-    max_predict_samples: int | None = field(default=None, metadata={"help": "Truncate test set."})
+    max_train_samples: int | None = field(
+        default=None, metadata={"help": "Quick runs: train on a seeded random subset of this many records (stratified "
+                                "by label, every label kept while the number allows; --split_seed), in file order."})
+    max_eval_samples: int | None = field(
+        default=None, metadata={"help": "Quick runs: validate on a seeded random subset of this many records."})
+    max_predict_samples: int | None = field(
+        default=None, metadata={"help": "Quick runs: predict a seeded random subset of this many test records."})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
     allow_unseen_labels: bool = field(
         default=False,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 
-from transformers import AutoConfig, AutoTokenizer, BertTokenizerFast, PretrainedConfig
+from transformers import CONFIG_MAPPING, AutoConfig, AutoTokenizer, BertTokenizerFast, PretrainedConfig
 from transformers.utils import cached_file
 
 from .arguments import EMBEDDED_MODEL_ALIAS, ModelArguments
@@ -53,11 +54,54 @@ def _has_file(name_or_path: str, filename: str, model_args: ModelArguments) -> b
     return found is not None
 
 
-def _declared_tokenizer_class(name_or_path: str, config: PretrainedConfig, model_args: ModelArguments) -> str | None:
-    """The tokenizer class the checkpoint declares (tokenizer_config.json, else config.json)."""
-    if _has_file(name_or_path, "tokenizer_config.json", model_args):
-        return "tokenizer_config.json"
-    return getattr(config, "tokenizer_class", None)
+def _read_json_file(name_or_path: str, filename: str, model_args: ModelArguments) -> dict:
+    """A small JSON file of the checkpoint ({} when absent or unreadable)."""
+    if os.path.isdir(name_or_path):
+        path = os.path.join(name_or_path, filename)
+    else:
+        try:
+            path = cached_file(
+                name_or_path, filename, cache_dir=model_args.cache_dir, revision=model_args.model_revision,
+                token=model_args.token, _raise_exceptions_for_missing_entries=False,
+                _raise_exceptions_for_connection_errors=False,
+            )
+        except OSError:
+            path = None
+    if not path or not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+# Tokenizer files that AutoTokenizer understands for the model type it picks; a bare vocab.txt is WordPiece.
+_OWN_TOKENIZER_FILES = ("tokenizer.json", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
+# Model types whose position ids start after the padding index (RoBERTa's offset of padding_idx + 1).
+_OFFSET_POSITION_TYPES = ("roberta", "xlm-roberta", "camembert", "longformer", "data2vec-text")
+
+
+def _tokenizer_choice(source: str, config: PretrainedConfig, model_args: ModelArguments) -> tuple[str, str]:
+    """('auto' | 'wordpiece', why): how to build the tokenizer of a checkpoint, from the files it ships.
+
+    transformers picks the class from tokenizer_config.json, then config.json, then `model_type`. A checkpoint
+    that declares no class and ships only a WordPiece `vocab.txt` under `model_type` albert or roberta
+    (clue/albert_chinese_*, clue/roberta_chinese_*) would get an empty tokenizer without a word, silently.
+    """
+    if model_args.tokenizer_name:
+        return "auto", "--tokenizer_name"
+    declared = (_read_json_file(source, "tokenizer_config.json", model_args).get("tokenizer_class")
+                or getattr(config, "tokenizer_class", None))
+    if declared:
+        return "auto", f"{declared} declared by the checkpoint"
+    if config.model_type == "bert":
+        return "auto", "model_type bert"
+    if _has_file(source, "vocab.txt", model_args) and not any(
+            _has_file(source, name, model_args) for name in _OWN_TOKENIZER_FILES):
+        return "wordpiece", f"model_type {config.model_type} with only a WordPiece vocab.txt and no tokenizer class"
+    return "auto", f"AutoTokenizer default for model_type {config.model_type!r}"
 
 
 def is_byte_level_bpe(tokenizer) -> bool:
@@ -66,61 +110,113 @@ def is_byte_level_bpe(tokenizer) -> bool:
     return backend is not None and "ByteLevel" in str(backend.pre_tokenizer)
 
 
-def load_tokenizer(model_args: ModelArguments, config: PretrainedConfig, pretokenized: bool = False):
-    """Choose the tokenizer: --tokenizer_name > the checkpoint's declared class > WordPiece for vocab.txt-only ALBERT.
+def _usable_positions(config: PretrainedConfig) -> int | None:
+    """How many tokens the position embeddings hold (RoBERTa-type models lose padding_idx + 1 of them)."""
+    positions = getattr(config, "max_position_embeddings", None)
+    if not positions:
+        return None
+    if config.model_type in _OFFSET_POSITION_TYPES:
+        positions -= (config.pad_token_id if config.pad_token_id is not None else 1) + 1
+    return positions
 
-    Chinese ALBERT checkpoints (e.g. clue/albert_chinese_tiny) ship a BERT `vocab.txt` and no `spiece.model`;
-    `AutoTokenizer` then builds an empty SentencePiece tokenizer without a word, so we load `BertTokenizerFast`.
+
+def check_tokenizer_fits(tokenizer, config: PretrainedConfig, source: str) -> None:
+    """The tokenizer's base vocabulary must match the embedding matrix (added tokens are resized for later)."""
+    expected = getattr(config, "vocab_size", None)
+    base = tokenizer.vocab_size
+    if len(tokenizer) < 100 or (expected and not 0.9 * expected <= base <= expected):
+        raise ValueError(
+            f"The tokenizer loaded from {source!r} ({type(tokenizer).__name__}) has {base} tokens, but the "
+            f"checkpoint's config says vocab_size {expected}: its vocabulary file was not found or not understood, "
+            "or it belongs to another model. Pass --tokenizer_name with the tokenizer the checkpoint was trained with."
+        )
+
+
+def load_tokenizer(model_args: ModelArguments, config: PretrainedConfig, pretokenized: bool = False):
+    """Choose the tokenizer: --tokenizer_name > the checkpoint's declared class > WordPiece for a bare vocab.txt.
+
+    Chinese ALBERT/RoBERTa checkpoints (clue/albert_chinese_tiny, clue/roberta_chinese_*) ship a BERT `vocab.txt`
+    and declare no tokenizer class; `AutoTokenizer` then builds an empty tokenizer, so we load `BertTokenizerFast`.
+    The result is checked against `config.vocab_size`, and its length limit against the position embeddings.
     """
     source = model_args.tokenizer_name or resolve_model_path(model_args.model_name_or_path)
     kwargs = _hub_kwargs(model_args)
-    if model_args.tokenizer_name:
-        reason = "--tokenizer_name"
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-    elif (declared := _declared_tokenizer_class(source, config, model_args)) is not None:
-        reason = f"declared by the checkpoint ({declared})"
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-    elif (
-        config.model_type == "albert"
-        and _has_file(source, "vocab.txt", model_args)
-        and not _has_file(source, "spiece.model", model_args)
-    ):
-        reason = "ALBERT checkpoint with vocab.txt and no spiece.model: WordPiece"
+    choice, reason = _tokenizer_choice(source, config, model_args)
+    if choice == "wordpiece":
         tokenizer = BertTokenizerFast.from_pretrained(source, **kwargs)
     else:
-        reason = f"AutoTokenizer default for model_type {config.model_type!r}"
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
     if pretokenized and is_byte_level_bpe(tokenizer) and not getattr(tokenizer, "add_prefix_space", False):
-        tokenizer = type(tokenizer).from_pretrained(source, add_prefix_space=True, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(source, add_prefix_space=True, **kwargs)
         reason += "; add_prefix_space=True for pre-split words (byte-level BPE)"
-    if len(tokenizer) < 100:
-        raise ValueError(
-            f"The tokenizer loaded from {source!r} ({type(tokenizer).__name__}) has only {len(tokenizer)} tokens: "
-            "its vocabulary file was not found or not understood. Pass --tokenizer_name with a working tokenizer."
-        )
+    check_tokenizer_fits(tokenizer, config, source)
     if tokenizer.pad_token is None:
         raise ValueError(
             f"The tokenizer of {source!r} has no padding token. Pass --tokenizer_name with one that has."
         )
-    logger.info("Tokenizer: %s from %s (%s).", type(tokenizer).__name__, source, reason)
+    if choice == "wordpiece" and config.model_type in _OFFSET_POSITION_TYPES and not model_args.load_as:
+        logger.warning(
+            "%s declares model_type %r but ships a BERT WordPiece vocab.txt: it was most likely trained as BERT "
+            "(its authors load it with BertModel). As %r its position ids start at padding_idx + 1, shifted from "
+            "how it was trained. Pass --load_as bert to load it as BERT.", model_args.model_name_or_path,
+            config.model_type, config.model_type)
+    positions = _usable_positions(config)
+    if positions and tokenizer.model_max_length > positions:
+        tokenizer.model_max_length = positions
+        reason += f"; model_max_length {positions} (the position embeddings)"
+    logger.info("Tokenizer: %s with %d tokens from %s (%s).", type(tokenizer).__name__, len(tokenizer), source,
+                reason)
     return tokenizer
 
 
 def load_config(model_args: ModelArguments, **overrides) -> PretrainedConfig:
-    """Config of the checkpoint (or --config_name) with `overrides` such as num_labels and label maps."""
+    """Config of the checkpoint (or --config_name) with `overrides` such as num_labels and label maps.
+
+    With --load_as, the checkpoint's settings are read into that architecture's config class instead of the one
+    its `model_type` names (clue/roberta_chinese_* are BERT checkpoints labelled roberta).
+    """
     source = model_args.config_name or resolve_model_path(model_args.model_name_or_path)
+    if model_args.load_as:
+        config_class = CONFIG_MAPPING[model_args.load_as]
+        config = config_class.from_pretrained(source, **_hub_kwargs(model_args), **overrides)
+        logger.info("Loading %s as %s (--load_as).", model_args.model_name_or_path, model_args.load_as)
+        return config
     return AutoConfig.from_pretrained(source, **_hub_kwargs(model_args), **overrides)
 
 
+# Parameters a task head adds on top of a pretrained encoder: missing from a base checkpoint by design.
+_HEAD_PREFIXES = ("classifier", "score", "qa_outputs", "cls.", "lm_head", "pooler", "crf")
+
+
 def load_model(model_class, model_args: ModelArguments, config: PretrainedConfig, tokenizer):
-    """Load weights into `model_class` (an Auto*For* class); pad id taken from the tokenizer."""
+    """Load weights into `model_class` (an Auto*For* class); pad id taken from the tokenizer.
+
+    Encoder weights missing from the checkpoint (another architecture's key names, a folder without weights) are
+    an error: training would start from random weights while looking like a fine-tune.
+    """
     config.pad_token_id = tokenizer.pad_token_id
-    model = model_class.from_pretrained(
-        resolve_model_path(model_args.model_name_or_path),
+    source = resolve_model_path(model_args.model_name_or_path)
+    model, info = model_class.from_pretrained(
+        source,
         config=config,
         ignore_mismatched_sizes=model_args.ignore_mismatched_sizes,
+        output_loading_info=True,
         **_hub_kwargs(model_args),
     )
+    prefix = model.base_model_prefix + "."
+    missing = [key.removeprefix(prefix) for key in info.get("missing_keys", [])]
+    missing = [key for key in missing if not key.startswith(_HEAD_PREFIXES) and "position_ids" not in key]
+    encoder = [name for name, _ in model.base_model.named_parameters()]
+    if missing and len(missing) > len(encoder) // 2:
+        raise ValueError(
+            f"{model_args.model_name_or_path}: {len(missing)} of the encoder's {len(encoder)} weights were not found "
+            f"in the checkpoint (e.g. {', '.join(missing[:3])}): it was saved by another architecture than "
+            f"{type(model).__name__}. For a checkpoint trained as BERT but labelled otherwise (clue/roberta_chinese_*) "
+            "pass --load_as bert; otherwise check --model_name_or_path."
+        )
+    if missing:
+        logger.warning("%s: %d encoder weights not in the checkpoint, initialised at random: %s",
+                       model_args.model_name_or_path, len(missing), missing[:10])
     logger.info("Model: %s, %.1fM parameters.", type(model).__name__, model.num_parameters() / 1e6)
     return model
 

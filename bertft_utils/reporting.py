@@ -101,3 +101,31 @@ def metrics_markdown_table(metrics_by_split: dict[str, dict], keys: list[str]) -
         cells = [f"{metrics[k]:.4f}" if isinstance(metrics.get(k), float) else str(metrics.get(k, "")) for k in keys]
         rows.append(f"| {split} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def plot_model_comparison(scores: dict[str, tuple[list[float], float | None]], path, metric: str,
+                          title: str) -> str:
+    """Bar per model (mean over seeds, std as error bar) with the original report's figure as a black mark."""
+    import statistics
+
+    names = list(scores)
+    means = [statistics.mean(v) if v else 0.0 for v, _ in scores.values()]
+    errors = [statistics.stdev(v) if len(v) > 1 else 0.0 for v, _ in scores.values()]
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(names) + 1), 4.5))
+    positions = range(len(names))
+    ax.bar(positions, means, yerr=errors, capsize=4, color="tab:blue", label="bertft (test)")
+    for x, mean in zip(positions, means, strict=True):
+        ax.text(x, mean, f"{mean:.3f}", ha="center", va="bottom", fontsize=8)
+    theirs = [(x, ref) for x, (_, ref) in zip(positions, scores.values(), strict=True) if ref is not None]
+    if theirs:
+        ax.scatter([x for x, _ in theirs], [r for _, r in theirs], marker="_", s=900, color="black", zorder=3,
+                   label="original report")
+    ax.set_xticks(list(positions), [n.split("/")[-1] for n in names], rotation=15, ha="right")
+    ax.set_ylabel(metric)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return announce(str(path))

@@ -30,7 +30,7 @@ from .reporting import (
     plot_confusion_matrix,
     write_text,
 )
-from .splits import split_train_file
+from .splits import sample_indices, split_train_file
 from .training import (
     BertftTrainer,
     evaluate_and_save,
@@ -56,10 +56,13 @@ class LabeledTexts:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def first(self, n: int | None) -> LabeledTexts:
+    def sample(self, n: int | None, seed: int) -> LabeledTexts:
+        """A seeded random subset of n records (stratified by label), in file order: --max_*_samples."""
         if n is None or n >= len(self):
             return self
-        return LabeledTexts(self.texts[:n], None if self.labels is None else self.labels[:n], self.sources[:n])
+        keep = sample_indices(len(self), n, seed, self.labels)
+        return LabeledTexts([self.texts[i] for i in keep], None if self.labels is None else
+                            [self.labels[i] for i in keep], [self.sources[i] for i in keep])
 
 
 def table_to_labeled_texts(table: Table, text_column: str, label_column: str, require_labels: bool,
@@ -108,7 +111,7 @@ def load_labeled_splits(data_args, read: Callable[[str], Table], text_column: st
             splits[name] = table_to_labeled_texts(table, text_column, label_column, required)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
               "test": data_args.max_predict_samples}
-    return {name: split.first(limits[name]) for name, split in splits.items()}
+    return {name: split.sample(limits[name], data_args.split_seed) for name, split in splits.items()}
 
 
 def encode_texts(texts: list[str], label_ids: list[int] | None, tokenizer: PreTrainedTokenizerBase,

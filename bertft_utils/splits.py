@@ -47,6 +47,36 @@ def stratified_split(
     return splits
 
 
+def sample_indices(n_records: int, n: int | None, seed: int, labels: Sequence[Hashable] | None = None) -> list[int]:
+    """A seeded random subset of `n` record indices, in file order (all of them when `n` is None or too large).
+
+    With `labels` the subset is stratified: each label gets its share (largest remainders), and every label keeps at
+    least one record while `n` allows it, so a quick run on a file sorted by label still sees every label.
+    """
+    if n is None or n >= n_records:
+        return list(range(n_records))
+    rng = random.Random(seed)
+    if labels is None:
+        return sorted(rng.sample(range(n_records), n))
+    by_label: dict[Hashable, list[int]] = defaultdict(list)
+    for index, label in enumerate(labels):
+        by_label[label].append(index)
+    keys = sorted(by_label, key=str)
+    floor_one = n >= len(keys)
+    shares = {k: n * len(by_label[k]) / n_records for k in keys}
+    counts = {k: max(int(shares[k]), 1 if floor_one else 0) for k in keys}
+    by_remainder = sorted(keys, key=lambda k: (-(shares[k] - int(shares[k])), str(k)))
+    while sum(counts.values()) < n:
+        for k in by_remainder:
+            if sum(counts.values()) < n and counts[k] < len(by_label[k]):
+                counts[k] += 1
+    while sum(counts.values()) > n:  # the floor of one per label overshot: take back from the largest
+        largest = max(keys, key=lambda k: (counts[k], str(k)))
+        counts[largest] -= 1
+    chosen = [i for k in keys for i in rng.sample(by_label[k], counts[k])]
+    return sorted(chosen)
+
+
 def write_split(output_dir: str, splits: dict[str, list[int]], source_file: str, seed: int,
                 percentages: tuple[float, float]) -> str:
     """Write the split as 0-based record indices into `source_file`; returns the path written."""

@@ -11,7 +11,7 @@ import numpy as np
 from .metrics import entity_metrics
 from .readers import TaggedSentence, TokenFile, read_token_file
 from .reporting import announce
-from .splits import split_train_file
+from .splits import sample_indices, split_train_file
 from .tags import count_illegal, detect_scheme, name_tag_ids, parse_tag_names, repair, to_scoring_tag, validate_tags
 from .windows import Windows, stitch_predictions
 
@@ -48,8 +48,8 @@ def load_tagged_splits(data_args, output_dir: str, is_main_process: bool) -> tup
               "test": data_args.max_predict_samples}
     for name, token_file in files.items():
         validate_tags(token_file)
-        if limits[name] is not None:
-            token_file.sentences = token_file.sentences[:limits[name]]
+        keep = sample_indices(len(token_file.sentences), limits[name], data_args.split_seed)
+        token_file.sentences = [token_file.sentences[i] for i in keep]
     reference = files.get("train") or next(iter(files.values()), None)
     scheme = data_args.tag_scheme or (detect_scheme([s.tags for s in reference.sentences]) if reference else "IOB2")
     report = {"scheme": scheme, "fixed": data_args.fix_tags, "illegal": {}}

@@ -77,6 +77,18 @@ def _build(kind: str, folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def hub_cache(tmp_path_factory) -> Path:
+    """HF_HOME holding tiny look-alikes of the real Hub checkpoints, under their real names (HF_HUB_OFFLINE=1).
+
+    Subprocesses use it as HF_HOME; in-process loads pass `cache_dir=hub_cache / "hub"`."""
+    from bertft_utils.lookalikes import build_cache
+
+    home = tmp_path_factory.mktemp("hf_home")
+    build_cache(home, sorted(p for p in DATA.glob("*") if p.suffix in {".txt", ".jsonl"}))
+    return home
+
+
+@pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny_models")
     return {kind: _build(kind, root / kind) for kind in ARCHITECTURES}

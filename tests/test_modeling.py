@@ -20,8 +20,14 @@ def test_albert_with_vocab_txt_only_gets_wordpiece(tiny_models):
 
 def test_declared_class_and_tokenizer_name_override(tiny_models):
     assert type(tokenizer_for(tiny_models["roberta"])).__name__ == "RobertaTokenizer"
-    tokenizer = tokenizer_for(tiny_models["roberta"], tokenizer_name=str(tiny_models["bert"]))
-    assert isinstance(tokenizer, BertTokenizerFast)
+    tokenizer = tokenizer_for(tiny_models["albert"], tokenizer_name=str(tiny_models["bert"]))
+    assert isinstance(tokenizer, BertTokenizerFast) and tokenizer.name_or_path == str(tiny_models["bert"])
+
+
+def test_tokenizer_that_does_not_fit_the_embeddings_is_refused(tiny_models):
+    with pytest.raises(ValueError, match=r"has 1\d\d\d tokens, but the checkpoint's config says vocab_size \d+.*"
+                                         r"--tokenizer_name"):
+        tokenizer_for(tiny_models["bert"], tokenizer_name=str(tiny_models["roberta"]))
 
 
 def test_byte_level_bpe_gets_prefix_space_for_pre_split_words(tiny_models):
@@ -37,7 +43,8 @@ def test_byte_level_bpe_gets_prefix_space_for_pre_split_words(tiny_models):
 def test_tiny_vocabulary_is_refused(tmp_path, tiny_models):
     (tmp_path / "config.json").write_text((tiny_models["albert"] / "config.json").read_text())
     (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n")
-    with pytest.raises(ValueError, match=r"has only \d tokens: its vocabulary file was not found"):
+    with pytest.raises(ValueError, match=r"has 4 tokens, but the checkpoint's config says vocab_size \d+: its "
+                                         "vocabulary file was not found"):
         tokenizer_for(tmp_path)
 
 

@@ -31,3 +31,19 @@ def test_split_round_trip_and_checks(tmp_path):
     assert read_split(path, 20) == splits
     with pytest.raises(ValueError, match="outside the data file, which has 5 records"):
         read_split(path, 5)
+
+
+def test_sample_indices_is_seeded_stratified_and_in_file_order():
+    from bertft_utils.splits import sample_indices
+
+    labels = ["a"] * 50 + ["b"] * 30 + ["c"] * 15 + ["d"] * 5  # sorted by label, as Taipei QA is
+    chosen = sample_indices(len(labels), 20, seed=1, labels=labels)
+    assert chosen == sorted(chosen) and len(set(chosen)) == 20
+    assert [sum(labels[i] == k for i in chosen) for k in "abcd"] == [10, 6, 3, 1]
+    assert chosen == sample_indices(len(labels), 20, seed=1, labels=labels)
+    assert chosen != sample_indices(len(labels), 20, seed=2, labels=labels)
+    few = sample_indices(len(labels), 4, seed=1, labels=labels)  # as many as labels: one each
+    assert sorted(labels[i] for i in few) == ["a", "b", "c", "d"]
+    assert sample_indices(10, None, seed=1) == list(range(10)) and sample_indices(10, 99, seed=1) == list(range(10))
+    plain = sample_indices(100, 7, seed=3)
+    assert len(plain) == 7 and plain == sorted(plain) and plain != list(range(7))

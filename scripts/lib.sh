@@ -1,0 +1,105 @@
+# Shared by scripts/reproduce_*.sh (sourced, not run): the knobs every task has, and one function per run.
+# Every knob is an environment variable with a default; `-h` on any script prints them.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x "$REPO/.venv/bin/python" ]; then PYTHON="$REPO/.venv/bin/python"; else PYTHON=python3; fi
+fi
+DATA_DIR=${DATA_DIR:-$REPO/../shared/data}   # holds msra_ner/, sarcasm/, taipei_qa/ (see README)
+OUT=${OUT:-$REPO/outputs/reproduce}          # one folder per run: $OUT/<task>/<model-slug>/seed<k>/
+SEEDS=${SEEDS:-42}                           # several seeds ("13 42 87") give mean ± std in the report
+HUB_NAMESPACE=${HUB_NAMESPACE:-}             # --push: models go to $HUB_NAMESPACE/bertft-<task>-<model-slug>
+SMOKE=${SMOKE:-0}
+PUSH=${PUSH:-0}
+export TOKENIZERS_PARALLELISM=${TOKENIZERS_PARALLELISM:-false}
+
+common_usage() {
+  cat <<USAGE
+Options:
+  --smoke   tiny subsets and 1 epoch: checks the whole path in minutes (use tiny models, e.g. look-alikes)
+  --push    push every fine-tuned model to the Hub as \$HUB_NAMESPACE/bertft-<task>-<model-slug>
+  -h        this help
+Environment (defaults in brackets):
+  DATA_DIR  [$DATA_DIR]
+  OUT       [$OUT]
+  SEEDS     [$SEEDS]
+  LAUNCHER  [accelerate launch when a GPU is visible, else python]: e.g. "accelerate launch --multi_gpu"
+  PYTHON    [$PYTHON]
+  HUB_NAMESPACE [${HUB_NAMESPACE:-unset}]
+A finished run (run_done.json in its folder) is skipped; an unfinished one resumes from its last checkpoint.
+USAGE
+}
+
+parse_options() {  # sets SMOKE/PUSH; prints the help (with the script's own text in $USAGE) on -h
+  for arg in "$@"; do
+    case "$arg" in
+      --smoke) SMOKE=1 ;;
+      --push) PUSH=1 ;;
+      -h|--help) printf '%s\n\n' "$USAGE"; common_usage; exit 0 ;;
+      *) echo "unknown option: $arg (see -h)" >&2; exit 2 ;;
+    esac
+  done
+  if [ "$PUSH" = 1 ] && [ -z "$HUB_NAMESPACE" ]; then
+    echo "--push needs HUB_NAMESPACE (your Hub user or organisation), e.g. HUB_NAMESPACE=me $0 --push" >&2
+    exit 2
+  fi
+  if [ -z "${LAUNCHER:-}" ]; then
+    if "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+      LAUNCHER="$PYTHON -m accelerate.commands.launch"
+    else
+      LAUNCHER="$PYTHON"
+    fi
+  fi
+}
+
+model_slug() {  # google-bert/bert-base-chinese -> bert-base-chinese
+  local name=${1%/}
+  name=${name##*/}
+  printf '%s' "$name" | tr -c 'A-Za-z0-9._-' '-'
+}
+
+require_file() {
+  if [ ! -f "$1" ]; then
+    echo "missing data file $1: set DATA_DIR to the folder holding it (see README, 'Reproducing the report')." >&2
+    exit 2
+  fi
+}
+
+# run_one TASK SCRIPT MODEL SEED ARGS...: one fine-tuning in $OUT/TASK/<slug>/seed<SEED>, skipped when finished.
+# The first finished run of a task leaves its split in $OUT/TASK/split_ids.json; later runs reuse it.
+run_one() {
+  local task=$1 script=$2 model=$3 seed=$4
+  shift 4
+  local slug dir split_args=() push_args=() repo=""
+  slug=$(model_slug "$model")
+  dir="$OUT/$task/$slug/seed$seed"
+  if [ -f "$dir/run_done.json" ]; then
+    echo "[$task] $model seed $seed: finished earlier, skipped ($dir)"
+    return 0
+  fi
+  mkdir -p "$dir"
+  if [ -f "$OUT/$task/split_ids.json" ]; then split_args=(--split_file "$OUT/$task/split_ids.json"); fi
+  if [ "$PUSH" = 1 ]; then
+    repo="$HUB_NAMESPACE/bertft-$task-$slug"
+    push_args=(--push_to_hub --hub_model_id "$repo")
+  fi
+  echo "[$task] $model seed $seed -> $dir"
+  local start=$SECONDS
+  # shellcheck disable=SC2086  # LAUNCHER is a command line
+  if ! $LAUNCHER "$REPO/$script" --model_name_or_path "$model" --seed "$seed" --output_dir "$dir" \
+      "${split_args[@]}" "$@" "${push_args[@]}" >>"$dir/run.log" 2>&1; then
+    echo "FAILED: [$task] $model seed $seed. Last lines of $dir/run.log:" >&2
+    tail -n 25 "$dir/run.log" >&2
+    exit 1
+  fi
+  if [ ! -f "$OUT/$task/split_ids.json" ] && [ -f "$dir/split_ids.json" ]; then
+    cp "$dir/split_ids.json" "$OUT/$task/split_ids.json"
+  fi
+  "$PYTHON" - "$dir/run_done.json" "$task" "$model" "$seed" "$repo" "$((SECONDS - start))" "$SMOKE" <<'PY'
+import json, sys
+path, task, model, seed, repo, seconds, smoke = sys.argv[1:]
+json.dump({"task": task, "model": model, "seed": int(seed), "hub_repo": repo or None,
+           "wall_seconds": int(seconds), "smoke": smoke == "1"}, open(path, "w"), indent=2)
+PY
+  echo "[$task] $model seed $seed: done in $((SECONDS - start)) s"
+}

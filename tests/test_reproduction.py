@@ -1,0 +1,97 @@
+"""scripts/reproduce_report.sh --smoke: all nine fine-tunings under the real Hub names (look-alike cache), REPORT.md."""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import DATA, REPO
+
+QUESTIONS = json.loads((REPO / "scripts" / "original_report.json").read_text(encoding="utf-8"))["qa_label"]["questions"]
+MODELS = {
+    "ner": ["google-bert/bert-base-chinese", "voidful/albert_chinese_base", "hfl/chinese-roberta-wwm-ext"],
+    "classify": ["google-bert/bert-base-uncased", "albert/albert-base-v2", "FacebookAI/roberta-base"],
+    "qa_label": ["google-bert/bert-base-chinese", "voidful/albert_chinese_tiny", "hfl/rbt3"],
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """The bundled samples under the real datasets' file names."""
+    root = tmp_path_factory.mktemp("data")
+    for source, target in (("msra_ner_train_sample.txt", "msra_ner/train.txt"),
+                           ("msra_ner_test_sample.txt", "msra_ner/test.txt"),
+                           ("sarcasm_headlines_sample.jsonl", "sarcasm/Sarcasm_Headlines_Dataset.json"),
+                           ("taipei_qa_sample.txt", "taipei_qa/Taipei_QA_new.txt")):
+        (root / target).parent.mkdir(parents=True, exist_ok=True)
+        (root / target).write_bytes((DATA / source).read_bytes())
+    return root
+
+
+def reproduce(script: str, hub_cache: Path, data_dir: Path, out: Path, *args: str, **env: str):
+    environment = {**os.environ, "HF_HOME": str(hub_cache), "HF_HUB_OFFLINE": "1", "DATA_DIR": str(data_dir),
+                   "OUT": str(out), "OMP_NUM_THREADS": "2", **env}
+    return subprocess.run(["bash", str(REPO / "scripts" / script), *args], env=environment, capture_output=True,
+                          text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(hub_cache, data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    process = reproduce("reproduce_report.sh", hub_cache, data_dir, out, "--smoke")
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    return out, process
+
+
+def test_smoke_reproduction_runs_nine_fine_tunings_and_writes_the_report(smoke_run):
+    out, _ = smoke_run
+    report = (out / "REPORT.md").read_text(encoding="utf-8")
+    assert "**Smoke run**" in report
+    for task, models in MODELS.items():
+        assert (out / f"{task}.png").stat().st_size > 5000
+        for model in models:
+            done = json.loads(next((out / task).glob(f"{model.split('/')[-1]}/seed42/run_done.json")).read_text())
+            assert done == {**done, "task": task, "model": model, "seed": 42, "smoke": True}
+    model_rows = re.findall(r"^\| `([^`]+)` \| (BERT|ALBERT|RoBERTa) \|", report, flags=re.M)
+    assert sorted(model_rows) == sorted((m, f) for task in MODELS.values() for m, f in zip(task, (
+        "BERT", "ALBERT", "RoBERTa"), strict=True))
+    # classification in the original report's line format, one line per model
+    assert len(re.findall(r"^\S+: accuracy: \d\.\d{4} recall: \d\.\d{4} precision: \d\.\d{4} F1-score: \d\.\d{4}$",
+                          report, flags=re.M)) == 3
+    # NER: a per-type table per model, with the test support of the sample
+    entity_rows = re.findall(r"^\| (LOC|ORG|PER|micro avg) \| \d\.\d{4} \| \d\.\d{4} \| \d\.\d{4} \| (\d+) \|$",
+                             report, flags=re.M)
+    assert len(entity_rows) == 12
+    # QA: every model answered the three questions (✓ or ✗ with an answer and a score)
+    for question in QUESTIONS:
+        row = next(line for line in report.splitlines() if line.startswith(f"| {question} |"))
+        assert len(re.findall(r"[✓✗] \S+ \(0\.\d{4}\)", row)) == 3
+    # every model saw the same split
+    splits = {(out / task / "split_ids.json").read_text() for task in MODELS}
+    assert len(splits) == 3
+    for task in MODELS:
+        ids = [json.loads(p.read_text())["test"] for p in (out / task).glob("*/seed42/split_ids.json")]
+        assert len(ids) == 3 and ids[0] == ids[1] == ids[2]
+
+
+def test_finished_runs_are_skipped_and_a_failed_run_is_named(smoke_run, hub_cache, data_dir):
+    out, _ = smoke_run
+    again = reproduce("reproduce_classify.sh", hub_cache, data_dir, out, "--smoke")
+    assert again.returncode == 0
+    assert again.stdout.count("finished earlier, skipped") == 3
+    failed = reproduce("reproduce_classify.sh", hub_cache, data_dir, out, "--smoke",
+                       CLASSIFY_MODELS="no-such-org/no-such-model")
+    assert failed.returncode == 1
+    assert "FAILED: [classify] no-such-org/no-such-model seed 42" in failed.stderr
+    assert not (out / "classify" / "no-such-model" / "seed42" / "run_done.json").exists()
+
+
+def test_help_lists_the_knobs_and_push_needs_a_namespace(hub_cache, data_dir, tmp_path):
+    shown = reproduce("reproduce_ner.sh", hub_cache, data_dir, tmp_path, "-h")
+    assert shown.returncode == 0
+    for knob in ("NER_MODELS", "NER_EPOCHS", "SEEDS", "LAUNCHER", "DATA_DIR", "OUT", "--smoke", "--push"):
+        assert knob in shown.stdout
+    refused = reproduce("reproduce_ner.sh", hub_cache, data_dir, tmp_path, "--push", HUB_NAMESPACE="")
+    assert refused.returncode == 2 and "--push needs HUB_NAMESPACE" in refused.stderr
