@@ -58,7 +58,7 @@ def main() -> None:
                 "before tokenization; apply them yourself when calling `pipeline`." if clean else "")
         return clean, note
 
-    task = SequenceTask("classification", partial(read_table, data_format=data_args.data_format),
+    task = SequenceTask("classify", partial(read_table, data_format=data_args.data_format),
                         data_args.text_column_name, data_args.label_column_name, make_preprocessor,
                         rename_labels=data_args.rename_labels)
     run_sequence_classification(task, model_args, data_args, training_args)

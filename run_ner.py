@@ -15,10 +15,17 @@ from dataclasses import dataclass, field
 
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, set_seed
 
-from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from bertft_utils.arguments import (
+    EMBEDDED_MODEL_ALIAS,
+    BertftTrainingArguments,
+    DataArguments,
+    ModelArguments,
+    parse_arguments,
+)
 from bertft_utils.labels import resolve_label_list
 from bertft_utils.metrics import scalar_metrics
 from bertft_utils.mlm_warmup import warm_up_encoder
+from bertft_utils.model_card import ModelCardFacts, guess_language
 from bertft_utils.modeling import load_config, load_model, load_tokenizer
 from bertft_utils.readers import read_text_lines
 from bertft_utils.reporting import write_json
@@ -34,6 +41,7 @@ from bertft_utils.token_classification import (
 from bertft_utils.training import (
     BertftTrainer,
     evaluate_and_save,
+    finetuned_from,
     finish,
     predict_in_order,
     require_splits,
@@ -134,7 +142,7 @@ def main() -> None:
     if training_args.do_train:
         train_and_save(trainer, training_args, len(files["train"]))
     if training_args.do_eval:
-        evaluate_and_save(trainer, len(files["validation"]))
+        results["validation"] = evaluate_and_save(trainer, len(files["validation"]))
     if training_args.do_predict:
         for name in ("test", "text"):
             if name not in files:
@@ -159,18 +167,24 @@ def main() -> None:
             "tags": tag_report, "vocabulary": coverage.as_dict() if coverage else None,
             "windowed_sentences": {n: w.windowed_sentences for n, w in windows.items()},
             "zero_token_tokens": {n: w.zero_token_words for n, w in windows.items()}})
-    finish(trainer, model_args, training_args, "token-classification", data_args.train_file,
-           _card_sections(label_list, results), "eval_f1")
+    finish(trainer, training_args, _card_facts(model_args, data_args, label_list, results, files), "eval_f1")
 
 
-def _card_sections(label_list: list[str], results: dict[str, dict]) -> list[str]:
-    sections = [f"## Tags\n\n{', '.join(label_list)}"]
-    for split, metrics in results.items():
-        sections.append(f"## Entity-level results ({split}, full-length sentences)\n\n```\n{metrics['report_text']}```")
-    sections.append('## Usage\n\n```python\nfrom transformers import pipeline\nner = pipeline("token-classification", '
-                    'model="path/or/hub-name/of/this/model", aggregation_strategy="simple")\n'
-                    'print(ner("your sentence here"))\n```')
-    return sections
+def _card_facts(model_args, data_args, label_list: list[str], results: dict[str, dict],
+                files: dict) -> ModelCardFacts:
+    """What the model card says about an NER run: the entity report per split besides the scalar results."""
+    sentences = next(iter(files.values())).sentences
+    joiner = "" if guess_language(["".join(sentences[0].tokens)]) == "zh" else " "
+    return ModelCardFacts(
+        base_model=finetuned_from(model_args), task="token-classification",
+        dataset=os.path.basename(data_args.train_file or data_args.test_file or data_args.predict_text_file or ""),
+        labels=label_list, script="run_ner.py", results=results,
+        split_sizes={name: len(f) for name, f in files.items()},
+        extra_sections=[f"Entity level ({split}, full-length sentences, seqeval):\n\n```\n{m['report_text']}```"
+                        for split, m in results.items() if "report_text" in m],
+        language=guess_language([joiner.join(s.tokens) for s in sentences[:200]]),
+        example_input=joiner.join(sentences[0].tokens).replace('"', "'")[:200],
+        license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
 
 
 if __name__ == "__main__":

@@ -168,6 +168,12 @@ class BertftTrainingArguments(TrainingArguments):
         metadata={"help": "Batch size per device for evaluation and prediction (examples are sorted by length, so "
                   "large batches waste little padding)."},
     )
+    push_data_files: bool = field(
+        default=False,
+        metadata={"help": "With --push_to_hub, also publish the files that hold the data's texts (predictions.tsv, "
+                  "predictions.txt, text_predictions.txt, answers.tsv, data_report.json, logs). Off by default, so "
+                  "that a private test set never becomes public by accident."},
+    )
     auto_bf16: bool = field(
         default=True,
         metadata={"help": "On a machine without GPU whose CPU has native bf16 (AVX512-BF16/AMX), train in bf16 mixed "

@@ -18,22 +18,19 @@ from transformers import (
     default_data_collator,
 )
 
+from .arguments import EMBEDDED_MODEL_ALIAS
 from .labels import label_to_str, name_labels, named_label_order, resolve_label_list, resolve_label_names
 from .metrics import classification_metrics, scalar_metrics, softmax, top_k_accuracy
 from .mlm_warmup import warm_up_encoder
+from .model_card import ModelCardFacts, guess_language
 from .modeling import load_config, load_model, load_tokenizer
 from .readers import Table
-from .reporting import (
-    announce,
-    format_classification_report,
-    metrics_markdown_table,
-    plot_confusion_matrix,
-    write_text,
-)
+from .reporting import announce, format_classification_report, plot_confusion_matrix, write_text
 from .splits import sample_indices, split_train_file
 from .training import (
     BertftTrainer,
     evaluate_and_save,
+    finetuned_from,
     finish,
     predict_in_order,
     require_splits,
@@ -198,20 +195,17 @@ def report_test_split(split: LabeledTexts, probabilities: np.ndarray, label_list
 
 
 
-def model_card_sections(label_list: list[str], metrics_by_split: dict[str, dict], input_note: str) -> list[str]:
-    """Model-card text: labels, results and how to use the saved model with `pipeline`."""
-    keys = [k for k in ("accuracy", "precision", "recall", "f1", "macro_f1", "top3_accuracy", "top5_accuracy")
-            if any(k in m for m in metrics_by_split.values())]
-    shown = ", ".join(label_list[:20]) + (f", ... ({len(label_list)} in all)" if len(label_list) > 20 else "")
-    sections = [f"## Labels\n\n{shown}\n\n`config.id2label` holds them, so `pipeline` returns label names."]
-    if metrics_by_split and keys:
-        sections.append("## Results (bertft)\n\n" + metrics_markdown_table(metrics_by_split, keys))
-    sections.append(
-        "## Usage\n\n```python\nfrom transformers import pipeline\n"
-        "classifier = pipeline(\"text-classification\", model=\"path/or/hub-name/of/this/model\")\n"
-        "print(classifier(\"your text here\"))\n```\n\n" + input_note
-    )
-    return sections
+def model_card_facts(task_name: str, model_args, data_args, label_list: list[str], results: dict[str, dict],
+                     splits: dict[str, LabeledTexts], input_note: str, prepare: Callable[[str], str]) -> ModelCardFacts:
+    """What the model card says about a sequence-classification run (the usage example is a prepared input)."""
+    texts = next((s.texts for s in splits.values() if s.texts), [""])
+    return ModelCardFacts(
+        base_model=finetuned_from(model_args), task="text-classification",
+        dataset=os.path.basename(data_args.train_file or data_args.validation_file or data_args.test_file or ""),
+        labels=label_list, script=f"run_{task_name}.py", results=results,
+        split_sizes={name: len(split) for name, split in splits.items()}, input_note=input_note,
+        language=guess_language(texts), example_input=prepare(texts[0]).replace('"', "'")[:200],
+        license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
 
 
 @dataclass
@@ -292,6 +286,6 @@ def run_sequence_classification(task: SequenceTask, model_args, data_args, train
             if metrics:
                 save_split_metrics(trainer, "test", scalar_metrics(metrics, "test"))
                 results["test"] = metrics
-    finish(trainer, model_args, training_args, "text-classification", data_args.train_file,
-           model_card_sections(label_list, results, input_note), "eval_accuracy")
+    card = model_card_facts(task.name, model_args, data_args, label_list, results, splits, input_note, prepare)
+    finish(trainer, training_args, card, "eval_accuracy")
     return SequenceRun(trainer, tokenizer, label_list, prepare, results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -11,9 +12,11 @@ import numpy as np
 import transformers
 from torch.utils.data import SequentialSampler
 from transformers import Trainer, TrainingArguments
+from transformers import trainer as transformers_trainer
 from transformers.trainer_utils import get_last_checkpoint
 
 from .arguments import EMBEDDED_MODEL_ALIAS, ModelArguments
+from .model_card import ModelCardFacts, write_model_card
 from .reporting import announce, plot_learning_curve
 
 logger = logging.getLogger(__name__)
@@ -55,14 +58,20 @@ def last_checkpoint(training_args: TrainingArguments) -> str | None:
     return None
 
 
-class BertftTrainer(Trainer):
-    """Trainer with an optional separate learning rate for the word embeddings and a richer model card."""
+# Files that hold the data's texts: never pushed to the Hub unless --push_data_files (a private test set must not
+# become public by accident).
+DATA_TEXT_FILES = ("predictions.tsv", "predictions.txt", "text_predictions.txt", "answers.tsv", "data_report.json",
+                   "*.log")
 
-    def __init__(self, *args, embedding_learning_rate: float | None = None, card_sections: list[str] | None = None,
-                 **kwargs):
+
+class BertftTrainer(Trainer):
+    """Trainer with an optional separate learning rate for the word embeddings, our model card, and pushes that
+    leave the data's texts out."""
+
+    def __init__(self, *args, embedding_learning_rate: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.embedding_learning_rate = embedding_learning_rate
-        self.card_sections = card_sections if card_sections is not None else []
+        self.card: ModelCardFacts | None = None
 
     def create_optimizer(self, model=None):
         optimizer = super().create_optimizer(model)
@@ -87,13 +96,49 @@ class BertftTrainer(Trainer):
         return None
 
     def create_model_card(self, *args, **kwargs) -> None:
-        super().create_model_card(*args, **kwargs)
-        if not self.is_world_process_zero() or not self.card_sections:
-            return
-        path = os.path.join(self.args.output_dir, "README.md")
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write("\n\n" + "\n\n".join(self.card_sections) + "\n")
-        announce(path)
+        """Our model card (see model_card.py) when the run has described itself, else Trainer's draft."""
+        if self.card is None:
+            return super().create_model_card(*args, **kwargs)
+        if self.is_world_process_zero():
+            repo_id = (self.hub_model_id or self.args.hub_model_id) if self.args.push_to_hub else None
+            announce(write_model_card(self.args.output_dir, self.card, repo_id, self.args))
+        return None
+
+    def push_to_hub(self, *args, **kwargs):
+        with _data_texts_kept_back(self.args):
+            return super().push_to_hub(*args, **kwargs)
+
+    def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
+        with _data_texts_kept_back(self.args):
+            return super()._push_from_checkpoint(checkpoint_folder)
+
+
+@contextlib.contextmanager
+def _data_texts_kept_back(args):
+    """Make every Trainer upload ignore DATA_TEXT_FILES (unless --push_data_files).
+
+    Trainer hard-codes its upload patterns, so the Hub client it calls is wrapped for the duration of the push."""
+    if getattr(args, "push_data_files", False):
+        yield
+        return
+    original = transformers_trainer.hf_api
+
+    class _Filtered:
+        def __init__(self, api):
+            self._api = api
+
+        def __getattr__(self, name):
+            return getattr(self._api, name)
+
+        def upload_folder(self, **kwargs):
+            kwargs["ignore_patterns"] = [*(kwargs.get("ignore_patterns") or []), *DATA_TEXT_FILES]
+            return self._api.upload_folder(**kwargs)
+
+    transformers_trainer.hf_api = lambda: _Filtered(original())
+    try:
+        yield
+    finally:
+        transformers_trainer.hf_api = original
 
 
 def predict_in_order(trainer: Trainer, dataset: datasets.Dataset,
@@ -131,16 +176,21 @@ def evaluate_and_save(trainer: Trainer, num_examples: int) -> dict:
 
 
 def finetuned_from(model_args: ModelArguments) -> str:
-    """The checkpoint name for the model card (the Hub name of the embedded model, not its local folder)."""
-    if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS:
+    """The base checkpoint's Hub name for the model card: the embedded model's, and a Hub cache snapshot's
+    (`.../models--org--name/snapshots/<commit>`); any other local folder as given."""
+    name = model_args.model_name_or_path
+    if name == EMBEDDED_MODEL_ALIAS:
         return EMBEDDED_MODEL_HUB_NAME
-    return model_args.model_name_or_path
+    parts = os.path.normpath(os.path.abspath(name)).split(os.sep) if os.path.isdir(name) else []
+    if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
+        return parts[-3].removeprefix("models--").replace("--", "/")
+    return name
 
 
 def train_and_save(trainer: Trainer, training_args: TrainingArguments, num_examples: int) -> dict:
     """Train (resuming if a checkpoint exists), save model + tokenizer + state, and save the train metrics."""
     result = trainer.train(resume_from_checkpoint=last_checkpoint(training_args))
-    trainer.save_model()
+    trainer.save_model(_internal_call=True)  # pushed once, with its card, by finish()
     metrics = dict(result.metrics)
     metrics["train_samples"] = num_examples
     trainer.log_metrics("train", metrics)
@@ -155,26 +205,15 @@ def save_split_metrics(trainer: Trainer, split: str, metrics: dict) -> None:
     trainer.save_metrics(split, metrics)
 
 
-def finish(trainer: BertftTrainer, model_args: ModelArguments, training_args: TrainingArguments, tasks: str,
-           dataset_name: str | None, card_sections: list[str], curve_metric: str) -> None:
-    """Learning-curve plot, then (after training) the model card and the push to the Hub."""
+def finish(trainer: BertftTrainer, training_args: TrainingArguments, card: ModelCardFacts, curve_metric: str) -> None:
+    """Learning-curve plot, then (after training) the model card and, with --push_to_hub, the push."""
     if trainer.is_world_process_zero():
         plot_learning_curve(trainer.state.log_history, os.path.join(training_args.output_dir, "learning_curve.png"),
                             curve_metric)
-    trainer.card_sections = card_sections
-    if training_args.do_train:
-        publish(trainer, model_args, training_args, tasks, dataset_name)
-
-
-def publish(trainer: BertftTrainer, model_args: ModelArguments, training_args: TrainingArguments,
-            tasks: str, dataset_name: str | None, language: str | None = None) -> None:
-    """Write the model card, and push to the Hub when --push_to_hub was given."""
-    kwargs = {"finetuned_from": finetuned_from(model_args), "tasks": tasks}
-    if dataset_name:
-        kwargs["dataset"] = dataset_name
-    if language:
-        kwargs["language"] = language
+    trainer.card = card
+    if not training_args.do_train:
+        return
     if training_args.push_to_hub:
-        trainer.push_to_hub(**kwargs)
+        trainer.push_to_hub(commit_message=f"bertft {card.script}: fine-tuned {card.base_model}")
     else:
-        trainer.create_model_card(**kwargs)
+        trainer.create_model_card()

@@ -66,10 +66,12 @@ def read_answers(path: Path) -> dict[str, list[tuple[str, float]]]:
 
 
 def collect(out: Path) -> dict[str, dict[str, list[dict]]]:
-    """task -> model -> finished runs (one per seed), in the order the runs were made."""
+    """task -> model -> finished runs (one per seed); models in the order BERT, ALBERT, RoBERTa, others."""
     runs: dict[str, dict[str, list[dict]]] = {}
-    for done_file in sorted(out.glob("*/*/seed*/run_done.json"), key=lambda p: p.stat().st_mtime):
-        done = read_json(done_file)
+    found = [(read_json(path), path) for path in out.glob("*/*/seed*/run_done.json")]
+    order = {"BERT": 0, "ALBERT": 1, "RoBERTa": 2}
+    found.sort(key=lambda item: (order.get(family(item[0]["model"]), 3), item[0]["model"], item[0]["seed"]))
+    for done, done_file in found:
         folder = done_file.parent
         run = {**done, "folder": folder, "test": read_json(folder / "test_results.json") or {},
                "entities": read_json(folder / "test_entities.json"), "answers": read_answers(folder / "answers.tsv")}

@@ -4,31 +4,17 @@ import numpy as np
 import pytest
 
 from bertft_utils.arguments import ModelArguments
-from bertft_utils.training import finetuned_from, publish
+from bertft_utils.training import finetuned_from
 
 
-class RecordingTrainer:
-    def __init__(self):
-        self.calls = []
-
-    def push_to_hub(self, **kwargs):
-        self.calls.append(("push_to_hub", kwargs))
-
-    def create_model_card(self, **kwargs):
-        self.calls.append(("create_model_card", kwargs))
-
-
-def test_push_to_hub_passes_the_card_details_through():
-    trainer = RecordingTrainer()
-    publish(trainer, ModelArguments(), SimpleNamespace(push_to_hub=True), "token-classification", "msra.txt")
-    assert trainer.calls == [("push_to_hub", {"finetuned_from": "sentence-transformers/all-MiniLM-L6-v2",
-                                              "tasks": "token-classification", "dataset": "msra.txt"})]
-    trainer = RecordingTrainer()
-    publish(trainer, ModelArguments(model_name_or_path="bert-base-chinese"), SimpleNamespace(push_to_hub=False),
-            "text-classification", None)
-    assert trainer.calls == [("create_model_card", {"finetuned_from": "bert-base-chinese",
-                                                    "tasks": "text-classification"})]
-    assert finetuned_from(ModelArguments(model_name_or_path="/x/y")) == "/x/y"
+def test_model_card_names_the_base_model_by_its_hub_name(tmp_path):
+    assert finetuned_from(ModelArguments()) == "sentence-transformers/all-MiniLM-L6-v2"  # the embedded model
+    snapshot = tmp_path / "hub" / "models--hfl--rbt3" / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    assert finetuned_from(ModelArguments(model_name_or_path=str(snapshot))) == "hfl/rbt3"
+    assert finetuned_from(ModelArguments(model_name_or_path="google-bert/bert-base-chinese")) == \
+        "google-bert/bert-base-chinese"
+    assert finetuned_from(ModelArguments(model_name_or_path=str(tmp_path))) == str(tmp_path)
 
 
 def test_embedding_matrix_gets_its_own_learning_rate(tiny_models, tmp_path):
@@ -54,8 +40,6 @@ def test_embedding_matrix_gets_its_own_learning_rate(tiny_models, tmp_path):
 
 
 def test_added_characters_default_to_twenty_times_the_learning_rate(tiny_models):
-    from types import SimpleNamespace
-
     from transformers import AutoModel, AutoTokenizer
 
     from bertft_utils.vocabulary import prepare_vocabulary
