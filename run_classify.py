@@ -15,6 +15,7 @@ from functools import partial
 from transformers import set_seed
 
 from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from bertft_utils.cli import run_cli
 from bertft_utils.labels import parse_label_names
 from bertft_utils.readers import read_table
 from bertft_utils.sequence_classification import SequenceTask, run_sequence_classification
@@ -26,7 +27,10 @@ from bertft_utils.transforms import resolve_regex_transformations
 class ClassificationDataArguments(DataArguments):
     """Which columns hold the text and the label, and how to clean the text."""
 
-    text_column_name: str = field(default="text", metadata={"help": "Column with the text to classify."})
+    text_column_name: str = field(default="text", metadata={
+        "help": "Column with the text to classify (default 'text', else 'sentence' as HF's run_classification.py); "
+                "several columns comma-separated are joined with a space (alias: HF's --text_column_names).",
+        "aliases": ["--text_column_names"]})
     label_column_name: str = field(default="label", metadata={"help": "Column with the gold label."})
     rename_labels: str | None = field(
         default=None,
@@ -58,11 +62,13 @@ def main() -> None:
                 "before tokenization; apply them yourself when calling `pipeline`." if clean else "")
         return clean, note
 
-    task = SequenceTask("classify", partial(read_table, data_format=data_args.data_format),
+    task = SequenceTask("classify", partial(read_table, data_format=data_args.data_format,
+                                                    tsv_quoting=data_args.tsv_quoting),
                         data_args.text_column_name, data_args.label_column_name, make_preprocessor,
-                        rename_labels=data_args.rename_labels)
+                        rename_labels=data_args.rename_labels,
+                        text_fallbacks=("sentence",) if data_args.text_column_name == "text" else ())
     run_sequence_classification(task, model_args, data_args, training_args)
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -22,6 +22,7 @@ from bertft_utils.arguments import (
     ModelArguments,
     parse_arguments,
 )
+from bertft_utils.cli import run_cli
 from bertft_utils.labels import resolve_label_list
 from bertft_utils.metrics import scalar_metrics
 from bertft_utils.mlm_warmup import warm_up_encoder
@@ -43,8 +44,10 @@ from bertft_utils.training import (
     evaluate_and_save,
     finetuned_from,
     finish,
+    held_out_splits_needed,
     predict_in_order,
     require_splits,
+    resume_point,
     save_split_metrics,
     setup_logging,
     train_and_save,
@@ -59,9 +62,15 @@ logger = logging.getLogger(__name__)
 class NerDataArguments(DataArguments):
     """Token-level input: columns, tag scheme, windows and raw-text prediction."""
 
-    tokens_column_name: str = field(default="tokens", metadata={"help": "jsonl/csv: column with the token list."})
-    tags_column_name: str = field(default="ner_tags", metadata={"help": "jsonl/csv: column with the tag list."})
-    doc_stride: int = field(default=32, metadata={"help": "Overlap in tokens between windows of a long sentence."})
+    tokens_column_name: str = field(default="tokens", metadata={
+        "help": "jsonl/csv: column with the token list (default 'tokens', else the first column; alias: HF's "
+                "--text_column_name).", "aliases": ["--text_column_name"]})
+    tags_column_name: str = field(default="ner_tags", metadata={
+        "help": "jsonl/csv: column with the tag list (default 'ner_tags', else the second column; alias: HF's "
+                "--label_column_name).", "aliases": ["--label_column_name"]})
+    doc_stride: int | None = field(
+        default=None, metadata={"help": "Overlap in tokens between windows of a long sentence. Default: a quarter of "
+                                "--max_seq_length (32 for 128)."})
     tag_scheme: str | None = field(default=None, metadata={"help": f"One of {SCHEMES}; detected when absent."})
     tag_names: str | None = field(
         default=None,
@@ -78,6 +87,11 @@ class NerDataArguments(DataArguments):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.doc_stride is None:
+            self.doc_stride = self.max_seq_length // 4
+        if not 0 <= self.doc_stride < self.max_seq_length - 2:  # the exact bound (special tokens) is checked later
+            raise ValueError(f"--doc_stride must be in [0, {self.max_seq_length - 2}) for --max_seq_length "
+                             f"{self.max_seq_length}, got {self.doc_stride}; leave it out for a quarter of it.")
         if self.tag_scheme is not None and self.tag_scheme not in SCHEMES:
             raise ValueError(f"--tag_scheme must be one of {SCHEMES}, got {self.tag_scheme!r}.")
         if self.text_split not in ("char", "whitespace"):
@@ -93,8 +107,10 @@ def main() -> None:
     setup_logging(training_args)
     set_seed(training_args.seed)
 
+    resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args)
     with training_args.main_process_first(desc="reading and checking the data"):
-        files, tag_report = load_tagged_splits(data_args, training_args.output_dir, training_args.should_save)
+        files, tag_report = load_tagged_splits(data_args, training_args.output_dir, training_args.should_save,
+                                               held_out_splits_needed(training_args))
     if data_args.predict_text_file:
         files["text"] = read_text_lines(data_args.predict_text_file, data_args.text_split)
     require_splits(training_args, [*files, "test"] if "text" in files else files)
@@ -118,7 +134,7 @@ def main() -> None:
                    for name, f in files.items()}
 
     train_dataset = windows["train"].dataset() if "train" in windows else None
-    warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate)
+    warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate, resume_from)
 
     def compute_metrics(prediction) -> dict:
         """Full-length validation scores: windows stitched back into sentences first."""
@@ -136,11 +152,12 @@ def main() -> None:
         compute_metrics=compute_metrics if "validation" in windows else None,
         preprocess_logits_for_metrics=lambda logits, labels: logits.argmax(dim=-1),
         embedding_learning_rate=embedding_learning_rate,
+        callbacks=[checkpoint_marker],
     )
 
     results: dict[str, dict] = {}
     if training_args.do_train:
-        train_and_save(trainer, training_args, len(files["train"]))
+        train_and_save(trainer, training_args, len(files["train"]), resume_from)
     if training_args.do_eval:
         results["validation"] = evaluate_and_save(trainer, len(files["validation"]))
     if training_args.do_predict:
@@ -188,4 +205,4 @@ def _card_facts(model_args, data_args, label_list: list[str], results: dict[str,
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -10,6 +10,7 @@ Input: `answer<space>question` lines (.txt), or csv/jsonl with --question_column
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import numpy as np
 from transformers import set_seed
 
 from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from bertft_utils.cli import run_cli
 from bertft_utils.labels import duplicates_and_conflicts
 from bertft_utils.prompts import PRESETS, PromptTemplate
 from bertft_utils.readers import Table, open_text, read_table
@@ -73,12 +75,13 @@ def answer_questions(run, questions: list[str], data_args: QaLabelDataArguments,
         return
     os.makedirs(output_dir, exist_ok=True)
     path = os.path.join(output_dir, "answers.tsv")
-    with open(path, "w", encoding="utf-8") as handle:
-        for question, scores in zip(questions, probabilities):
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")  # quotes a question holding tabs/newlines
+        for question, scores in zip(questions, probabilities, strict=True):
             for rank in np.argsort(-scores)[:data_args.top_k]:
-                line = f"{question}\t{run.label_list[rank]}\t{scores[rank]:.4f}"
-                print(line)
-                handle.write(line + "\n")
+                row = [question, run.label_list[rank], f"{scores[rank]:.4f}"]
+                print("\t".join(row))
+                writer.writerow(row)
     announce(path)
 
 
@@ -90,7 +93,7 @@ def main() -> None:
     data_reports: dict[str, dict] = {}
 
     def read(path: str) -> Table:
-        table = read_table(path, data_args.data_format, data_args.skip_malformed)
+        table = read_table(path, data_args.data_format, data_args.skip_malformed, data_args.tsv_quoting)
         if any(data_args.answer_column_name in row for row in table.rows):
             report = duplicates_and_conflicts([str(q) for q in table.column(data_args.question_column_name)],
                                               [str(a) for a in table.column(data_args.answer_column_name)])
@@ -108,7 +111,7 @@ def main() -> None:
                           f"(`{template.template}`) before tokenization: feed `pipeline` the wrapped question.")
 
     task = SequenceTask("qa_label", read, data_args.question_column_name, data_args.answer_column_name,
-                        make_preprocessor, top_k=(3, 5))
+                        make_preprocessor, top_k=(3, 5), column_flags="--question_column_name/--answer_column_name")
     run = run_sequence_classification(task, model_args, data_args, training_args)
     if data_reports and run.trainer.is_world_process_zero():
         write_json(os.path.join(training_args.output_dir, "data_report.json"), data_reports)
@@ -118,4 +121,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -10,8 +10,9 @@ median batch are timed in the precision our defaults pick on this machine. Epoch
 epoch x measured seconds per token (evaluation passes not included).
 
 The GPU column is not measured (no GPU in this session): it scales the embedded MiniLM's training throughput that
-bench/gpu_run.sh measured on an H200 (results/msra_gpu.json, results/sarcasm_gpu.json) by the ratio of non-embedding
-parameters. A small model uses a big GPU poorly, so this is an upper bound.
+bench/gpu_run.sh measured on an H200 (results/msra_gpu.json, results/sarcasm_gpu.json) by how much slower than
+MiniLM each model trains per token on this CPU (both timed here, side by side). A small model uses a big GPU poorly,
+so this is an upper bound.
 
     .venv/bin/python bench/reproduction_cost.py            # measure (about 5 minutes on 2 cores), write results
     .venv/bin/python bench/reproduction_cost.py --report   # rewrite results/reproduction_cost.md from the JSON
@@ -40,8 +41,10 @@ TASKS = {  # task -> (models, labels, head)
                  "sequence"),
     "qa_label": (["google-bert/bert-base-chinese", "voidful/albert_chinese_tiny", "hfl/rbt3"], 149, "sequence"),
 }
-GPU_REFERENCE = {"ner": "msra_gpu.json", "classify": "sarcasm_gpu.json", "qa_label": "sarcasm_gpu.json"}
-MINILM_NON_EMBEDDING = 10.6e6  # parameters outside the embeddings of all-MiniLM-L6-v2
+# task -> (GPU result file of the embedded MiniLM, the task whose inputs that run trained on)
+GPU_REFERENCE = {"ner": ("msra_gpu.json", "ner"), "classify": ("sarcasm_gpu.json", "classify"),
+                 "qa_label": ("sarcasm_gpu.json", "classify")}
+REFERENCE = "embedded"  # all-MiniLM-L6-v2, whose H200 throughput was measured
 
 
 def ner_lengths() -> list[int]:
@@ -99,16 +102,22 @@ def time_steps(name: str, labels: int, head: str, length: int, steps: int, bf16:
 
     from bertft_utils.lookalikes import CHECKPOINTS
 
-    packaging = CHECKPOINTS[name]
-    size = dict(packaging.real_config)
-    config = AutoConfig.for_model(packaging.model_type, num_labels=labels, **size)
+    if name == REFERENCE:
+        from bertft_utils.modeling import embedded_model_path
+
+        config = AutoConfig.from_pretrained(embedded_model_path(), num_labels=labels)
+        model_type, vocab_size = "bert", config.vocab_size
+    else:
+        packaging = CHECKPOINTS[name]
+        config = AutoConfig.for_model(packaging.model_type, num_labels=labels, **packaging.real_config)
+        model_type, vocab_size = packaging.model_type, config.vocab_size
     model_class = AutoModelForTokenClassification if head == "token" else AutoModelForSequenceClassification
     torch.manual_seed(0)
     model = model_class.from_config(config)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    low = 5 if packaging.model_type == "roberta" else 0
-    input_ids = torch.randint(low, size["vocab_size"], (BATCH, length))
+    low = 5 if model_type == "roberta" else 0
+    input_ids = torch.randint(low, vocab_size, (BATCH, length))
     target = torch.randint(0, labels, (BATCH, length) if head == "token" else (BATCH,))
     timings = []
     for step in range(steps + 1):  # the first step warms up and is not counted
@@ -130,23 +139,30 @@ def measure(steps: int) -> dict:
 
     bf16 = _cpu_has_native_bf16()
     rows = []
+    lengths_by_task = {task: LENGTHS[task]() for task in TASKS}
     for task, (models, labels, head) in TASKS.items():
-        lengths = LENGTHS[task]()
+        lengths = lengths_by_task[task]
         batches = padded_batches(lengths)
         median = int(statistics.median(batches))
-        gpu = read_json(REPO / "results" / GPU_REFERENCE[task])
+        gpu_file, gpu_task = GPU_REFERENCE[task]
+        gpu = read_json(REPO / "results" / gpu_file)
         gpu_train = gpu["train"] if "train" in gpu else next(r for r in gpu["rows"] if r["config"] ==
                                                             gpu["selected"])["train"]
+        reference_batches = padded_batches(lengths_by_task[gpu_task])
+        # MiniLM's measured H200 throughput in padded tokens per second
+        gpu_tokens_per_second = gpu_train["train_samples_per_second"] * BATCH * sum(reference_batches) / len(
+            lengths_by_task[gpu_task])
+        reference = statistics.median(time_steps(REFERENCE, labels, head, median, steps, bf16)["step_seconds"])
         for name in models:
             timing = time_steps(name, labels, head, median, steps, bf16)
-            seconds_per_token = statistics.median(timing["step_seconds"]) / (BATCH * median)
-            epoch_cpu = seconds_per_token * BATCH * sum(batches)
-            scale = timing["non_embedding_parameters"] / MINILM_NON_EMBEDDING
-            epoch_gpu = len(lengths) / gpu_train["train_samples_per_second"] * scale
+            step = statistics.median(timing["step_seconds"])
+            epoch_cpu = step / (BATCH * median) * BATCH * sum(batches)
+            epoch_gpu = BATCH * sum(batches) / gpu_tokens_per_second * step / reference
             rows.append({"task": task, "model": name, "train_examples": len(lengths), "batches": len(batches),
                          "median_padded_length": median, "padded_tokens_per_epoch": BATCH * sum(batches),
-                         **timing, "cpu_epoch_seconds": epoch_cpu, "gpu_epoch_seconds_upper_bound": epoch_gpu,
-                         "gpu_reference": {"file": GPU_REFERENCE[task],
+                         **timing, "minilm_step_seconds": reference, "cpu_epoch_seconds": epoch_cpu,
+                         "gpu_epoch_seconds_upper_bound": epoch_gpu,
+                         "gpu_reference": {"file": gpu_file, "tokens_per_second": gpu_tokens_per_second,
                                            "minilm_train_samples_per_second": gpu_train["train_samples_per_second"],
                                            "gpu": gpu["facts"].get("gpu"), "date_utc": gpu["facts"]["date_utc"]}})
             print(f"{task} {name}: {epoch_cpu / 60:.1f} min/epoch on this CPU, <= {epoch_gpu / 60:.1f} on the GPU",
@@ -168,23 +184,27 @@ def report(data: dict) -> str:
              f"Precision timed: {'bf16 autocast' if data['bf16'] else 'fp32'} (what the defaults pick on this CPU); "
              f"batch {data['batch_size']}, {data['steps_timed']} timed training steps per model after one warm-up, "
              "on a batch of the task's median padded length. CPU epoch = padded tokens per epoch x seconds per token; "
-             "evaluation passes not included. GPU: an upper bound scaled from the embedded MiniLM's measured H200 "
-             "throughput by non-embedding parameters (no GPU in the session that made this file).", "",
-             "| task | model | parameters | train examples | median padded length | CPU s/step | CPU per epoch | "
-             "CPU, default epochs | GPU per epoch (upper bound) | GPU, default epochs |",
+             "evaluation passes not included. GPU: an upper bound, the embedded MiniLM's measured H200 throughput "
+             "(padded tokens per second) divided by how much slower than MiniLM the model's step is on this CPU "
+             "(timed side by side; no GPU in the session that made this file).", "",
+             "| task | model | parameters | train examples | median padded length | CPU s/step (MiniLM) | "
+             "CPU per epoch | CPU, default epochs | GPU per epoch (upper bound) | GPU, default epochs |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in data["rows"]:
         epochs = EPOCHS[row["task"]]
         step = statistics.median(row["step_seconds"])
         lines.append(
             f"| {row['task']} | `{row['model']}` | {row['parameters'] / 1e6:.1f}M | {row['train_examples']:,} | "
-            f"{row['median_padded_length']} | {step:.2f} | {hours(row['cpu_epoch_seconds'])} | "
+            f"{row['median_padded_length']} | {step:.2f} ({row['minilm_step_seconds']:.2f}) | "
+            f"{hours(row['cpu_epoch_seconds'])} | "
             f"{hours(row['cpu_epoch_seconds'] * epochs)} ({epochs}) | {hours(row['gpu_epoch_seconds_upper_bound'])} |"
             f" {hours(row['gpu_epoch_seconds_upper_bound'] * epochs)} ({epochs}) |")
     references = {(r["gpu_reference"]["file"], r["gpu_reference"]["minilm_train_samples_per_second"],
-                   r["gpu_reference"]["gpu"], r["gpu_reference"]["date_utc"]) for r in data["rows"]}
+                   r["gpu_reference"]["tokens_per_second"], r["gpu_reference"]["gpu"], r["gpu_reference"]["date_utc"])
+                  for r in data["rows"]}
     lines += ["", "GPU reference throughputs (embedded MiniLM, measured by bench/gpu_run.sh):", ""]
-    lines += [f"- `results/{f}`: {s:.0f} training samples/s on {g}, {d} UTC" for f, s, g, d in sorted(references)]
+    lines += [f"- `results/{f}`: {s:.0f} training samples/s ({t:,.0f} padded tokens/s) on {g}, {d} UTC"
+              for f, s, t, g, d in sorted(references)]
     total_cpu = sum(r["cpu_epoch_seconds"] * EPOCHS[r["task"]] for r in data["rows"])
     total_gpu = sum(r["gpu_epoch_seconds_upper_bound"] * EPOCHS[r["task"]] for r in data["rows"])
     lines += ["", f"Whole reproduction with the default epochs, one seed: about {hours(total_cpu)} on this CPU, "
@@ -195,7 +215,7 @@ def report(data: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--report", action="store_true", help="Rewrite the .md from the committed JSON only.")
-    parser.add_argument("--steps", type=int, default=2, help="Timed training steps per model.")
+    parser.add_argument("--steps", type=int, default=3, help="Timed training steps per model.")
     args = parser.parse_args()
     json_path, md_path = result_path("reproduction_cost.json"), result_path("reproduction_cost.md")
     if not args.report:

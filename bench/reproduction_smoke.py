@@ -12,6 +12,7 @@ results/reproduction_smoke/, then builds REPORT.md and the charts there with scr
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, SHARED_DATA
+from common import REPO, SHARED_DATA, machine_facts
 
 KEPT = ("run_done.json", "test_results.json", "test_entities.json", "answers.tsv")
 RESULTS = REPO / "results" / "reproduction_smoke"
@@ -37,6 +38,10 @@ def run_smoke() -> None:
                "OUT": str(out), "PYTHON": sys.executable}
         subprocess.run(["bash", str(REPO / "scripts" / "reproduce_report.sh"), "--smoke"], env=env, check=True)
     shutil.rmtree(RESULTS, ignore_errors=True)
+    RESULTS.mkdir(parents=True)
+    facts = {**machine_facts(), "command": "bench/reproduction_smoke.py (scripts/reproduce_report.sh --smoke, "
+             "DATA_DIR=../shared/data, tiny look-alikes of the nine checkpoints)"}
+    (RESULTS / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     for path in out.glob("*/*/seed*/*"):
         if path.name in KEPT:
             target = RESULTS / path.relative_to(out)

@@ -100,6 +100,11 @@ class DataArguments:
         default=None,
         metadata={"help": "File format; guessed from the extension when not given."},
     )
+    tsv_quoting: bool = field(
+        default=False,
+        metadata={"help": "Read .tsv files with CSV quoting (quoted fields may hold tabs and newlines). Default: one "
+                  "record per line, no quote processing, as GLUE/CLUE tsv files are meant to be read."},
+    )
     validation_split_percentage: float = field(
         default=10.0,
         metadata={"help": "With no --validation_file: percentage of --train_file held out for validation."},
@@ -183,12 +188,28 @@ class BertftTrainingArguments(TrainingArguments):
     def __post_init__(self):
         # On a machine without an accelerator, say use_cpu for the user: transformers refuses --bf16 otherwise,
         # and under `accelerate launch`/torchrun it leaves the processes undistributed (each trains alone).
+        _check_writable(self.output_dir)
         cpu_only = not _accelerator_available()
         if not self.use_cpu and cpu_only:
             self.use_cpu = True
         if self.auto_bf16 and cpu_only and not (self.bf16 or self.fp16) and _cpu_has_native_bf16():
             self.bf16 = True
         super().__post_init__()
+
+
+def _check_writable(folder: str | None) -> None:
+    """--output_dir must be a folder we can create and write, checked before any work."""
+    if not folder:
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = os.path.join(folder, f".bertft-write-test-{os.getpid()}")
+        with open(probe, "w", encoding="utf-8") as handle:
+            handle.write("ok")
+        os.remove(probe)
+    except OSError as error:
+        raise ValueError(f"--output_dir {folder} cannot be written ({error.strerror or error}): choose a folder you "
+                         "can write to.") from None
 
 
 def _accelerator_available() -> bool:

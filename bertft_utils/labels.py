@@ -52,7 +52,7 @@ def resolve_label_names(config, given: str | None) -> dict[str, str] | None:
 
 def name_labels(table: Table, column: str, names: dict[str, str]) -> None:
     """Replace raw label values by their names (in place); a value without a name is an error naming the line."""
-    for row, line in zip(table.rows, table.line_numbers):
+    for row, line in zip(table.rows, table.line_numbers, strict=True):
         raw = label_to_str(row[column]) if row.get(column) is not None else ""
         if not raw:
             continue  # unlabelled rows (a test file for prediction) stay unlabelled
@@ -113,7 +113,7 @@ def resolve_label_list(config, do_train: bool, train_labels: Iterable[str] | Non
 
 def duplicates_and_conflicts(texts: list[str], labels: list[str]) -> dict:
     """Exact duplicate (text, label) records and texts given more than one label. Nothing is removed."""
-    pairs = Counter(zip(texts, labels))
+    pairs = Counter(zip(texts, labels, strict=True))
     labels_by_text: dict[str, set[str]] = {}
     for text, label in pairs:
         labels_by_text.setdefault(text, set()).add(label)

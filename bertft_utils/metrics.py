@@ -26,13 +26,16 @@ def classification_metrics(gold: list[int], predicted: list[int], label_list: li
         )
         metrics.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
     if len(label_list) == 2:
-        p, r, f, _ = precision_recall_fscore_support(gold, predicted, pos_label=1, average="binary", zero_division=0)
-        metrics.update({"precision": float(p), "recall": float(r), "f1": float(f),
+        # per-label scores, not average="binary": gold labels unseen in training (negative ids) make scikit-learn
+        # call the task multiclass; here they count as errors of whatever was predicted for them
+        p, r, f, _ = precision_recall_fscore_support(gold, predicted, labels=label_ids, average=None, zero_division=0)
+        metrics.update({"precision": float(p[1]), "recall": float(r[1]), "f1": float(f[1]),
                         "positive_label": label_list[1]})
     else:
         metrics.update({"precision": metrics["macro_precision"], "recall": metrics["macro_recall"],
                         "f1": metrics["macro_f1"]})
     metrics["confusion_matrix"] = confusion_matrix(gold, predicted, labels=label_ids).tolist()
+    metrics["unseen_label_records"] = int(sum(g < 0 for g in gold))
     return metrics
 
 
@@ -40,7 +43,7 @@ def top_k_accuracy(gold: np.ndarray, scores: np.ndarray, k: int) -> float:
     """Fraction of examples whose gold label is among the k highest scores."""
     k = min(k, scores.shape[-1])
     top = np.argsort(-scores, axis=-1)[:, :k]
-    return float(np.mean([g in row for g, row in zip(gold, top)]))
+    return float(np.mean([g in row for g, row in zip(gold, top, strict=True)]))
 
 
 def scalar_metrics(metrics: dict, prefix: str) -> dict:

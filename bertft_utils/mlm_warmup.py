@@ -17,7 +17,7 @@ from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling, 
 
 from .arguments import ModelArguments
 from .reporting import write_json
-from .training import BertftTrainer, last_checkpoint
+from .training import BertftTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ def masked_lm_sharing_encoder(model: PreTrainedModel) -> PreTrainedModel:
 
 
 def warm_up_encoder(model: PreTrainedModel, tokenizer, train_dataset: Dataset | None, model_args: ModelArguments,
-                    training_args: TrainingArguments, embedding_learning_rate: float | None) -> dict | None:
+                    training_args: TrainingArguments, embedding_learning_rate: float | None,
+                    resume_from: str | None = None) -> dict | None:
     """Run the masked-LM phase (when --mlm_warmup_epochs > 0 and training); `model` is updated in place.
 
     Returns the phase's metrics, also written to mlm_warmup_results.json in the output dir."""
@@ -48,7 +49,7 @@ def warm_up_encoder(model: PreTrainedModel, tokenizer, train_dataset: Dataset | 
         return None
     if tokenizer.mask_token is None:
         raise ValueError("--mlm_warmup_epochs needs a tokenizer with a mask token.")
-    if last_checkpoint(training_args):  # the checkpoint's weights replace whatever a warm-up would do
+    if resume_from:  # the checkpoint's weights replace whatever a warm-up would do
         logger.info("Masked-LM warm-up skipped: training resumes from a checkpoint.")
         return None
     inputs = train_dataset.select_columns([c for c in MODEL_INPUTS if c in train_dataset.column_names])

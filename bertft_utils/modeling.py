@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -176,12 +177,32 @@ def load_config(model_args: ModelArguments, **overrides) -> PretrainedConfig:
     its `model_type` names (clue/roberta_chinese_* are BERT checkpoints labelled roberta).
     """
     source = model_args.config_name or resolve_model_path(model_args.model_name_or_path)
-    if model_args.load_as:
-        config_class = CONFIG_MAPPING[model_args.load_as]
-        config = config_class.from_pretrained(source, **_hub_kwargs(model_args), **overrides)
-        logger.info("Loading %s as %s (--load_as).", model_args.model_name_or_path, model_args.load_as)
-        return config
-    return AutoConfig.from_pretrained(source, **_hub_kwargs(model_args), **overrides)
+    with _explained_load_errors(source):
+        if model_args.load_as:
+            config_class = CONFIG_MAPPING[model_args.load_as]
+            config = config_class.from_pretrained(source, **_hub_kwargs(model_args), **overrides)
+            logger.info("Loading %s as %s (--load_as).", model_args.model_name_or_path, model_args.load_as)
+            return config
+        return AutoConfig.from_pretrained(source, **_hub_kwargs(model_args), **overrides)
+
+
+@contextlib.contextmanager
+def _explained_load_errors(source: str):
+    """Loading failures say what is missing where and what to do (one line), instead of a library traceback."""
+    try:
+        yield
+    except OSError as error:
+        if os.path.isdir(source):
+            present = sorted(os.listdir(source))[:12]
+            raise ValueError(f"{source} is not a complete checkpoint folder (it holds {present}): it needs "
+                             "config.json, weights (model.safetensors or pytorch_model.bin) and the tokenizer files. "
+                             f"({str(error).splitlines()[0]})") from None
+        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+            raise ValueError(f"{source} is neither a local folder nor in the Hugging Face cache, and HF_HUB_OFFLINE "
+                             f"is set: download it first (huggingface-cli download {source}) or pass a local "
+                             "folder.") from None
+        raise ValueError(f"{source}: cannot load it ({str(error).splitlines()[0]}). Check the name or folder, and "
+                         "your network or Hub token for a Hub name.") from None
 
 
 # Parameters a task head adds on top of a pretrained encoder: missing from a base checkpoint by design.
@@ -196,13 +217,14 @@ def load_model(model_class, model_args: ModelArguments, config: PretrainedConfig
     """
     config.pad_token_id = tokenizer.pad_token_id
     source = resolve_model_path(model_args.model_name_or_path)
-    model, info = model_class.from_pretrained(
-        source,
-        config=config,
-        ignore_mismatched_sizes=model_args.ignore_mismatched_sizes,
-        output_loading_info=True,
-        **_hub_kwargs(model_args),
-    )
+    with _explained_load_errors(source):
+        model, info = model_class.from_pretrained(
+            source,
+            config=config,
+            ignore_mismatched_sizes=model_args.ignore_mismatched_sizes,
+            output_loading_info=True,
+            **_hub_kwargs(model_args),
+        )
     prefix = model.base_model_prefix + "."
     missing = [key.removeprefix(prefix) for key in info.get("missing_keys", [])]
     missing = [key for key in missing if not key.startswith(_HEAD_PREFIXES) and "position_ids" not in key]

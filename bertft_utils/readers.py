@@ -28,6 +28,7 @@ class Table:
     rows: list[dict] = field(default_factory=list)
     line_numbers: list[int] = field(default_factory=list)
     skipped_lines: list[int] = field(default_factory=list)
+    multiline_records: list[int] = field(default_factory=list)  # first lines of records that span several lines
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -35,7 +36,7 @@ class Table:
     def column(self, name: str) -> list:
         """Values of one column; a row without it is an error naming its line."""
         values = []
-        for row, line in zip(self.rows, self.line_numbers):
+        for row, line in zip(self.rows, self.line_numbers, strict=True):
             value = row.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
                 raise DataFormatError(
@@ -44,18 +45,33 @@ class Table:
             values.append(value)
         return values
 
-    def require_columns(self, *names: str) -> None:
+    def columns(self) -> list[str]:
+        """Every column name found in the file, in order of first appearance."""
+        return list(dict.fromkeys(name for row in self.rows for name in row))
+
+    def require_columns(self, *names: str, flags: str = "--text_column_name/--label_column_name") -> None:
         """Raise if a column is absent from the file altogether (lists the columns it does have)."""
-        present: set[str] = set()
-        for row in self.rows:
-            present.update(row)
+        present = self.columns()
         missing = [name for name in names if name not in present]
         if missing:
             raise DataFormatError(
-                f"{self.path}: no column {', '.join(repr(m) for m in missing)}. Columns found: "
-                f"{sorted(present)}. Choose them with --text_column_name/--label_column_name (or the task's "
-                "equivalent)."
+                f"{self.path}: no column {', '.join(repr(m) for m in missing)}. Columns found: {present}. Choose "
+                f"them with {flags}."
             )
+
+    def pick_column(self, wanted: str, default: str, fallbacks: tuple, flag: str) -> str:
+        """`wanted` when present; if it is the default name and absent, the first present of `fallbacks` (a name, or
+        an int: that column by position), as Hugging Face's example scripts pick columns. The choice is logged."""
+        present = self.columns()
+        if wanted in present or wanted != default:
+            return wanted
+        for fallback in fallbacks:
+            name = fallback if isinstance(fallback, str) else (present[fallback] if fallback < len(present) else None)
+            if name in present:
+                logging.getLogger(__name__).info("%s: no column %r; using %r (set %s to choose).", self.path, wanted,
+                                                 name, flag)
+                return name
+        return wanted
 
 
 def guess_format(path: str, known: tuple[str, ...] = TABLE_FORMATS, default: str | None = None) -> str:
@@ -72,9 +88,24 @@ def guess_format(path: str, known: tuple[str, ...] = TABLE_FORMATS, default: str
 
 
 def open_text(path: str):
-    """Open a UTF-8 file (a BOM is skipped); line ends are kept as written for the caller to strip."""
+    """Open a UTF-8 file (a BOM is skipped); line ends are kept as written for the caller to strip.
+
+    A directory, a binary file or bytes that are not UTF-8 are errors naming the path (and the line)."""
+    if os.path.isdir(path):
+        raise DataFormatError(f"{path} is a directory: give the data file inside it.")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file.")
+    with open(path, "rb") as handle:
+        content = handle.read()
+    if b"\x00" in content[:65536]:
+        raise DataFormatError(f"{path}: a binary file (it holds NUL bytes), not text. Give a UTF-8 text file "
+                              "(jsonl, json, csv, tsv, CoNLL or plain lines).")
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content.count(b"\n", 0, error.start) + 1
+        raise DataFormatError(f"{path}, line {line}: not UTF-8 ({error.reason} at byte {error.start}). Convert the "
+                              "file to UTF-8 (e.g. iconv -f GBK -t UTF-8).") from None
     return open(path, encoding="utf-8-sig", newline="")
 
 
@@ -113,7 +144,12 @@ def read_json(path: str) -> Table:
         text = handle.read()
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as error:
+        if text.lstrip().startswith("["):  # an array, not JSON lines: say where it breaks
+            raise DataFormatError(
+                f"{path}, line {error.lineno}: the JSON array is broken there ({error.msg}, column {error.colno}). "
+                "Fix it, or write one JSON object per line (JSON lines)."
+            ) from None
         return read_jsonl(path)
     if isinstance(data, list):
         records = data
@@ -130,34 +166,84 @@ def read_json(path: str) -> Table:
     return _check_not_empty(table)
 
 
-def read_delimited(path: str, delimiter: str) -> Table:
-    """csv/tsv with a header row; a row with more or fewer fields than the header is an error."""
+def _header(path: str, fields: list[str]) -> list[str]:
+    header = [name.strip() for name in fields]
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise DataFormatError(f"{path}, line 1: the header names column(s) {duplicates} more than once; one would "
+                              "silently overwrite the other. Rename them.")
+    return header
+
+
+def _add_row(table: Table, header: list[str], fields: list[str], line: int, hint: str) -> None:
+    if len(fields) != len(header):
+        raise DataFormatError(f"{table.path}, line {line}: {len(fields)} fields, but the header has {len(header)}. "
+                              f"{hint}")
+    table.rows.append(dict(zip(header, fields, strict=True)))
+    table.line_numbers.append(line)
+
+
+def read_tsv_lines(path: str) -> Table:
+    """tsv as GLUE/CLUE files are meant to be read: one record per physical line, fields split on tabs, no quote
+    processing (a text may begin with a quote that never closes)."""
     table = Table(path)
     with open_text(path) as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
+        header = None
+        for line_number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if header is None:
+                header = _header(path, line.split("\t"))
+                continue
+            if not line.strip():
+                continue
+            _add_row(table, header, line.split("\t"), line_number,
+                     "tsv records are one line each, fields separated by single tabs (pass --tsv_quoting for a tsv "
+                     "file that quotes fields).")
         if header is None:
             raise DataFormatError(f"{path}: the file is empty (expected a header row).")
-        header = [name.strip() for name in header]
-        start_line = reader.line_num
-        for fields in reader:
-            line_number = reader.line_num
-            if not fields or all(not f.strip() for f in fields):
-                start_line = line_number
-                continue
-            if len(fields) != len(header):
-                raise DataFormatError(
-                    f"{path}, line {start_line + 1}: {len(fields)} fields, but the header has {len(header)}. "
-                    "Quote fields that contain the delimiter."
-                )
-            table.rows.append(dict(zip(header, fields)))
-            table.line_numbers.append(start_line + 1)
-            start_line = line_number
     return _check_not_empty(table)
 
 
-def read_table(path: str, data_format: str | None = None, skip_malformed: bool = False) -> Table:
-    """Read a jsonl/json/csv/tsv file (or `answer_question` lines, guessed for .txt) into a Table."""
+def read_quoted(path: str, delimiter: str) -> Table:
+    """csv (or tsv with --tsv_quoting) with standard quoting and a header row.
+
+    A quoted field may hold newlines: such records are counted (`multiline_records`) and logged. A quote that never
+    closes would swallow the rest of the file: it is an error naming the line where it opened."""
+    table = Table(path)
+    with open_text(path) as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        start_line = 1
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise DataFormatError(f"{path}: the file is empty (expected a header row).")
+            header = _header(path, header)
+            start_line = reader.line_num + 1
+            for fields in reader:
+                end_line = reader.line_num
+                if fields and any(f.strip() for f in fields):
+                    _add_row(table, header, fields, start_line, "Quote fields that contain the delimiter.")
+                    if end_line > start_line:
+                        table.multiline_records.append(start_line)
+                start_line = end_line + 1
+        except csv.Error as error:
+            raise DataFormatError(
+                f"{path}, line {start_line}: {error}. A quote opened on line {start_line} never closes, so it would "
+                "swallow the rest of the file. Close or remove the quote" + (", or read the file without quote "
+                "processing (drop --tsv_quoting)." if delimiter == "\t" else ".")) from None
+    if table.multiline_records:
+        logging.getLogger(__name__).warning(
+            "%s: %d records span several lines (quoted newlines), starting on lines %s.", path,
+            len(table.multiline_records), ", ".join(map(str, table.multiline_records[:10])) +
+            (f" (and {len(table.multiline_records) - 10} more)" if len(table.multiline_records) > 10 else ""))
+    return _check_not_empty(table)
+
+
+def read_table(path: str, data_format: str | None = None, skip_malformed: bool = False,
+               tsv_quoting: bool = False) -> Table:
+    """Read a jsonl/json/csv/tsv file (or `answer_question` lines, guessed for .txt) into a Table.
+
+    tsv: one record per line, no quote processing, unless `tsv_quoting`; csv: standard quoting."""
     fmt = data_format or guess_format(path, known=(*TABLE_FORMATS, "txt"))
     if fmt in ("answer_question", "txt"):
         return read_answer_question_lines(path, skip_malformed)
@@ -165,8 +251,10 @@ def read_table(path: str, data_format: str | None = None, skip_malformed: bool =
         return read_jsonl(path)
     if fmt == "json":
         return read_json(path)
-    if fmt in ("csv", "tsv"):
-        return read_delimited(path, "," if fmt == "csv" else "\t")
+    if fmt == "csv":
+        return read_quoted(path, ",")
+    if fmt == "tsv":
+        return read_quoted(path, "\t") if tsv_quoting else read_tsv_lines(path)
     raise DataFormatError(f"{path}: unsupported format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}, "
                           "answer_question.")
 
@@ -245,7 +333,16 @@ def read_conll(path: str, tagged: bool = True) -> TokenFile:
 
 def _token_list(value, path: str, line: int, column: str) -> list[str]:
     if isinstance(value, str):
-        value = json.loads(value) if value.lstrip().startswith("[") else value.split()
+        if value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise DataFormatError(
+                    f"{path}, line {line}: column {column!r} starts like a JSON list but does not parse ({error.msg}, "
+                    f"column {error.colno}). Write a JSON list such as [\"a\", \"b\"] or space-separated tokens."
+                ) from None
+        else:
+            value = value.split()
     if not isinstance(value, list) or not value:
         raise DataFormatError(f"{path}, line {line}: column {column!r} must be a non-empty list.")
     return [str(v) for v in value]
@@ -255,9 +352,14 @@ def read_token_table(path: str, data_format: str, tokens_column: str, tags_colum
                      tagged: bool = True) -> TokenFile:
     """JSON lines / csv with a list of tokens and a list of tags per row (csv cells: JSON list or space-separated)."""
     table = read_table(path, data_format)
-    table.require_columns(*([tokens_column, tags_column] if tagged else [tokens_column]))
+    # as Hugging Face's run_ner.py: 'tokens' else the first column, 'ner_tags' else the second
+    tokens_column = table.pick_column(tokens_column, "tokens", (0,), "--tokens_column_name")
+    tags_column = table.pick_column(tags_column, "ner_tags", (1,), "--tags_column_name")
+    table.require_columns(*([tokens_column, tags_column] if tagged else [tokens_column]),
+                          flags="--tokens_column_name/--tags_column_name (or HF's --text_column_name/"
+                                "--label_column_name)")
     result = TokenFile(path, data_format)
-    for row, line in zip(table.rows, table.line_numbers):
+    for row, line in zip(table.rows, table.line_numbers, strict=True):
         tokens = _token_list(row.get(tokens_column), path, line, tokens_column)
         tags = None
         if tagged:

@@ -34,6 +34,9 @@ def format_classification_report(metrics: dict, per_label_table: str | None = No
     if "positive_label" in metrics:
         lines.append(f"(precision/recall/F1 for positive label {metrics['positive_label']!r}; "
                      f"macro F1 {metrics['macro_f1']:.4f})")
+    if metrics.get("unseen_label_records"):
+        lines.append(f"({metrics['unseen_label_records']} records have gold labels never seen in training: they count "
+                     "as errors in the line above and are left out of the per-label table and the confusion matrix)")
     if per_label_table:
         lines += ["", per_label_table]
     return "\n".join(lines) + "\n"
@@ -73,7 +76,7 @@ def plot_learning_curve(log_history: list[dict], path: str, metric_key: str) -> 
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if train:
-        ax.plot(*zip(*train), label="train loss")
+        ax.plot(*zip(*train, strict=True), label="train loss")
     if evals:
         ax.plot([s for s, _, _ in evals], [v for _, v, _ in evals], "o-", label="validation loss")
     ax.set_xlabel("step")

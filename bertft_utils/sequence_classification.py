@@ -32,8 +32,10 @@ from .training import (
     evaluate_and_save,
     finetuned_from,
     finish,
+    held_out_splits_needed,
     predict_in_order,
     require_splits,
+    resume_point,
     save_split_metrics,
     train_and_save,
 )
@@ -63,12 +65,16 @@ class LabeledTexts:
 
 
 def table_to_labeled_texts(table: Table, text_column: str, label_column: str, require_labels: bool,
-                           indices: list[int] | None = None) -> LabeledTexts:
-    """Pick the text and label columns (by name) out of a Table, optionally only some rows."""
+                           indices: list[int] | None = None, flags: str = "--text_column_name/--label_column_name"
+                           ) -> LabeledTexts:
+    """Pick the text and label columns (by name; several text columns comma-separated are joined with a space) out
+    of a Table, optionally only some rows."""
     has_labels = any(label_column in row for row in table.rows)
+    text_columns = [c.strip() for c in text_column.split(",")] if text_column not in table.columns() else [text_column]
     if require_labels or not has_labels:
-        table.require_columns(*([text_column, label_column] if require_labels else [text_column]))
-    texts = [str(t) for t in table.column(text_column)]
+        table.require_columns(*text_columns, *([label_column] if require_labels else []), flags=flags)
+    columns = [[str(t) for t in table.column(name)] for name in text_columns]
+    texts = [" ".join(parts) for parts in zip(*columns, strict=True)]
     labels = [label_to_str(v) for v in table.column(label_column)] if has_labels else None
     sources = [(table.path, line) for line in table.line_numbers]
     if indices is not None:
@@ -78,34 +84,43 @@ def table_to_labeled_texts(table: Table, text_column: str, label_column: str, re
     return LabeledTexts(texts, labels, sources)
 
 
-def load_labeled_splits(data_args, read: Callable[[str], Table], text_column: str, label_column: str,
-                        output_dir: str, is_main_process: bool,
-                        label_names: dict[str, str] | None = None) -> dict[str, LabeledTexts]:
+def load_labeled_splits(data_args, task: SequenceTask, output_dir: str, is_main_process: bool,
+                        label_names: dict[str, str] | None = None,
+                        needed: tuple[bool, bool] = (True, True)) -> dict[str, LabeledTexts]:
     """train/validation/test LabeledTexts from the data files, splitting --train_file when a file is missing.
 
     A test file without the label column is accepted (prediction only). With `label_names`, raw label values are
     replaced by their names after the split, which is made on the raw values: naming labels never changes a split.
     """
     splits: dict[str, LabeledTexts] = {}
+    label_column, flags = task.label_column, task.column_flags
+
+    def read(path: str) -> tuple[Table, str]:
+        table = task.read(path)
+        text_column = task.text_column
+        if task.text_fallbacks:
+            text_column = table.pick_column(text_column, text_column, task.text_fallbacks, flags.split("/")[0])
+        return table, text_column
+
     if data_args.train_file:
-        table = read(data_args.train_file)
-        table.require_columns(text_column, label_column)
+        table, text_column = read(data_args.train_file)
+        table.require_columns(*[c.strip() for c in text_column.split(",")], label_column, flags=flags)
         labels = [label_to_str(v) for v in table.column(label_column)]
-        indices = split_train_file(data_args, labels, output_dir, write=is_main_process)
+        indices = split_train_file(data_args, labels, output_dir, write=is_main_process, needed=needed)
         if label_names:
             name_labels(table, label_column, label_names)
         for name, ids in indices.items():
             if ids:
-                splits[name] = table_to_labeled_texts(table, text_column, label_column, True, ids)
+                splits[name] = table_to_labeled_texts(table, text_column, label_column, True, ids, flags)
         logger.info("Split of %s: %s (written to %s).", data_args.train_file,
                     {k: len(v) for k, v in indices.items()}, output_dir)
     for name, path, required in (("validation", data_args.validation_file, True),
                                  ("test", data_args.test_file, False)):
         if path:
-            table = read(path)
+            table, text_column = read(path)
             if label_names:
                 name_labels(table, label_column, label_names)
-            splits[name] = table_to_labeled_texts(table, text_column, label_column, required)
+            splits[name] = table_to_labeled_texts(table, text_column, label_column, required, flags=flags)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
               "test": data_args.max_predict_samples}
     return {name: split.sample(limits[name], data_args.split_seed) for name, split in splits.items()}
@@ -223,6 +238,8 @@ class SequenceTask:
     make_preprocessor: Callable[[object], tuple[Callable[[str], str], str]]
     top_k: tuple[int, ...] = ()
     rename_labels: str | None = None  # --rename_labels, for tasks that offer it
+    column_flags: str = "--text_column_name/--label_column_name"  # named in errors about columns
+    text_fallbacks: tuple[str, ...] = ()  # columns to use when the (default) text column is absent
 
 
 @dataclass
@@ -236,11 +253,12 @@ class SequenceRun:
 
 def run_sequence_classification(task: SequenceTask, model_args, data_args, training_args) -> SequenceRun:
     """Read, split, tokenize, train, evaluate and predict a sequence-classification task; write every output."""
+    resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args)
     config = load_config(model_args)
     label_names = resolve_label_names(config, task.rename_labels)
     with training_args.main_process_first(desc="reading and splitting the data"):
-        splits = load_labeled_splits(data_args, task.read, task.text_column, task.label_column,
-                                     training_args.output_dir, training_args.should_save, label_names)
+        splits = load_labeled_splits(data_args, task, training_args.output_dir, training_args.should_save,
+                                     label_names, held_out_splits_needed(training_args))
     require_splits(training_args, splits)
     label_list = resolve_label_list(config, training_args.do_train,
                                     splits["train"].labels if "train" in splits else None,
@@ -261,7 +279,8 @@ def run_sequence_classification(task: SequenceTask, model_args, data_args, train
                                tokenizer, data_args.max_seq_length, data_args.pad_to_max_length, name)
             for name, split in splits.items()
         }
-    warm_up_encoder(model, tokenizer, encoded.get("train"), model_args, training_args, embedding_learning_rate)
+    warm_up_encoder(model, tokenizer, encoded.get("train"), model_args, training_args, embedding_learning_rate,
+                    resume_from)
 
     trainer = BertftTrainer(
         model=model,
@@ -272,10 +291,11 @@ def run_sequence_classification(task: SequenceTask, model_args, data_args, train
         data_collator=data_collator(tokenizer, data_args.pad_to_max_length),
         compute_metrics=make_compute_metrics(label_list),
         embedding_learning_rate=embedding_learning_rate,
+        callbacks=[checkpoint_marker],
     )
     results: dict[str, dict] = {}
     if training_args.do_train:
-        train_and_save(trainer, training_args, len(encoded["train"]))
+        train_and_save(trainer, training_args, len(encoded["train"]), resume_from)
     if training_args.do_eval:
         results["validation"] = evaluate_and_save(trainer, len(encoded["validation"]))
     if training_args.do_predict:

@@ -7,11 +7,13 @@ member and can leave a rare class out of training; here every class keeps at lea
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 
+logger = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "validation", "test")
 SPLIT_FILE_NAME = "split_ids.json"
 
@@ -97,8 +99,10 @@ def write_split(output_dir: str, splits: dict[str, list[int]], source_file: str,
     return path
 
 
-def read_split(path: str, num_records: int) -> dict[str, list[int]]:
-    """Load a split written by `write_split`, checking that it fits a file of `num_records` records."""
+def read_split(path: str, num_records: int) -> tuple[dict[str, list[int]], dict]:
+    """Load a split written by `write_split`; every record of the data file must be in exactly one split.
+
+    Returns the split and its settings (seed, percentages) as recorded in the file."""
     with open(path, encoding="utf-8") as handle:
         payload = json.load(handle)
     missing = [name for name in SPLIT_NAMES if name not in payload]
@@ -115,21 +119,43 @@ def read_split(path: str, num_records: int) -> dict[str, list[int]]:
             if index in seen:
                 raise ValueError(f"{path}: index {index} appears in more than one split.")
             seen.add(index)
-    return {name: list(payload[name]) for name in SPLIT_NAMES}
+    if len(seen) != num_records:
+        absent = [i for i in range(num_records) if i not in seen]
+        raise ValueError(f"{path}: {len(absent)} of the data file's {num_records} records are in no split (record "
+                         f"ids {absent[:10]}{' ...' if len(absent) > 10 else ''}). Was the split written for another "
+                         "file? Make a new split (leave out --split_file).")
+    settings = {k: payload.get(k) for k in ("seed", "validation_percentage", "test_percentage")}
+    return {name: list(payload[name]) for name in SPLIT_NAMES}, settings
 
 
-def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, write: bool) -> dict[str, list[int]]:
+def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, write: bool,
+                     needed: tuple[bool, bool] = (True, True)) -> dict[str, list[int]]:
     """Indices of --train_file records per split: from --split_file, or a fresh stratified split.
 
-    Validation/test are carved out only when no --validation_file/--test_file is given. `labels` stratifies
-    (pass one constant value per record for a plain seeded shuffle). The split is written to output_dir.
+    Validation/test are carved out only when no --validation_file/--test_file is given and the run uses them
+    (`needed`: evaluation, prediction); records are never held back for nothing. `labels` stratifies (pass one
+    constant value per record for a plain seeded shuffle). The split is written to output_dir.
     """
-    validation = 0.0 if data_args.validation_file else data_args.validation_split_percentage
-    test = 0.0 if data_args.test_file else data_args.test_split_percentage
+    files = (data_args.validation_file, data_args.test_file)
     if data_args.split_file:
-        splits = read_split(data_args.split_file, len(labels))
+        splits, settings = read_split(data_args.split_file, len(labels))
+        for name, given in zip(("validation", "test"), files, strict=True):
+            if given and splits[name]:
+                raise ValueError(
+                    f"--split_file {data_args.split_file} holds {len(splits[name])} {name} records of --train_file, "
+                    f"but --{name}_file {given} was given too: those records would be neither trained on nor "
+                    f"scored. Drop --{name}_file, or make a new split without --split_file.")
+        seed, percentages = settings["seed"], (settings["validation_percentage"], settings["test_percentage"])
     else:
-        splits = stratified_split(labels, validation, test, data_args.split_seed)
+        percentages = tuple(
+            0.0 if given or not used else percentage for given, used, percentage in zip(
+                files, needed, (data_args.validation_split_percentage, data_args.test_split_percentage), strict=True))
+        for name, given, used in zip(("validation", "test"), files, needed, strict=True):
+            if not given and not used:
+                logger.info("No %s records are held out of %s: nothing in this run uses them (no --%s).", name,
+                            data_args.train_file, "do_eval" if name == "validation" else "do_predict")
+        seed = data_args.split_seed
+        splits = stratified_split(labels, *percentages, seed)
     if write:
-        write_split(output_dir, splits, data_args.train_file, data_args.split_seed, (validation, test))
+        write_split(output_dir, splits, data_args.train_file, seed, percentages)
     return splits

@@ -16,7 +16,9 @@ SCHEMES = ("IOB2", "IOB1", "IOBES")
 def validate_tags(token_file: TokenFile) -> None:
     """Every tag is `O` or `B-/I-/E-/M-/S-TYPE`; anything else is an error naming the file and line."""
     for sentence in token_file.sentences:
-        for tag, line in zip(sentence.tags or [], sentence.lines):
+        if sentence.tags is None:
+            continue
+        for tag, line in zip(sentence.tags, sentence.lines, strict=True):
             if not _TAG.match(tag):
                 hint = (" It looks like an integer tag id: pass --tag_names with the tag names in id order (for a "
                         "Hugging Face dataset: features['ner_tags'].feature.names)." if tag.isdigit() else "")
@@ -45,7 +47,7 @@ def name_tag_ids(token_file: TokenFile, names: list[str]) -> None:
     for sentence in token_file.sentences:
         if sentence.tags is None:
             continue
-        for position, (tag, line) in enumerate(zip(sentence.tags, sentence.lines)):
+        for position, (tag, line) in enumerate(zip(sentence.tags, sentence.lines, strict=True)):
             if not tag.lstrip("-").isdigit() or not 0 <= int(tag) < len(names):
                 raise DataFormatError(
                     f"{token_file.path}, line {line}: tag {tag!r} is not an id between 0 and {len(names) - 1}, "

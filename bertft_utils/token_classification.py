@@ -18,7 +18,8 @@ from .windows import Windows, stitch_predictions
 logger = logging.getLogger(__name__)
 
 
-def load_tagged_splits(data_args, output_dir: str, is_main_process: bool) -> tuple[dict[str, TokenFile], dict]:
+def load_tagged_splits(data_args, output_dir: str, is_main_process: bool,
+                       needed: tuple[bool, bool] = (True, True)) -> tuple[dict[str, TokenFile], dict]:
     """train/validation/test TokenFiles (splitting --train_file when a file is missing) and their tag report.
 
     Integer tag ids are named with --tag_names; tags are validated (unknown tags are errors), the scheme is detected,
@@ -35,7 +36,7 @@ def load_tagged_splits(data_args, output_dir: str, is_main_process: bool) -> tup
     files: dict[str, TokenFile] = {}
     if data_args.train_file:
         train = read(data_args.train_file)
-        indices = split_train_file(data_args, [0] * len(train), output_dir, write=is_main_process)
+        indices = split_train_file(data_args, [0] * len(train), output_dir, write=is_main_process, needed=needed)
         for name, ids in indices.items():
             if ids:
                 files[name] = TokenFile(train.path, train.format, [train.sentences[i] for i in ids],
@@ -93,20 +94,21 @@ def write_predictions(token_file: TokenFile, predictions: list[list[str]], path:
     --max_predict_samples) or raw text: `token<TAB>[gold<TAB>]predicted` per line, blank line between sentences.
     JSON lines/csv input: one JSON object per input record with `predicted_tags` added.
     """
-    by_line = {line: tag for s, tags in zip(token_file.sentences, predictions) for line, tag in zip(s.lines, tags)}
+    by_line = {line: tag for s, tags in zip(token_file.sentences, predictions, strict=True)
+               for line, tag in zip(s.lines, tags, strict=True)}
     with open(path, "w", encoding="utf-8") as handle:
         if token_file.format == "conll" and len(by_line) == token_file.token_lines:
             for number, raw in enumerate(token_file.raw_lines, start=1):
                 separator = "\t" if "\t" in raw else " "
                 handle.write(f"{raw}{separator}{by_line[number]}\n" if number in by_line else raw + "\n")
         elif token_file.format in ("conll", "text"):
-            for sentence, tags in zip(token_file.sentences, predictions):
+            for sentence, tags in zip(token_file.sentences, predictions, strict=True):
                 gold = sentence.tags or [None] * len(tags)
-                for token, gold_tag, tag in zip(sentence.tokens, gold, tags):
+                for token, gold_tag, tag in zip(sentence.tokens, gold, tags, strict=True):
                     handle.write("\t".join([token, *([gold_tag] if gold_tag else []), tag]) + "\n")
                 handle.write("\n")
         else:
-            for sentence, tags in zip(token_file.sentences, predictions):
+            for sentence, tags in zip(token_file.sentences, predictions, strict=True):
                 record = {"line": sentence.lines[0], "tokens": sentence.tokens, "predicted_tags": tags}
                 if sentence.tags is not None:
                     record["tags"] = sentence.tags

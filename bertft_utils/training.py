@@ -13,9 +13,10 @@ import transformers
 from torch.utils.data import SequentialSampler
 from transformers import Trainer, TrainingArguments
 from transformers import trainer as transformers_trainer
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import IntervalStrategy
 
 from .arguments import EMBEDDED_MODEL_ALIAS, ModelArguments
+from .checkpoints import CheckpointMarker, resumable_checkpoint, run_fingerprint
 from .model_card import ModelCardFacts, write_model_card
 from .reporting import announce, plot_learning_curve
 
@@ -44,18 +45,6 @@ def setup_logging(training_args: TrainingArguments) -> None:
         training_args.process_index, training_args.device, training_args.n_gpu,
         training_args.parallel_mode.value == "distributed", training_args.bf16,
     )
-
-
-def last_checkpoint(training_args: TrainingArguments) -> str | None:
-    """The checkpoint to resume from: --resume_from_checkpoint, else the newest one in output_dir when training."""
-    if training_args.resume_from_checkpoint:
-        return training_args.resume_from_checkpoint
-    if training_args.do_train and os.path.isdir(training_args.output_dir):
-        checkpoint = get_last_checkpoint(training_args.output_dir)
-        if checkpoint is not None:
-            logger.info("Resuming from %s (delete it or change --output_dir to start afresh).", checkpoint)
-        return checkpoint
-    return None
 
 
 # Files that hold the data's texts: never pushed to the Hub unless --push_data_files (a private test set must not
@@ -160,6 +149,19 @@ def predict_in_order(trainer: Trainer, dataset: datasets.Dataset,
     return restored, timing
 
 
+def resume_point(model_args, data_args, training_args) -> tuple[str | None, CheckpointMarker]:
+    """The checkpoint to resume from (checked before any model is loaded) and the callback that marks this run's
+    checkpoints."""
+    fingerprint = run_fingerprint(model_args, data_args, training_args)
+    return resumable_checkpoint(training_args, fingerprint), CheckpointMarker(fingerprint)
+
+
+def held_out_splits_needed(training_args: TrainingArguments) -> tuple[bool, bool]:
+    """Whether this run uses a validation split (evaluation, also during training) and a test split."""
+    evaluates = training_args.do_eval or training_args.eval_strategy != IntervalStrategy.NO
+    return evaluates, bool(training_args.do_predict)
+
+
 def require_splits(training_args: TrainingArguments, available) -> None:
     """--do_train/--do_eval/--do_predict each need their split."""
     for flag, split in (("do_train", "train"), ("do_eval", "validation"), ("do_predict", "test")):
@@ -187,16 +189,36 @@ def finetuned_from(model_args: ModelArguments) -> str:
     return name
 
 
-def train_and_save(trainer: Trainer, training_args: TrainingArguments, num_examples: int) -> dict:
-    """Train (resuming if a checkpoint exists), save model + tokenizer + state, and save the train metrics."""
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(training_args))
-    trainer.save_model(_internal_call=True)  # pushed once, with its card, by finish()
+def train_and_save(trainer: Trainer, training_args: TrainingArguments, num_examples: int,
+                   resume_from: str | None) -> dict:
+    """Train (resuming from `resume_from`, see checkpoints.py), save model + tokenizer + state and the metrics."""
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    save_final_model(trainer, training_args.output_dir)
     metrics = dict(result.metrics)
     metrics["train_samples"] = num_examples
     trainer.log_metrics("train", metrics)
     trainer.save_metrics("train", metrics)
     trainer.save_state()
     return metrics
+
+
+MODEL_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "config.json")
+
+
+def save_final_model(trainer: Trainer, output_dir: str) -> None:
+    """Save model + tokenizer; if that fails (disk full, file-size limit), remove what was half written, so that no
+    later run takes a broken model for a finished one, and say how to go on."""
+    try:
+        trainer.save_model(_internal_call=True)  # pushed once, with its card, by finish()
+    except Exception as error:  # OSError, or safetensors' own error type for the same I/O failure
+        for name in MODEL_FILES:
+            path = os.path.join(output_dir, name)
+            if os.path.isfile(path):
+                os.remove(path)
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[-1]
+        raise OSError(f"saving the model to {output_dir} failed ({reason}); the half-written model "
+                      "files were removed. Free disk space (or raise the file-size limit), then run the same "
+                      "command again: training resumes from its last checkpoint.") from None
 
 
 def save_split_metrics(trainer: Trainer, split: str, metrics: dict) -> None:

@@ -42,7 +42,7 @@ def character_coverage(tokenizer: PreTrainedTokenizerBase, texts: Iterable[str])
     if unknown_id is None or not distinct:
         return CoverageReport(sum(counts.values()), 0, [])
     encoded = tokenizer(distinct, add_special_tokens=False)["input_ids"]
-    unknown = [c for c, ids in zip(distinct, encoded) if unknown_id in ids]
+    unknown = [c for c, ids in zip(distinct, encoded, strict=True) if unknown_id in ids]
     return CoverageReport(sum(counts.values()), sum(counts[c] for c in unknown), sorted(unknown))
 
 

@@ -100,7 +100,7 @@ def stitch_predictions(windows: Windows, predicted_ids: np.ndarray) -> list[list
     """One predicted label id per word of every sentence, each from the window giving it the most context."""
     best_score = [np.full(n, -1, dtype=np.int64) for n in windows.sentence_lengths]
     tags = [np.zeros(n, dtype=np.int64) for n in windows.sentence_lengths]
-    for w, (sentence, positions) in enumerate(zip(windows.sentence_index, windows.word_index)):
+    for w, (sentence, positions) in enumerate(zip(windows.sentence_index, windows.word_index, strict=True)):
         length = len(positions)
         for p, word in enumerate(positions):
             if word < 0:

@@ -59,7 +59,7 @@ def read_answers(path: Path) -> dict[str, list[tuple[str, float]]]:
     answers: dict[str, list[tuple[str, float]]] = {}
     if path.is_file():
         with open(path, encoding="utf-8", newline="") as handle:
-            for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+            for row in csv.reader(handle, delimiter="\t"):
                 if len(row) == 3:
                     answers.setdefault(row[0], []).append((row[1], float(row[2])))
     return answers
@@ -190,6 +190,12 @@ def build_report(out: Path, original_file: Path) -> Path:
                   "numbers say nothing about the models.", ""]
     lines += [f"Runs collected from `{out.name}/` by `scripts/build_report.py`. Original report: "
               f"{original['source']}", ""]
+    facts = read_json(out / "facts.json")  # written by whoever ran the reproduction, e.g. bench/reproduction_smoke.py
+    if facts:
+        versions = ", ".join(f"{k} {v}" for k, v in facts.get("versions", {}).items())
+        lines += [f"Made on {facts.get('date_utc')} UTC, commit {facts.get('git_commit')}, {facts.get('cpu')} "
+                  f"({facts.get('cores')} cores), {facts.get('gpu') or 'no GPU'}; {versions}. "
+                  f"Command: `{facts.get('command')}`.", ""]
     for task, title in TASKS.items():
         if task not in runs:
             continue

@@ -35,3 +35,29 @@ def test_data_argument_validation(kwargs, message):
 def test_model_argument_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ModelArguments(**kwargs)
+
+
+def load_script(name):
+    import importlib.util
+    import sys
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location(f"{name}_module", REPO / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hugging_face_flag_names_are_aliases():
+    from transformers import HfArgumentParser
+
+    ner = load_script("run_ner")
+    (parsed,) = HfArgumentParser(ner.NerDataArguments).parse_args_into_dataclasses(
+        ["--text_column_name", "words", "--label_column_name", "ner"])
+    assert (parsed.tokens_column_name, parsed.tags_column_name) == ("words", "ner")
+    classify = load_script("run_classify")
+    (parsed,) = HfArgumentParser(classify.ClassificationDataArguments).parse_args_into_dataclasses(
+        ["--text_column_names", "title,body"])
+    assert parsed.text_column_name == "title,body"

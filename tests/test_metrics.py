@@ -20,3 +20,18 @@ def test_multiclass_metrics_are_macro_and_top_k():
     scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
     assert top_k_accuracy(np.array([2, 1]), scores, 1) == 0.0
     assert top_k_accuracy(np.array([2, 1]), scores, 2) == 1.0
+
+
+@pytest.mark.parametrize("unseen", [-1, -100])
+def test_binary_task_with_unseen_gold_labels_scores_them_as_errors(unseen):
+    """--allow_unseen_labels on a two-class task: scikit-learn's average='binary' refused these."""
+    gold = [0, 1, 1, unseen, unseen]
+    pred = [0, 1, 0, 1, 0]
+    m = classification_metrics(gold, pred, ["serious", "sarcastic"])
+    assert m["accuracy"] == pytest.approx(2 / 5)  # unseen records are errors whatever was predicted
+    assert m["precision"] == pytest.approx(1 / 2)  # predicted sarcastic: one right, one on an unseen record
+    assert m["recall"] == pytest.approx(1 / 2) and m["unseen_label_records"] == 2
+    assert m["confusion_matrix"] == [[1, 0], [1, 1]]  # the per-label view leaves them out, and says so
+    from bertft_utils.reporting import format_classification_report
+
+    assert "2 records have gold labels never seen in training" in format_classification_report(m)

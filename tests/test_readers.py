@@ -117,3 +117,96 @@ def test_answer_without_question_is_an_error_or_skipped(tmp_path):
         read_answer_question_lines(path)
     table = read_answer_question_lines(path, skip_malformed=True)
     assert len(table) == 2 and table.skipped_lines == [2]
+
+
+def test_tsv_is_one_record_per_line_even_with_an_unclosed_quote(tmp_path):
+    rows = ["label\ttext_a"] + [f'{i % 2}\t"quoted start {i}, no closing quote' for i in range(5)] + ['1\tplain "a" b']
+    table = read_table(write(tmp_path, "reviews.tsv", "\n".join(rows) + "\n"))
+    assert len(table) == 6 and table.line_numbers == [2, 3, 4, 5, 6, 7]
+    assert table.column("text_a")[0] == '"quoted start 0, no closing quote'
+    assert table.column("text_a")[5] == 'plain "a" b'
+
+
+def test_tsv_with_quoting_on_request_and_an_unclosed_quote_names_its_line(tmp_path):
+    path = write(tmp_path, "q.tsv", 'label\ttext\n1\t"a\tb"\n0\t"never closed\n1\tnext\n')
+    with pytest.raises(DataFormatError, match=r"q\.tsv, line 3: .*A quote opened on line 3 never closes.*drop "
+                                              "--tsv_quoting"):
+        read_table(path, tsv_quoting=True)
+    table = read_table(write(tmp_path, "ok.tsv", 'label\ttext\n1\t"a\tb"\n0\t"two\nlines"\n'), tsv_quoting=True)
+    assert table.column("text") == ["a\tb", "two\nlines"] and table.multiline_records == [3]
+
+
+def test_csv_unclosed_quote_is_an_error_and_multiline_records_are_counted(tmp_path):
+    with pytest.raises(DataFormatError, match=r"u\.csv, line 3: .*A quote opened on line 3 never closes"):
+        read_table(write(tmp_path, "u.csv", 'text,label\nfine,1\n"open quote,0\nmore,1\nrest,0\n'))
+    table = read_table(write(tmp_path, "m.csv", 'text,label\n"a\nb\nc",1\nx,0\n"d\ne",1\n'))
+    assert table.multiline_records == [2, 6] and table.line_numbers == [2, 5, 6]
+
+
+@pytest.mark.parametrize(("name", "content"), [("d.csv", "text,label,text\na,1,b\n"), ("d.tsv", "text\ttext\na\tb\n")])
+def test_duplicate_header_is_an_error(tmp_path, name, content):
+    with pytest.raises(DataFormatError, match=r"line 1: the header names column\(s\) \['text'\] more than once"):
+        read_table(write(tmp_path, name, content))
+
+
+def test_broken_json_array_is_reported_at_its_line(tmp_path):
+    content = '[\n  {"text": "a", "label": 1},\n  {"text": "b", "label": 0\n  {"text": "c", "label": 1}\n]\n'
+    with pytest.raises(DataFormatError, match=r"arr\.json, line 4: the JSON array is broken there"):
+        read_table(write(tmp_path, "arr.json", content))
+
+
+def test_unparsable_json_list_in_a_csv_cell_names_file_and_line(tmp_path):
+    from bertft_utils.readers import read_token_file
+
+    path = write(tmp_path, "tokens.csv", 'tokens,ner_tags\n"[""a"", ""b""]","[""O"", ""O""]"\n"[""c"", oops]",O\n')
+    with pytest.raises(DataFormatError, match=r"tokens\.csv, line 3: column 'tokens' starts like a JSON list but"):
+        read_token_file(path)
+
+
+def test_hf_conll_sample_columns_are_picked_as_hf_run_ner_picks_them(tmp_path, caplog):
+    """transformers' own CoNLL test sample: JSON lines with `words` / `ner` columns."""
+    from bertft_utils.readers import read_token_file
+
+    rows = ['{"words": ["EU", "rejects", "German"], "ner": ["B-ORG", "O", "B-MISC"]}',
+            '{"words": ["Peter", "Blackburn"], "ner": ["B-PER", "I-PER"]}']
+    with caplog.at_level("INFO", logger="bertft_utils"):
+        token_file = read_token_file(write(tmp_path, "sample.json", "\n".join(rows) + "\n"))
+    assert [s.tokens for s in token_file.sentences] == [["EU", "rejects", "German"], ["Peter", "Blackburn"]]
+    assert token_file.sentences[1].tags == ["B-PER", "I-PER"]
+    assert "no column 'tokens'; using 'words'" in caplog.text and "no column 'ner_tags'; using 'ner'" in caplog.text
+    with pytest.raises(DataFormatError, match="--tokens_column_name/--tags_column_name"):
+        read_token_file(str(tmp_path / "sample.json"), tokens_column="toks")
+
+
+def test_table_errors_name_the_flags_of_the_calling_script(tmp_path):
+    table = read_table(write(tmp_path, "qa.csv", "q,a\nwhy,office\n"))
+    with pytest.raises(DataFormatError, match=r"no column 'question'.*Columns found: \['q', 'a'\]. Choose them "
+                                              "with --question_column_name/--answer_column_name"):
+        table.require_columns("question", "answer", flags="--question_column_name/--answer_column_name")
+
+
+def test_several_text_columns_are_joined_and_sentence_is_the_fallback(tmp_path):
+    from bertft_utils.sequence_classification import table_to_labeled_texts
+
+    table = read_table(write(tmp_path, "two.csv", "title,body,label\nA title,and a body,1\nB,c,0\n"))
+    texts = table_to_labeled_texts(table, "title,body", "label", True)
+    assert texts.texts == ["A title and a body", "B c"] and texts.labels == ["1", "0"]
+    glue = read_table(write(tmp_path, "glue.tsv", "sentence\tlabel\nit works\t1\n"))
+    assert glue.pick_column("text", "text", ("sentence",), "--text_column_name") == "sentence"
+    assert glue.pick_column("headline", "text", ("sentence",), "--text_column_name") == "headline"  # asked for
+
+
+def test_predictions_tsv_round_trips_any_text(tmp_path):
+    import csv
+
+    import numpy as np
+
+    from bertft_utils.sequence_classification import LabeledTexts, report_test_split
+
+    texts = ['"quoted start', "tab\tinside", "two\nlines", 'both "a"\t\r\nb', "plain"]
+    split = LabeledTexts(texts, ["0", "1", "0", "1", "0"], [("f.tsv", i + 2) for i in range(5)])
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])
+    report_test_split(split, probabilities, ["0", "1"], str(tmp_path))
+    with open(tmp_path / "predictions.tsv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert [r["text"] for r in rows] == texts and [r["predicted"] for r in rows] == ["0", "1", "0", "1", "0"]

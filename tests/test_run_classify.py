@@ -105,7 +105,8 @@ def test_label_names_reach_reports_config_and_a_reloaded_model(tiny_models, tmp_
     plain = tmp_path / "plain"  # naming the labels does not change the split
     run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SAMPLE),
                "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "20",
-               "--num_train_epochs", "1", "--do_train", "--output_dir", str(plain), "--save_strategy", "no")
+               "--num_train_epochs", "1", "--do_train", "--do_predict", "--eval_strategy", "epoch", "--output_dir",
+               str(plain), "--save_strategy", "no")
     assert (json.loads((plain / "split_ids.json").read_text()) == json.loads((out / "split_ids.json").read_text()))
     assert "positive label 'sarcastic'" in (out / "test_report.txt").read_text()
     assert {p["gold"] for p in read_predictions(out / "predictions.tsv")} == {"serious", "sarcastic"}

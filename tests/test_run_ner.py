@@ -2,9 +2,10 @@
 
 import json
 import random
+import sys
 
 import pytest
-from conftest import ARCHITECTURES, DATA, run_script
+from conftest import ARCHITECTURES, DATA, REPO, run_script
 from seqeval.metrics import f1_score
 
 TRAIN = DATA / "msra_ner_train_sample.txt"
@@ -26,7 +27,7 @@ def synthetic_sentence(rng: random.Random, clauses: int = 1) -> tuple[list[str],
 
 
 def write_conll(path, sentences, separator="\t"):
-    path.write_text("".join("".join(f"{t}{separator}{g}\n" for t, g in zip(*s)) + "\n" for s in sentences),
+    path.write_text("".join("".join(f"{t}{separator}{g}\n" for t, g in zip(*s, strict=True)) + "\n" for s in sentences),
                     encoding="utf-8")
     return path
 
@@ -47,7 +48,7 @@ def test_msra_sample_full_length_predictions(architecture, tiny_models, tmp_path
     rows, lines = read_tagged_output(out / "predictions.txt")
     input_lines = TEST.read_text(encoding="utf-8").split("\n")
     assert len(lines) == len(input_lines)  # line for line, sentence breaks kept
-    for produced, original in zip(lines, input_lines):
+    for produced, original in zip(lines, input_lines, strict=True):
         assert produced.startswith(original) and (produced == original) == (original == "")
     assert all(len(row) == 3 for row in rows) and len(rows) == TEST.read_text(encoding="utf-8").count("\t")
     # the 2,427-character sentence is predicted in full
@@ -204,6 +205,7 @@ def test_raw_text_only_with_a_saved_model(tiny_models, tmp_path):
     (["--tag_scheme", "BIOX"], "--tag_scheme must be one of"),
     (["--text_split", "words"], "--text_split must be 'char' or 'whitespace', got 'words'"),
     (["--predict_text_file", "/nonexistent/raw.txt"], "--predict_text_file '/nonexistent/raw.txt' does not exist"),
+    (["--max_seq_length", "32", "--doc_stride", "40"], "--doc_stride must be in [0, 30) for --max_seq_length 32"),
 ])
 def test_ner_option_errors(flags, message, tiny_models, tmp_path):
     process = run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(TRAIN),
@@ -227,3 +229,15 @@ def test_integer_tag_ids_with_tag_names(tiny_models, tmp_path):
     process = run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
                          "--tag_names", "O,B-PER,O", "--do_train", "--output_dir", str(tmp_path / "o"), check=False)
     assert process.returncode != 0 and "--tag_names must list distinct, non-empty names" in process.stderr
+
+
+def test_doc_stride_follows_max_seq_length_unless_given():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_ner_module", REPO / "run_ner.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    assert module.NerDataArguments(max_seq_length=32).doc_stride == 8  # --max_seq_length 32 alone works
+    assert module.NerDataArguments().doc_stride == 32
+    assert module.NerDataArguments(max_seq_length=512, doc_stride=100).doc_stride == 100
