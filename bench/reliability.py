@@ -20,6 +20,7 @@ import io
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -83,7 +84,7 @@ def reader_cases(folder: Path) -> list[dict]:
         written = read_back = changed = rejected = 0
         for index in range(FILES_PER_CASE):
             records, content, suffix = make(index)
-            path = write(folder, f"{name.replace(' ', '_')}_{index}{suffix}", content)
+            path = write(folder, f"{re.sub(r'[^A-Za-z0-9]+', '_', name)}_{index}{suffix}", content)
             written += len(records)
             try:
                 got = read(path)

@@ -142,6 +142,8 @@ class DataArguments:
     def __post_init__(self):
         for name in ("train_file", "validation_file", "test_file", "split_file"):
             path = getattr(self, name)
+            if path is not None and os.path.isdir(path):
+                raise FileNotFoundError(f"--{name} {path!r} is a directory: give the data file inside it.")
             if path is not None and not os.path.isfile(path):
                 raise FileNotFoundError(f"--{name} {path!r} does not exist or is not a file.")
         for name in ("validation_split_percentage", "test_split_percentage"):

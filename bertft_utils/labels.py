@@ -67,6 +67,13 @@ def named_label_order(names: dict[str, str] | None) -> list[str] | None:
     return None if not names else [names[raw] for raw in sort_labels(names)]
 
 
+def shown_values(values: list, first: int = 10) -> str:
+    """A list in an error message: the first ten, and how many there are in all."""
+    if len(values) <= first:
+        return repr(values)
+    return f"{values[:first]!r} ... ({len(values)} in all)"
+
+
 def check_unseen_labels(label_list: list[str], labels_by_split: dict[str, list[str]], allow: bool) -> dict:
     """Labels absent from training; an error unless `allow`. Returns {split: {label: count}} of those."""
     known = set(label_list)
@@ -76,7 +83,7 @@ def check_unseen_labels(label_list: list[str], labels_by_split: dict[str, list[s
     }
     unseen = {split: counts for split, counts in unseen.items() if counts}
     if unseen and not allow:
-        details = "; ".join(f"{split}: {sorted(counts)}" for split, counts in unseen.items())
+        details = "; ".join(f"{split}: {shown_values(sorted(counts))}" for split, counts in unseen.items())
         raise ValueError(
             f"Labels that never occur in the training data: {details}. The model cannot predict them. "
             "Fix the split, or pass --allow_unseen_labels to keep them (they then always count as errors)."

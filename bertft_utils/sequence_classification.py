@@ -25,7 +25,7 @@ from .mlm_warmup import warm_up_encoder
 from .model_card import ModelCardFacts, guess_language
 from .modeling import load_config, load_model, load_tokenizer
 from .readers import Table
-from .reporting import announce, format_classification_report, plot_confusion_matrix, write_text
+from .reporting import announce, format_classification_report, plot_confusion_matrix, write_json, write_text
 from .splits import sample_indices, split_train_file
 from .training import (
     BertftTrainer,
@@ -203,6 +203,8 @@ def report_test_split(split: LabeledTexts, probabilities: np.ndarray, label_list
     table = classification_report(gold_ids[known], predicted[known], labels=list(range(len(label_list))),
                                   target_names=label_list, digits=4, zero_division=0)
     write_text(os.path.join(output_dir, "test_report.txt"), format_classification_report(metrics, table))
+    write_json(os.path.join(output_dir, "confusion_matrix.json"),
+               {"labels": label_list, "rows": "gold", "columns": "predicted", "matrix": metrics["confusion_matrix"]})
     plot_confusion_matrix(metrics["confusion_matrix"], label_list, os.path.join(output_dir, "confusion_matrix.png"),
                           "test confusion matrix")
     return metrics

@@ -68,7 +68,7 @@ def test_hub_name_while_offline(tmp_path):
 def test_input_file_that_is_a_directory_or_binary(tiny_models, tmp_path):
     stderr = failed(run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
                                str(tmp_path), "--do_train", "--output_dir", str(tmp_path / "out"), *FAST, check=False))
-    assert f"--train_file '{tmp_path}' does not exist or is not a file" in stderr
+    assert f"--train_file '{tmp_path}' is a directory: give the data file inside it" in stderr
     binary = tmp_path / "weights.jsonl"
     binary.write_bytes(b"\x00\x01PK\x03\x04" * 100)
     with pytest.raises(DataFormatError, match=r"weights\.jsonl: a binary file"):

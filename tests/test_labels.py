@@ -38,3 +38,11 @@ def test_label_names_parse_and_keep_raw_order():
     for bad in ("0=serious,1", "0=a,1=a", "0=a,0=b", ""):
         with pytest.raises(ValueError, match="--rename_labels must"):
             parse_label_names(bad)
+
+
+def test_a_long_list_of_unseen_labels_shows_the_first_ten_and_the_count():
+    unseen = [f"office{i:02d}" for i in range(25)]
+    with pytest.raises(ValueError) as error:
+        check_unseen_labels(["a"], {"validation": unseen}, allow=False)
+    message = str(error.value)
+    assert "'office09'] ... (25 in all)" in message and "office10" not in message

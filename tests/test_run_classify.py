@@ -50,6 +50,10 @@ def test_train_eval_predict_and_reload_with_pipeline(architecture, tiny_models, 
     assert split["sizes"] == {"train": 320, "validation": 40, "test": 40}
     predictions = read_predictions(out / "predictions.tsv")
     assert len(predictions) == 40
+    confusion = json.loads((out / "confusion_matrix.json").read_text())
+    assert confusion["labels"] == ["sarcastic", "serious"]
+    assert [[sum(p["gold"] == g and p["predicted"] == q for p in predictions) for q in confusion["labels"]]
+            for g in confusion["labels"]] == confusion["matrix"]  # the PNG's numbers, checked cell by cell
     # Lines in predictions.tsv are the csv lines of the test ids (header is line 1, record i is on line i + 2).
     assert sorted(int(p["line"]) for p in predictions) == [i + 2 for i in split["test"]]
 
@@ -157,7 +161,7 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
         "run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SAMPLE),
         "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "128",
         "--max_eval_samples", "50", "--max_predict_samples", "51",
-        "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST,
+        "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST, "--no_auto_bf16",
         launcher=[accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
                   "--mixed_precision", "no", "--dynamo_backend", "no"],
     )
@@ -171,3 +175,14 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
     assert test["test_samples"] == 51
     assert test["test_accuracy"] == pytest.approx(sum(p["gold"] == p["predicted"] for p in predictions) / 51)
     assert json.loads((out / "train_results.json").read_text())["train_samples"] == 128
+    # the two processes predict exactly what one process predicts with the saved model
+    texts = tmp_path / "ddp_test.jsonl"
+    texts.write_text("".join(json.dumps({"headline": p["text"], "is_sarcastic": int(p["gold"])}) + "\n"
+                             for p in predictions), encoding="utf-8")
+    run_script("run_classify.py", "--model_name_or_path", str(out), "--test_file", str(texts), "--text_column_name",
+               "headline", "--label_column_name", "is_sarcastic", "--do_predict", "--output_dir", str(tmp_path / "one"),
+               "--no_auto_bf16")
+    single = read_predictions(tmp_path / "one" / "predictions.tsv")
+    assert [p["predicted"] for p in single] == [p["predicted"] for p in predictions]
+    assert [float(p["probability"]) for p in single] == pytest.approx([float(p["probability"]) for p in predictions],
+                                                                     abs=1e-4)  # padding differs

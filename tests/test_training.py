@@ -1,6 +1,5 @@
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from bertft_utils.arguments import ModelArguments
@@ -58,24 +57,38 @@ def test_added_characters_default_to_twenty_times_the_learning_rate(tiny_models)
 
 
 def test_predict_in_order_restores_order_and_skips_validation_metrics(tiny_models, tmp_path):
+    """Predictions come back in dataset order although they are computed sorted by length: the fake model's output
+    is each example's own length and first token, so any mix-up shows."""
+    import torch
     from datasets import Dataset
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
+    from transformers import AutoTokenizer, DataCollatorWithPadding
+    from transformers.modeling_outputs import SequenceClassifierOutput
 
     from bertft_utils.arguments import BertftTrainingArguments
     from bertft_utils.training import BertftTrainer, predict_in_order
 
+    class Echo(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, input_ids, attention_mask, labels=None, **_):
+            logits = torch.stack([attention_mask.sum(-1).float(), input_ids[:, 1].float()], dim=-1) + self.weight
+            return SequenceClassifierOutput(loss=logits.sum() * 0, logits=logits)
+
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["bert"]))
-    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_models["bert"]), num_labels=2)
-    texts = ["the", "the quick brown fox jumps", "hello", "over the lazy dog today and"]
-    dataset = Dataset.from_dict({**tokenizer(texts), "labels": [0, 1, 0, 1]})
+    texts = ["the", "the quick brown fox jumps", "hello", "over the lazy dog today and", "fox jumps"]
+    encoded = tokenizer(texts)
+    dataset = Dataset.from_dict({**encoded, "labels": [0, 1, 0, 1, 0]})
 
     def validation_only(prediction):
         raise AssertionError("compute_metrics is for the validation set")
 
     args = BertftTrainingArguments(output_dir=str(tmp_path), per_device_eval_batch_size=2, report_to=[])
-    trainer = BertftTrainer(model=model, args=args, processing_class=tokenizer, compute_metrics=validation_only,
+    trainer = BertftTrainer(model=Echo(), args=args, processing_class=tokenizer, compute_metrics=validation_only,
                             data_collator=DataCollatorWithPadding(tokenizer))
     logits, timing = predict_in_order(trainer, dataset)
     assert trainer.compute_metrics is validation_only and timing["test_runtime"] > 0
-    one_by_one = [predict_in_order(trainer, dataset.select([i]))[0][0] for i in range(4)]
-    assert logits == pytest.approx(np.array(one_by_one), abs=1e-2)
+    assert logits[:, 0].tolist() == [len(ids) for ids in encoded["input_ids"]]  # exact, in dataset order
+    assert logits[:, 1].tolist() == [ids[1] for ids in encoded["input_ids"]]
+    assert sorted(logits[:, 0].tolist()) != logits[:, 0].tolist()  # the length order differs from the file order
