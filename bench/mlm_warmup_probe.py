@@ -50,13 +50,22 @@ def main(options: argparse.Namespace) -> None:
     chosen = variants(options.warmup_epochs)
     with ThreadPoolExecutor(max_workers=len(chosen) if options.parallel else 1) as pool:
         rows = list(pool.map(lambda item: one(*item, options.epochs), chosen.items()))
-    facts = machine_facts()
-    result_path("mlm_warmup_probe.json").write_text(json.dumps({"facts": facts, "rows": rows}, indent=2))
+    payload = {"facts": machine_facts(), "command": "python " + " ".join(sys.argv), "epochs": options.epochs,
+               "warmup_epochs": options.warmup_epochs, "parallel": options.parallel, "rows": rows}
+    result_path("mlm_warmup_probe.json").write_text(json.dumps(payload, indent=2))
+    render(payload)
+
+
+def render(payload: dict) -> None:
+    """results/mlm_warmup_probe<suffix>.md from the JSON alone."""
+    rows = payload["rows"]
+    epochs = payload.get("epochs") or len(rows[0]["validation_history"])
+    warm = payload.get("warmup_epochs") or next((r["warm_up"]["epochs"] for r in rows if r["warm_up"]), 0)
     lines = ["# Masked-LM warm-up probe: Taipei QA, plain template, embedded MiniLM + added characters", "",
-             facts_markdown(facts, "python " + " ".join(sys.argv)),
-             f"{options.epochs} fine-tuning epochs, committed split, seed 42, lr 1e-4 / embeddings 2e-3, batch 32; "
-             f"the warm-up runs {options.warmup_epochs:g} masked-LM epochs on the training questions first"
-             + (" (variants ran at the same time)." if options.parallel else "."), "",
+             facts_markdown(payload["facts"], payload.get("command", "python bench/mlm_warmup_probe.py")),
+             f"{epochs} fine-tuning epochs, committed split, seed 42, lr 1e-4 / embeddings 2e-3, batch 32; "
+             f"the warm-up runs {warm:g} masked-LM epochs on the training questions first"
+             + (" (variants ran at the same time)." if payload.get("parallel") else "."), "",
              "| variant | warm-up loss (first → mean) | validation top-1 per epoch | test top-1 | test top-3 | "
              "wall (min) |", "|---|---|---|---:|---:|---:|"]
     for r in rows:
@@ -65,6 +74,8 @@ def main(options: argparse.Namespace) -> None:
         curve = " ".join(f"{100 * a:.1f}" for a in r["validation_history"])
         lines.append(f"| {r['variant']} | {loss} | {curve} | {100 * r['test']['test_accuracy']:.2f} | "
                      f"{100 * r['test']['test_top3_accuracy']:.2f} | {r['wall_s'] / 60:.1f} |")
+    if payload.get("notes"):
+        lines += ["", "## How this run was made", "", *[f"- {note}" for note in payload["notes"]]]
     result_path("mlm_warmup_probe.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -75,4 +86,9 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--warmup-epochs", type=float, default=3)
     parser.add_argument("--parallel", action="store_true", help="run the variants at the same time (a GPU)")
-    main(parser.parse_args())
+    parser.add_argument("--report", action="store_true", help="Rewrite the .md from the committed JSON only.")
+    options = parser.parse_args()
+    if options.report:
+        render(read_json(result_path("mlm_warmup_probe.json")))
+    else:
+        main(options)

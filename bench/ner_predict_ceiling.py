@@ -16,7 +16,7 @@ import sys
 import time
 
 import torch
-from common import REPO, SHARED_DATA, facts_markdown, machine_facts, result_path
+from common import REPO, SHARED_DATA, facts_markdown, machine_facts, read_json, result_path
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 TEST = SHARED_DATA / "msra_ner" / "test.txt"
@@ -64,20 +64,36 @@ def main(model_dir: str) -> None:
     tokens = sum(map(len, windows))
     table = {name: {"seconds": s, "sentences_per_second": len(windows) / s, "tokens_per_second": tokens / s,
                     "agreement_with_fp32": (p == reference).float().mean().item()} for name, (s, p) in rows.items()}
-    facts = machine_facts()
-    result_path("ner_predict_ceiling.json").write_text(json.dumps({"facts": facts, "rows": table}, indent=2))
+    payload = {"facts": machine_facts(), "command": f"python bench/ner_predict_ceiling.py "
+               f"{os.path.relpath(model_dir, REPO)}", "sentences": len(windows), "tokens": tokens, "rows": table}
+    result_path("ner_predict_ceiling.json").write_text(json.dumps(payload, indent=2))
+    render(payload)
+
+
+def render(payload: dict) -> None:
+    """results/ner_predict_ceiling.md from the JSON alone."""
+    table = payload["rows"]
+    first = next(iter(table.values()))
+    sentences = payload.get("sentences") or round(first["sentences_per_second"] * first["seconds"])
+    tokens = payload.get("tokens") or round(first["tokens_per_second"] * first["seconds"])
     lines = ["# NER prediction ceiling: the bare model forward on the MSRA test file", "",
-             facts_markdown(facts, f"python bench/ner_predict_ceiling.py {os.path.relpath(model_dir, REPO)}"),
-             f"{len(windows)} sentences ({tokens} tokens, truncated to 128 for this measurement only), sorted by "
+             facts_markdown(payload["facts"], payload.get("command", "python bench/ner_predict_ceiling.py "
+                                                          "outputs/bench_msra/full")),
+             f"{sentences} sentences ({tokens} tokens, truncated to 128 for this measurement only), sorted by "
              f"length, batches of {BATCH}, `torch.inference_mode`, no Trainer, no stitching.", "",
              "| forward | seconds | sentences/s | tokens/s | tags equal to fp32 |", "|---|---:|---:|---:|---:|"]
     for name, r in table.items():
         lines.append(f"| {name} | {r['seconds']:.1f} | {r['sentences_per_second']:.1f} | "
                      f"{r['tokens_per_second']:.0f} | {100 * r['agreement_with_fp32']:.2f}% |")
+    if payload.get("notes"):
+        lines += ["", "## How this run was made", "", *[f"- {note}" for note in payload["notes"]]]
     (result_path("ner_predict_ceiling.md")).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
-    main(os.path.abspath(sys.argv[1]))
+    if "--report" in sys.argv:  # rewrite the .md from the committed JSON only
+        render(read_json(result_path("ner_predict_ceiling.json")))
+    else:
+        main(os.path.abspath(sys.argv[1]))
