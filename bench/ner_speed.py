@@ -99,7 +99,7 @@ def main(model_dir: str, predict_only: bool) -> None:
             print("bertft training", defaults, flush=True)
     command = f"python bench/ner_speed.py {os.path.relpath(model_dir, REPO)}" + (" --predict-only" if predict_only
                                                                                    else "")
-    payload = {"facts": machine_facts(), "command": command, "model": model_dir,
+    payload = {"facts": machine_facts(), "command": command, "model": os.path.relpath(model_dir, REPO),
                "predict": {"bertft": ours, "bertft_fp32": ours_fp32, "pipeline": theirs},
                "train": {"hf_example_like": hf_like, "bertft_defaults": defaults}}
     (REPO / "results" / "ner_speed.json").write_text(json.dumps(payload, indent=2))
@@ -108,12 +108,12 @@ def main(model_dir: str, predict_only: bool) -> None:
 
 def render(payload: dict) -> None:
     """results/ner_speed.md from the JSON alone."""
-    facts, model_dir = payload["facts"], payload["model"]
-    command = payload.get("command", f"python bench/ner_speed.py {os.path.relpath(model_dir, REPO)}")
+    facts, model_dir = payload["facts"], payload["model"]  # relative to the repository
+    command = payload.get("command", f"python bench/ner_speed.py {model_dir}")
     ours, ours_fp32, theirs = (payload["predict"][k] for k in ("bertft", "bertft_fp32", "pipeline"))
     hf_like, defaults = payload["train"]["hf_example_like"], payload["train"]["bertft_defaults"]
     lines = ["# NER speed on MSRA", "", facts_markdown(facts, command),
-             f"Model: `{os.path.relpath(model_dir, REPO)}` (embedded MiniLM + added characters, fine-tuned by "
+             f"Model: `{model_dir}` (embedded MiniLM + added characters, fine-tuned by "
              "`bench/msra_quality.py`). bf16 for training (both rows).", "",
              "## (a) Prediction on the full MSRA test file (3,442 sentences, 172,601 characters)", "",
              "| | prediction (s) | sentences/s | whole run (s) | characters without a prediction |",

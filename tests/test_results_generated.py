@@ -1,0 +1,50 @@
+"""Every results/*.md is generated: `bench/<name>.py --report` rewrites it byte for byte from the committed JSON."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
+    ("classify_speed.py", "", ["classify_speed.md"]),
+    ("ner_speed.py", "", ["ner_speed.md"]),
+    ("ner_predict_ceiling.py", "", ["ner_predict_ceiling.md"]),
+    ("msra_quality.py", "", ["msra.md"]),
+    ("msra_quality.py", "_gpu", ["msra_gpu.md"]),
+    ("sarcasm_quality.py", "", ["sarcasm.md"]),
+    ("sarcasm_quality.py", "_gpu", ["sarcasm_gpu.md"]),
+    ("taipei_qa.py", "", ["taipei_qa.md"]),
+    ("taipei_qa.py", "_gpu", ["taipei_qa_gpu.md"]),
+    ("mlm_warmup_probe.py", "_gpu", ["mlm_warmup_probe_gpu.md"]),
+    ("reliability.py", "", ["reliability.md"]),
+    ("reproduction_cost.py", "", ["reproduction_cost.md"]),
+    ("reproduction_smoke.py", "", ["reproduction_smoke/REPORT.md", "reproduction_smoke/ner.png"]),
+]
+
+
+@pytest.fixture(scope="module")
+def copy_of_repo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("repo")
+    for folder in ("bench", "results", "scripts"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root
+
+
+@pytest.mark.parametrize(("script", "suffix", "files"), REPORTS, ids=[f"{s}{x}" for s, x, _ in REPORTS])
+def test_report_is_regenerated_byte_for_byte(copy_of_repo, script, suffix, files):
+    for name in files:
+        (copy_of_repo / "results" / name).unlink()
+    env = {**os.environ, "BERTFT_BENCH_SUFFIX": suffix, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, str(copy_of_repo / "bench" / script), "--report"], cwd=copy_of_repo, env=env,
+                   check=True, capture_output=True, timeout=120)
+    for name in files:
+        assert (copy_of_repo / "results" / name).read_bytes() == (REPO / "results" / name).read_bytes(), name
+
+
+def test_every_results_markdown_has_a_generator():
+    covered = {name for _, _, files in REPORTS for name in files}
+    found = {str(p.relative_to(REPO / "results")) for p in (REPO / "results").rglob("*.md")}
+    assert found <= covered, found - covered
