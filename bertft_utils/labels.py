@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from .modeling import labels_from_config
-from .readers import DataFormatError, Table
+from .readers import DataFormatError, Table, shown_values
 from .stored_settings import resolve_stored
 
 LABEL_NAMES_KEY = "bertft_label_names"
@@ -65,13 +65,6 @@ def name_labels(table: Table, column: str, names: dict[str, str]) -> None:
 def named_label_order(names: dict[str, str] | None) -> list[str] | None:
     """Named labels keep the order of their raw values (so `1=sarcastic` stays the positive class)."""
     return None if not names else [names[raw] for raw in sort_labels(names)]
-
-
-def shown_values(values: list, first: int = 10) -> str:
-    """A list in an error message: the first ten, and how many there are in all."""
-    if len(values) <= first:
-        return repr(values)
-    return f"{values[:first]!r} ... ({len(values)} in all)"
 
 
 def check_unseen_labels(label_list: list[str], labels_by_split: dict[str, list[str]], allow: bool) -> dict:

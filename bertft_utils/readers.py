@@ -16,6 +16,13 @@ TABLE_FORMATS = ("jsonl", "json", "csv", "tsv")
 _EXTENSION_FORMATS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv"}
 
 
+def shown_values(values: list, first: int = 10) -> str:
+    """A list in an error message: the first ten, and how many there are in all."""
+    if len(values) <= first:
+        return repr(values)
+    return f"{values[:first]!r} ... ({len(values)} in all)"
+
+
 class DataFormatError(ValueError):
     """Bad input data: the message names the file, the line and what to do."""
 
@@ -55,8 +62,8 @@ class Table:
         missing = [name for name in names if name not in present]
         if missing:
             raise DataFormatError(
-                f"{self.path}: no column {', '.join(repr(m) for m in missing)}. Columns found: {present}. Choose "
-                f"them with {flags}."
+                f"{self.path}: no column {', '.join(repr(m) for m in missing)}. Columns found: "
+                f"{shown_values(present)}. Choose them with {flags}."
             )
 
     def pick_column(self, wanted: str, default: str, fallbacks: tuple, flag: str) -> str:
