@@ -109,9 +109,24 @@ def _wordpiece(texts: list[str], chinese: bool, size: int | None) -> list[str]:
     return vocab
 
 
+def train_byte_level_bpe(texts: list[str], folder: Path, vocab_size: int = 1200):
+    """A RoBERTa-style byte-level BPE tokenizer trained on `texts` (vocab.json and merges.txt written to folder)."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaTokenizer
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.save_model(str(folder))
+    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    merges = [tuple(line.split()) for line in (folder / "merges.txt").read_text(encoding="utf-8").splitlines()
+              if line and not line.startswith("#")]
+    return RobertaTokenizer(vocab=vocab, merges=merges)
+
+
 def _tokenizer(packaging: Packaging, texts: list[str], folder: Path, full_size: bool):
     """Write the vocabulary files into `folder`; returns a tokenizer object to save (or None) and its size."""
-    from transformers import AlbertTokenizer, BertTokenizer, RobertaTokenizer
+    from transformers import AlbertTokenizer, BertTokenizer
 
     if packaging.vocabulary in ("chinese", "english"):
         vocab = _wordpiece(texts, packaging.vocabulary == "chinese",
@@ -119,16 +134,7 @@ def _tokenizer(packaging: Packaging, texts: list[str], folder: Path, full_size: 
         (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
         return BertTokenizer(vocab=str(folder / "vocab.txt"), do_lower_case=packaging.vocabulary == "english")
     if packaging.vocabulary == "bpe":
-        from tokenizers import ByteLevelBPETokenizer
-
-        bpe = ByteLevelBPETokenizer()
-        bpe.train_from_iterator(texts, vocab_size=1200, min_frequency=2,
-                                special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-        bpe.save_model(str(folder))
-        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        merges = [tuple(line.split()) for line in (folder / "merges.txt").read_text(encoding="utf-8").splitlines()
-                  if line and not line.startswith("#")]
-        return RobertaTokenizer(vocab=vocab, merges=merges)
+        return train_byte_level_bpe(texts, folder)
     import sentencepiece
 
     sentencepiece.SentencePieceTrainer.train(

@@ -41,33 +41,28 @@ def _hub_kwargs(model_args: ModelArguments) -> dict:
     }
 
 
-def _has_file(name_or_path: str, filename: str, model_args: ModelArguments) -> bool:
+def _checkpoint_file(name_or_path: str, filename: str, model_args: ModelArguments) -> str | None:
+    """Local path of one file of the checkpoint (a folder, or a Hub name through the cache), or None."""
     if os.path.isdir(name_or_path):
-        return os.path.isfile(os.path.join(name_or_path, filename))
+        path = os.path.join(name_or_path, filename)
+        return path if os.path.isfile(path) else None
     try:
-        found = cached_file(
+        return cached_file(
             name_or_path, filename, cache_dir=model_args.cache_dir, revision=model_args.model_revision,
             token=model_args.token, _raise_exceptions_for_missing_entries=False,
             _raise_exceptions_for_connection_errors=False,
         )
     except OSError:
-        return False
-    return found is not None
+        return None
+
+
+def _has_file(name_or_path: str, filename: str, model_args: ModelArguments) -> bool:
+    return _checkpoint_file(name_or_path, filename, model_args) is not None
 
 
 def _read_json_file(name_or_path: str, filename: str, model_args: ModelArguments) -> dict:
     """A small JSON file of the checkpoint ({} when absent or unreadable)."""
-    if os.path.isdir(name_or_path):
-        path = os.path.join(name_or_path, filename)
-    else:
-        try:
-            path = cached_file(
-                name_or_path, filename, cache_dir=model_args.cache_dir, revision=model_args.model_revision,
-                token=model_args.token, _raise_exceptions_for_missing_entries=False,
-                _raise_exceptions_for_connection_errors=False,
-            )
-        except OSError:
-            path = None
+    path = _checkpoint_file(name_or_path, filename, model_args)
     if not path or not os.path.isfile(path):
         return {}
     try:

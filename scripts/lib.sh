@@ -103,3 +103,21 @@ json.dump({"task": task, "model": model, "seed": int(seed), "hub_repo": repo or 
 PY
   echo "[$task] $model seed $seed: done in $((SECONDS - start)) s"
 }
+
+# The training settings every task shares (AdamW, weight decay 0.01, 6% warm-up, best epoch on validation).
+# Usage: args=(... $(shared_recipe METRIC)) (unquoted on purpose: one word per flag).
+shared_recipe() {
+  printf '%s ' --weight_decay 0.01 --warmup_steps 0.06 --eval_strategy epoch --save_strategy epoch \
+    --save_total_limit 1 --load_best_model_at_end --metric_for_best_model "$1" --disable_tqdm true
+}
+
+# run_all TASK SCRIPT "MODELS" ARGS...: run_one for every model and every seed.
+run_all() {
+  local task=$1 script=$2 models=$3 model seed
+  shift 3
+  for model in $models; do
+    for seed in $SEEDS; do
+      run_one "$task" "$script" "$model" "$seed" "$@"
+    done
+  done
+}

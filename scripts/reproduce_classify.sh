@@ -21,8 +21,7 @@ require_file "$DATA"
 args=(--train_file "$DATA" --text_column_name headline --label_column_name is_sarcastic
       --rename_labels 0=serious,1=sarcastic --do_train --do_eval --do_predict
       --learning_rate "$CLASSIFY_LR" --per_device_train_batch_size "$CLASSIFY_BATCH" --max_seq_length 128
-      --weight_decay 0.01 --warmup_steps 0.06 --eval_strategy epoch --save_strategy epoch --save_total_limit 1
-      --load_best_model_at_end --metric_for_best_model accuracy --logging_steps 50 --disable_tqdm true)
+      --logging_steps 50 $(shared_recipe accuracy))
 if [ "$SMOKE" = 1 ]; then
   args+=(--num_train_epochs 1 --max_train_samples 400 --max_eval_samples 100 --max_predict_samples 100
          --logging_steps 5)
@@ -32,8 +31,4 @@ fi
 # shellcheck disable=SC2206
 args+=($CLASSIFY_EXTRA_ARGS)
 
-for model in $CLASSIFY_MODELS; do
-  for seed in $SEEDS; do
-    run_one classify run_classify.py "$model" "$seed" "${args[@]}"
-  done
-done
+run_all classify run_classify.py "$CLASSIFY_MODELS" "${args[@]}"

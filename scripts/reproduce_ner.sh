@@ -22,9 +22,7 @@ require_file "$DATA_DIR/msra_ner/train.txt"
 require_file "$DATA_DIR/msra_ner/test.txt"
 args=(--train_file "$DATA_DIR/msra_ner/train.txt" --test_file "$DATA_DIR/msra_ner/test.txt"
       --do_train --do_eval --do_predict --learning_rate "$NER_LR" --per_device_train_batch_size "$NER_BATCH"
-      --max_seq_length "$NER_MAX_SEQ_LENGTH" --weight_decay 0.01 --warmup_steps 0.06
-      --eval_strategy epoch --save_strategy epoch --save_total_limit 1 --load_best_model_at_end
-      --metric_for_best_model f1 --logging_steps 100 --disable_tqdm true)
+      --max_seq_length "$NER_MAX_SEQ_LENGTH" --logging_steps 100 $(shared_recipe f1))
 if [ "$SMOKE" = 1 ]; then
   args+=(--num_train_epochs 1 --max_train_samples 300 --max_eval_samples 80 --max_predict_samples 80
          --max_seq_length 64 --logging_steps 5)
@@ -36,8 +34,4 @@ fi
 # shellcheck disable=SC2206  # extra arguments are split on spaces on purpose
 args+=($NER_EXTRA_ARGS)
 
-for model in $NER_MODELS; do
-  for seed in $SEEDS; do
-    run_one ner run_ner.py "$model" "$seed" "${args[@]}"
-  done
-done
+run_all ner run_ner.py "$NER_MODELS" "${args[@]}"

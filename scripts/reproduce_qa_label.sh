@@ -25,8 +25,7 @@ DATA="$DATA_DIR/taipei_qa/Taipei_QA_new.txt"
 require_file "$DATA"
 args=(--train_file "$DATA" --prompt_template "$QA_TEMPLATE" --do_train --do_eval --do_predict
       --learning_rate "$QA_LR" --per_device_train_batch_size "$QA_BATCH" --max_seq_length 128
-      --weight_decay 0.01 --warmup_steps 0.06 --eval_strategy epoch --save_strategy epoch --save_total_limit 1
-      --load_best_model_at_end --metric_for_best_model accuracy --logging_steps 50 --disable_tqdm true
+      --logging_steps 50 $(shared_recipe accuracy)
       --questions "${QUESTIONS[@]}" --top_k 3)
 if [ "$SMOKE" = 1 ]; then
   args+=(--num_train_epochs 1 --max_train_samples 600 --max_eval_samples 150 --max_predict_samples 150
@@ -39,8 +38,4 @@ fi
 # shellcheck disable=SC2206
 args+=($QA_EXTRA_ARGS)
 
-for model in $QA_MODELS; do
-  for seed in $SEEDS; do
-    run_one qa_label run_qa_label.py "$model" "$seed" "${args[@]}"
-  done
-done
+run_all qa_label run_qa_label.py "$QA_MODELS" "${args[@]}"

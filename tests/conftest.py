@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -41,21 +40,15 @@ def _wordpiece_vocab(texts: list[str]) -> list[str]:
 
 def _build(kind: str, folder: Path) -> Path:
     import torch
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import AlbertConfig, AutoModel, BertConfig, BertTokenizer, RobertaConfig, RobertaTokenizer
+    from transformers import AlbertConfig, AutoModel, BertConfig, BertTokenizer, RobertaConfig
+
+    from bertft_utils.lookalikes import train_byte_level_bpe
 
     torch.manual_seed(sum(map(ord, kind)))  # the same tiny weights on every run: learning tests must not be luck
     folder.mkdir(parents=True, exist_ok=True)
     texts = _corpus()
     if kind == "roberta":
-        bpe = ByteLevelBPETokenizer()
-        bpe.train_from_iterator(texts, vocab_size=1200, min_frequency=2,
-                                special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-        bpe.save_model(str(folder))
-        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        merges = [tuple(line.split()) for line in (folder / "merges.txt").read_text(encoding="utf-8").splitlines()
-                  if line and not line.startswith("#")]
-        tokenizer = RobertaTokenizer(vocab=vocab, merges=merges)
+        tokenizer = train_byte_level_bpe(texts, folder)
         config = RobertaConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                                bos_token_id=0, eos_token_id=2, type_vocab_size=1, **{
                                    **SMALL, "max_position_embeddings": SMALL["max_position_embeddings"] + 2})
