@@ -146,13 +146,16 @@ def classify_section(models: dict[str, list[dict]], original: dict) -> tuple[lis
 
 
 def qa_section(models: dict[str, list[dict]], original: dict) -> tuple[list[str], dict]:
-    lines = ["| model | family | seeds | top-1 accuracy | top-3 accuracy |", "|---|---|---|---:|---:|"]
+    lines = ["| model | family | seeds | top-1 accuracy | top-3 accuracy | top-1 (original report) |",
+             "|---|---|---|---:|---:|---:|"]
     chart = {}
     for model, runs in models.items():
         top1 = [r["test"]["test_accuracy"] for r in runs if "test_accuracy" in r["test"]]
         top3 = [r["test"]["test_top3_accuracy"] for r in runs if "test_top3_accuracy" in r["test"]]
-        lines.append(f"| `{model}` | {family(model)} | {seeds_note(runs)} | {mean_std(top1)} | {mean_std(top3)} |")
-        chart[model] = (top1, original["models"].get(family(model), {}).get("accuracy"))
+        theirs = original["models"].get(family(model), {}).get("accuracy")
+        lines.append(f"| `{model}` | {family(model)} | {seeds_note(runs)} | {mean_std(top1)} | {mean_std(top3)} | "
+                     f"{theirs if theirs else '–'} |")
+        chart[model] = (top1, theirs)
     questions = original["questions"]
     lines += ["", "The original report's three questions, each model's top answer (first seed) and its score:", "",
               "| question | expected | " + " | ".join(f"`{m}`" for m in models) + " |",
