@@ -7,6 +7,7 @@ broken, and they silently coerce mixed column types.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -108,12 +109,12 @@ def open_text(path: str):
         raise DataFormatError(f"{path}: a binary file (it holds NUL bytes), not text. Give a UTF-8 text file "
                               "(jsonl, json, csv, tsv, CoNLL or plain lines).")
     try:
-        content.decode("utf-8")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = content.count(b"\n", 0, error.start) + 1
         raise DataFormatError(f"{path}, line {line}: not UTF-8 ({error.reason} at byte {error.start}). Convert the "
                               "file to UTF-8 (e.g. iconv -f GBK -t UTF-8).") from None
-    return open(path, encoding="utf-8-sig", newline="")
+    return io.StringIO(text, newline="")  # read once; lines keep their ends, as open(newline="") gives them
 
 
 def _check_not_empty(table: Table) -> Table:
