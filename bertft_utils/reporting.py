@@ -97,15 +97,6 @@ def plot_learning_curve(log_history: list[dict], path: str, metric_key: str) -> 
     return announce(path)
 
 
-def metrics_markdown_table(metrics_by_split: dict[str, dict], keys: list[str]) -> str:
-    """A markdown table of the given metric keys per split (for model cards)."""
-    rows = ["| split | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
-    for split, metrics in metrics_by_split.items():
-        cells = [f"{metrics[k]:.4f}" if isinstance(metrics.get(k), float) else str(metrics.get(k, "")) for k in keys]
-        rows.append(f"| {split} | " + " | ".join(cells) + " |")
-    return "\n".join(rows)
-
-
 def plot_model_comparison(scores: dict[str, tuple[list[float], float | None]], path, metric: str,
                           title: str) -> str:
     """Bar per model (mean over seeds, std as error bar) with the original report's figure as a black mark."""

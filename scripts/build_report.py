@@ -98,6 +98,12 @@ def model_heading(model: str, runs: list[dict]) -> str:
     return f"### `{model}` ({family(model)}; {seeds_note(runs)}{links})"
 
 
+def pushed_models(models: dict[str, list[dict]]) -> list[str]:
+    """One list item per model pushed to the Hub, with its link(s)."""
+    return [model_heading(model, runs).replace("### ", "- ") for model, runs in models.items()
+            if any(r.get("hub_repo") for r in runs)]
+
+
 def ner_section(models: dict[str, list[dict]], original: dict) -> tuple[list[str], dict]:
     lines = ["| model | family | micro F1 (ours, test) | micro F1 (original report) | test entities |",
              "|---|---|---:|---:|---:|"]
@@ -138,10 +144,7 @@ def classify_section(models: dict[str, list[dict]], original: dict) -> tuple[lis
         lines.append(f"| `{model}` | {family(model)} | {seeds_note(runs)} | {mean_std(accuracy)} | "
                      f"{theirs if theirs else '–'} |")
         chart[model] = (accuracy, theirs)
-    lines.append("")
-    for model, runs in models.items():
-        if any(r.get("hub_repo") for r in runs):
-            lines.append(model_heading(model, runs).replace("### ", "- "))
+    lines += ["", *pushed_models(models)]
     return lines, chart
 
 
@@ -170,10 +173,7 @@ def qa_section(models: dict[str, list[dict]], original: dict) -> tuple[list[str]
             answer, score = ranked[0]
             cells.append(f"{'✓' if answer == expected else '✗'} {answer} ({score:.4f})")
         lines.append(f"| {question} | {expected} | " + " | ".join(cells) + " |")
-    lines.append("")
-    for model, runs in models.items():
-        if any(r.get("hub_repo") for r in runs):
-            lines.append(model_heading(model, runs).replace("### ", "- "))
+    lines += ["", *pushed_models(models)]
     return lines, chart
 
 
