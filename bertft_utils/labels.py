@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 
 from .modeling import labels_from_config
+from .option_values import parse_option_value
 from .readers import DataFormatError, Table, shown_values
 from .stored_settings import resolve_stored
 
@@ -32,11 +32,15 @@ def sort_labels(labels: Iterable[str]) -> list[str]:
 
 
 def parse_label_names(value: str) -> dict[str, str]:
-    """--rename_labels: `raw=name` pairs separated by commas (`0=serious,1=sarcastic`) or a JSON object."""
-    if value.lstrip().startswith("{"):
-        pairs = [(label_to_str(raw), str(name).strip()) for raw, name in json.loads(value).items()]
+    """--rename_labels: `raw=name` pairs separated by commas (`0=serious,1=sarcastic`), a JSON object, or a file
+    holding either (one pair per line)."""
+    parsed = parse_option_value(value, "--rename_labels")
+    if isinstance(parsed, dict):
+        pairs = [(label_to_str(raw), str(name).strip()) for raw, name in parsed.items()]
+    elif all(isinstance(item, str) for item in parsed):
+        pairs = [tuple(part.strip() for part in item.split("=", 1)) for item in parsed]
     else:
-        pairs = [tuple(part.strip() for part in item.split("=", 1)) for item in value.split(",") if item.strip()]
+        pairs = []
     if not pairs or any(len(pair) != 2 or not all(pair) for pair in pairs):
         raise ValueError(f"--rename_labels must be raw=name pairs such as '0=serious,1=sarcastic'; got {value!r}.")
     names = dict(pairs)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from dataclasses import dataclass
 
+from .option_values import parse_option_value
 from .readers import DataFormatError, TokenFile
 
 _TAG = re.compile(r"^(?:O|[BIEMS]-\S.*)$")
@@ -29,14 +28,9 @@ def validate_tags(token_file: TokenFile) -> None:
 
 
 def parse_tag_names(value: str) -> list[str]:
-    """--tag_names: a file with one name per line, a JSON list, or comma-separated names."""
-    if os.path.isfile(value):
-        with open(value, encoding="utf-8") as handle:
-            names = [line.strip() for line in handle if line.strip()]
-    elif value.lstrip().startswith("["):
-        names = [str(name) for name in json.loads(value)]
-    else:
-        names = [name.strip() for name in value.split(",")]
+    """--tag_names: comma-separated names, a JSON list, or a file with one name per line (or a JSON list)."""
+    parsed = parse_option_value(value, "--tag_names")
+    names = [str(name).strip() for name in parsed] if isinstance(parsed, list) else []
     if not names or any(not name for name in names) or len(set(names)) != len(names):
         raise ValueError(f"--tag_names must list distinct, non-empty names in id order; got {value!r}.")
     return names

@@ -6,10 +6,9 @@ input the way it was trained.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 
+from .option_values import parse_option_value
 from .stored_settings import resolve_stored
 
 CONFIG_KEY = "bertft_regex_transformations"
@@ -32,24 +31,15 @@ class RegexTransformations:
         """Parse a JSON object {pattern: replacement} or list of pairs, given inline or as a file path."""
         if not value:
             return cls()
-        source = "--regex_transformations"
-        if os.path.isfile(value):
-            source = value
-            with open(value, encoding="utf-8") as handle:
-                value = handle.read()
-        try:
-            data = json.loads(value)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"{source}: not valid JSON ({error.msg}). Give a mapping such as "
-                '\'{"https?://\\\\S+": "", "\\\\s+": " "}\' or a path to a file holding one.'
-            ) from None
+        data = parse_option_value(value, "--regex_transformations")
+        source = f"--regex_transformations {value!r}"
         if isinstance(data, dict):
             pairs = list(data.items())
         elif isinstance(data, list) and all(isinstance(p, list | tuple) and len(p) == 2 for p in data):
             pairs = [tuple(p) for p in data]
         else:
-            raise ValueError(f"{source}: expected a JSON object {{pattern: replacement}} or a list of pairs.")
+            raise ValueError(f"{source}: expected a JSON object {{pattern: replacement}} or a list of pairs, such as "
+                             '\'{"https?://\\\\S+": "", "\\\\s+": " "}\', or a path to a file holding one.')
         if not all(isinstance(p, str) and isinstance(r, str) for p, r in pairs):
             raise ValueError(f"{source}: patterns and replacements must be strings.")
         return cls(pairs)

@@ -20,18 +20,39 @@ IGNORE = -100
 
 
 @dataclass
-class Windows:
-    """Model inputs for all windows, and for each window position the sentence word it predicts (-1: none)."""
+class Window:
+    """One model input: a slice of one sentence between the special tokens.
 
-    columns: dict[str, list] = field(default_factory=lambda: {"input_ids": [], "attention_mask": []})
-    sentence_index: list[int] = field(default_factory=list)
-    word_index: list[list[int]] = field(default_factory=list)
+    `words[p]` is the sentence word whose first sub-token sits at position p (None for special tokens and
+    continuation sub-tokens): those are the positions whose predictions become the words' tags.
+    """
+
+    sentence: int
+    input_ids: list[int]
+    words: list[int | None]
+    labels: list[int] | None = None
+
+    def predicted_positions(self):
+        """(position, word, context) for each word predicted here; context = tokens to the nearer window edge."""
+        last = len(self.words) - 1
+        return [(p, word, min(p, last - p)) for p, word in enumerate(self.words) if word is not None]
+
+
+@dataclass
+class Windows:
+    """All windows of a split, in sentence order, and what the windowing had to do."""
+
+    windows: list[Window] = field(default_factory=list)
     sentence_lengths: list[int] = field(default_factory=list)
     windowed_sentences: int = 0
     zero_token_words: int = 0
 
     def dataset(self) -> Dataset:
-        return Dataset.from_dict(self.columns)
+        columns = {"input_ids": [w.input_ids for w in self.windows],
+                   "attention_mask": [[1] * len(w.input_ids) for w in self.windows]}
+        if self.windows and self.windows[0].labels is not None:
+            columns["labels"] = [w.labels for w in self.windows]
+        return Dataset.from_dict(columns)
 
 
 def _special_tokens(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
@@ -53,8 +74,6 @@ def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, 
     if not 0 <= doc_stride < content:
         raise ValueError(f"--doc_stride must be in [0, {content}) for --max_seq_length {max_seq_length}.")
     result = Windows()
-    if tag_ids is not None:
-        result.columns["labels"] = []
     encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False, verbose=False)
     for s, words in enumerate(sentences):
         ids, word_ids = encoded["input_ids"][s], encoded.word_ids(s)
@@ -70,14 +89,13 @@ def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, 
         windows_here = 0
         while True:
             end = min(start + content, len(ids))
-            window_words = [word_ids[p] if first[p] else -1 for p in range(start, end)]
-            result.columns["input_ids"].append(prefix + ids[start:end] + suffix)
-            result.columns["attention_mask"].append([1] * (before + end - start + after))
-            result.word_index.append([-1] * before + window_words + [-1] * after)
-            result.sentence_index.append(s)
+            window_words = [word_ids[p] if first[p] else None for p in range(start, end)]
+            labels = None
             if tag_ids is not None:
-                labels = [tag_ids[s][w] if w >= 0 else IGNORE for w in window_words]
-                result.columns["labels"].append([IGNORE] * before + labels + [IGNORE] * after)
+                labels = [IGNORE] * before + [IGNORE if w is None else tag_ids[s][w] for w in window_words] + [
+                    IGNORE] * after
+            result.windows.append(Window(s, prefix + ids[start:end] + suffix,
+                                         [None] * before + window_words + [None] * after, labels))
             windows_here += 1
             if end >= len(ids):
                 break
@@ -89,7 +107,7 @@ def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, 
     if result.windowed_sentences:
         logger.info("%d of %d sentences are longer than %d tokens: split into %d overlapping windows in all "
                     "(stride %d); every token is still predicted.", result.windowed_sentences, len(sentences),
-                    content, len(result.sentence_index), doc_stride)
+                    content, len(result.windows), doc_stride)
     if result.zero_token_words:
         logger.info("%d tokens have no sub-token in this tokenizer (spaces, control characters): fed as %s so "
                     "that they keep their tag and get a prediction.", result.zero_token_words, tokenizer.unk_token)
@@ -97,19 +115,16 @@ def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, 
 
 
 def stitch_predictions(windows: Windows, predicted_ids: np.ndarray) -> list[list[int]]:
-    """One predicted label id per word of every sentence, each from the window giving it the most context."""
-    best_score = [np.full(n, -1, dtype=np.int64) for n in windows.sentence_lengths]
-    tags = [np.zeros(n, dtype=np.int64) for n in windows.sentence_lengths]
-    for w, (sentence, positions) in enumerate(zip(windows.sentence_index, windows.word_index, strict=True)):
-        length = len(positions)
-        for p, word in enumerate(positions):
-            if word < 0:
-                continue
-            score = min(p, length - 1 - p)
-            if score > best_score[sentence][word]:
-                best_score[sentence][word] = score
-                tags[sentence][word] = predicted_ids[w, p]
-    for sentence, scores in enumerate(best_score):
-        if (scores < 0).any():  # cannot happen: every word's first sub-token lies in some window
-            raise RuntimeError(f"sentence {sentence}: {int((scores < 0).sum())} words got no prediction")
-    return [t.tolist() for t in tags]
+    """One predicted label id per word of every sentence, each from the window giving it the most context (on a
+    tie, the earlier window)."""
+    best_context = [[-1] * n for n in windows.sentence_lengths]
+    tags = [[0] * n for n in windows.sentence_lengths]
+    for row, window in enumerate(windows.windows):
+        for position, word, context in window.predicted_positions():
+            if context > best_context[window.sentence][word]:
+                best_context[window.sentence][word] = context
+                tags[window.sentence][word] = int(predicted_ids[row, position])
+    for sentence, contexts in enumerate(best_context):
+        if min(contexts, default=0) < 0:  # cannot happen: every word's first sub-token lies in some window
+            raise RuntimeError(f"sentence {sentence}: {contexts.count(-1)} words got no prediction")
+    return tags

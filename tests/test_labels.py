@@ -35,7 +35,9 @@ def test_label_names_parse_and_keep_raw_order():
     assert parse_label_names('{"0": "serious", "1": "sarcastic"}') == {"0": "serious", "1": "sarcastic"}
     # the positive class of a binary task stays the raw value that sorts last ("1"), whatever the names
     assert named_label_order(parse_label_names("1=sarcastic,0=serious")) == ["serious", "sarcastic"]
-    for bad in ("0=serious,1", "0=a,1=a", "0=a,0=b", ""):
+    with pytest.raises(ValueError, match="--rename_labels: expected a comma-separated list"):
+        parse_label_names("")
+    for bad in ("0=serious,1", "0=a,1=a", "0=a,0=b", "[1, 2]", "=a", "0="):
         with pytest.raises(ValueError, match="--rename_labels must"):
             parse_label_names(bad)
 

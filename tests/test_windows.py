@@ -17,33 +17,72 @@ def test_long_sentence_is_windowed_and_every_token_predicted(tokenizer):
     windows = encode_windows([sentence, ["北", "京"]], [[1] * 1000, [0, 1]], tokenizer, max_seq_length=32,
                              doc_stride=8)
     assert windows.windowed_sentences == 1
-    assert all(len(ids) <= 32 for ids in windows.columns["input_ids"])
-    # every word is labelled in at least one window; window labels match the word's tag
-    labelled = {(s, w) for s, words in zip(windows.sentence_index, windows.word_index, strict=True)
-                for w in words if w >= 0}
-    assert labelled == {(0, i) for i in range(1000)} | {(1, 0), (1, 1)}
-    fake = np.array([[w % 3 if w >= 0 else IGNORE for w in words] + [IGNORE] * (32 - len(words))
-                     for words in windows.word_index])
+    assert windows.sentence_lengths == [1000, 2]
+    # 30 tokens per window, the next one starting 8 before the end: 1000 = 30 + 22 * 44 + 32 -> 46 windows
+    assert [w.sentence for w in windows.windows] == [0] * 46 + [1]
+    assert [len(w.input_ids) for w in windows.windows] == [32] * 45 + [12, 4]
+    assert windows.windows[1].words == [None, *range(22, 52), None]
+    assert windows.windows[-2].words == [None, *range(990, 1000), None]
+    assert windows.windows[-1].words == [None, 0, 1, None]
+    assert windows.windows[-1].labels == [-100, 0, 1, -100]
+    assert windows.windows[0].labels == [-100] + [1] * 30 + [-100]
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    assert windows.windows[-1].input_ids == [cls, *tokenizer.convert_tokens_to_ids(["北", "京"]), sep]
+    dataset = windows.dataset()
+    assert dataset.column_names == ["input_ids", "attention_mask", "labels"]
+    assert dataset[46]["attention_mask"] == [1, 1, 1, 1]
+    # a fake model whose prediction at each position is the position's word mod 3
+    fake = np.array([[IGNORE if w is None else w % 3 for w in window.words] + [IGNORE] * (32 - len(window.words))
+                     for window in windows.windows])
     stitched = stitch_predictions(windows, fake)
     assert [len(t) for t in stitched] == [1000, 2]
     assert stitched[0] == [i % 3 for i in range(1000)]
+    assert stitched[1] == [0, 1]
 
 
 def test_prediction_comes_from_the_window_with_most_context(tokenizer):
     sentence = list("北京上海中国人北京上海中国人")  # 14 tokens, 6 per window ([CLS] + 6 + [SEP]), overlap 3
     windows = encode_windows([sentence], None, tokenizer, max_seq_length=8, doc_stride=3)
-    assert windows.word_index == [[-1, 0, 1, 2, 3, 4, 5, -1], [-1, 3, 4, 5, 6, 7, 8, -1],
-                                  [-1, 6, 7, 8, 9, 10, 11, -1], [-1, 9, 10, 11, 12, 13, -1]]
+    assert [w.words for w in windows.windows] == [[None, 0, 1, 2, 3, 4, 5, None], [None, 3, 4, 5, 6, 7, 8, None],
+                                                  [None, 6, 7, 8, 9, 10, 11, None], [None, 9, 10, 11, 12, 13, None]]
+    assert windows.windows[3].predicted_positions() == [(1, 9, 1), (2, 10, 2), (3, 11, 3), (4, 12, 2), (5, 13, 1)]
+    assert all(w.labels is None for w in windows.windows)
+    assert windows.dataset().column_names == ["input_ids", "attention_mask"]
     predictions = np.array([[i] * 8 for i in range(4)])  # window i predicts label i everywhere
     # each word from the window where it sits farthest from an edge; on a tie (words 4, 7, 10), the earlier window
     assert stitch_predictions(windows, predictions)[0] == [0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
 
 
+def test_a_short_sentence_is_one_window(tokenizer):
+    windows = encode_windows([list("北京"), list("上海中")], [[1, 2], [0, 0, 3]], tokenizer, 8, 2)
+    assert windows.windowed_sentences == 0
+    assert [(w.sentence, w.words, w.labels) for w in windows.windows] == [
+        (0, [None, 0, 1, None], [-100, 1, 2, -100]), (1, [None, 0, 1, 2, None], [-100, 0, 0, 3, -100])]
+
+
+def test_words_of_several_sub_tokens_are_predicted_at_their_first(tokenizer):
+    vocab = tokenizer.get_vocab()
+    word = next(w for w in ("hello", "testing", "unbelievable", "北京上海") if
+                len(tokenizer.tokenize(w)) > 1 and tokenizer.unk_token not in tokenizer.tokenize(w))
+    pieces = len(tokenizer.tokenize(word))
+    windows = encode_windows([[word, "北"]], [[5, 6]], tokenizer, 32, 4)
+    assert windows.windows[0].words == [None, 0, *[None] * (pieces - 1), 1, None]
+    assert windows.windows[0].labels == [-100, 5, *[-100] * (pieces - 1), 6, -100]
+    assert vocab  # the tokenizer has a vocabulary at all
+    # a window never starts inside a word: with room for 2 tokens, the long word is cut but the next window
+    # starts at the next word's first sub-token
+    if pieces >= 3:
+        long = encode_windows([[word, "北"]], None, tokenizer, 4, 0)
+        assert [w.words for w in long.windows][-1] == [None, 1, None]
+
+
 def test_zero_token_characters_keep_a_position(tokenizer):
     windows = encode_windows([["北", " ", "\u00a0", "京", "\u200b"]], [[1, 0, 0, 2, 0]], tokenizer, 32, 4)
     assert windows.zero_token_words == 3
-    assert sorted(w for w in windows.word_index[0] if w >= 0) == [0, 1, 2, 3, 4]
-    assert [x for x in windows.columns["labels"][0] if x != IGNORE] == [1, 0, 0, 2, 0]
+    assert windows.windows[0].words == [None, 0, 1, 2, 3, 4, None]
+    assert windows.windows[0].labels == [IGNORE, 1, 0, 0, 2, 0, IGNORE]
+    unk = tokenizer.unk_token_id
+    assert windows.windows[0].input_ids[2:4] == [unk, unk]
 
 
 def test_stride_must_fit_the_window(tokenizer):
@@ -63,10 +102,10 @@ def test_every_word_of_any_sentence_gets_its_own_prediction(tokenizer, sentences
     content = max_seq_length - 2
     stride = min(int(stride_share * content), content - 1)
     windows = encode_windows(sentences, None, tokenizer, max_seq_length=max_seq_length, doc_stride=stride)
-    width = max(len(ids) for ids in windows.columns["input_ids"])
+    width = max(len(w.input_ids) for w in windows.windows)
     # a fake model that predicts, at each position, the index of the word there (mod 1000)
-    fake = np.array([[w % 1000 if w >= 0 else 0 for w in words] + [0] * (width - len(words))
-                     for words in windows.word_index])
+    fake = np.array([[0 if w is None else w % 1000 for w in window.words] + [0] * (width - len(window.words))
+                     for window in windows.windows])
     stitched = stitch_predictions(windows, fake)
     assert [len(tags) for tags in stitched] == [len(words) for words in sentences]
     assert all(tags == [i % 1000 for i in range(len(tags))] for tags in stitched)
