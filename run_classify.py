@@ -17,9 +17,10 @@ from transformers import set_seed
 from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
 from bertft_utils.cli import run_cli
 from bertft_utils.labels import parse_label_names
+from bertft_utils.logging_setup import setup_logging
 from bertft_utils.readers import read_table
-from bertft_utils.sequence_classification import SequenceTask, run_sequence_classification
-from bertft_utils.training import setup_logging
+from bertft_utils.sequence_classification import SequenceTask
+from bertft_utils.task_flow import run_task
 from bertft_utils.transforms import resolve_regex_transformations
 
 
@@ -67,7 +68,7 @@ def main() -> None:
                         data_args.text_column_name, data_args.label_column_name, make_preprocessor,
                         rename_labels=data_args.rename_labels,
                         text_fallbacks=("sentence",) if data_args.text_column_name == "text" else ())
-    run_sequence_classification(task, model_args, data_args, training_args)
+    run_task(task, model_args, data_args, training_args)
 
 
 if __name__ == "__main__":

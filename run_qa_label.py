@@ -21,16 +21,12 @@ from transformers import set_seed
 from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
 from bertft_utils.cli import run_cli
 from bertft_utils.labels import duplicates_and_conflicts
+from bertft_utils.logging_setup import setup_logging
 from bertft_utils.prompts import PRESETS, PromptTemplate
 from bertft_utils.readers import Table, open_text, read_table
-from bertft_utils.reporting import announce, write_json
-from bertft_utils.sequence_classification import (
-    SequenceTask,
-    encode_texts,
-    predict_probabilities,
-    run_sequence_classification,
-)
-from bertft_utils.training import setup_logging
+from bertft_utils.reporting import announce
+from bertft_utils.sequence_classification import LabeledTexts, SequenceTask
+from bertft_utils.task_flow import TaskRun, run_task
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +62,9 @@ class QaLabelDataArguments(DataArguments):
         return questions
 
 
-def answer_questions(run, questions: list[str], data_args: QaLabelDataArguments, output_dir: str) -> None:
+def answer_questions(run: TaskRun, questions: list[str], data_args: QaLabelDataArguments, output_dir: str) -> None:
     """Print and write `question<TAB>answer<TAB>score` (top-k answers per question) to answers.tsv."""
-    encoded = encode_texts([run.prepare(q) for q in questions], None, run.tokenizer, data_args.max_seq_length,
-                           data_args.pad_to_max_length, "questions")
-    probabilities = predict_probabilities(run.trainer, encoded)
+    probabilities = run.predict(LabeledTexts(questions, None, [("questions", i) for i in range(1, len(questions) + 1)]))
     if not run.trainer.is_world_process_zero():
         return
     os.makedirs(output_dir, exist_ok=True)
@@ -111,10 +105,9 @@ def main() -> None:
                           f"(`{template.template}`) before tokenization: feed `pipeline` the wrapped question.")
 
     task = SequenceTask("qa_label", read, data_args.question_column_name, data_args.answer_column_name,
-                        make_preprocessor, top_k=(3, 5), column_flags="--question_column_name/--answer_column_name")
-    run = run_sequence_classification(task, model_args, data_args, training_args)
-    if data_reports and run.trainer.is_world_process_zero():
-        write_json(os.path.join(training_args.output_dir, "data_report.json"), data_reports)
+                        make_preprocessor, top_k=(3, 5), column_flags="--question_column_name/--answer_column_name",
+                        extra_data_report=lambda: data_reports)
+    run = run_task(task, model_args, data_args, training_args)
     questions = data_args.new_questions()
     if questions:
         answer_questions(run, questions, data_args, training_args.output_dir)

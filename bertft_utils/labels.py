@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from .modeling import labels_from_config
 from .option_values import parse_option_value
-from .readers import DataFormatError, Table, shown_values
+from .readers import DataFormatError, shown_values
 from .stored_settings import resolve_stored
 
 LABEL_NAMES_KEY = "bertft_label_names"
@@ -54,16 +54,15 @@ def resolve_label_names(config, given: str | None) -> dict[str, str] | None:
     return resolve_stored(config, LABEL_NAMES_KEY, parse_label_names(given) if given else None, "--rename_labels")
 
 
-def name_labels(table: Table, column: str, names: dict[str, str]) -> None:
-    """Replace raw label values by their names (in place); a value without a name is an error naming the line."""
-    for row, line in zip(table.rows, table.line_numbers, strict=True):
-        raw = label_to_str(row[column]) if row.get(column) is not None else ""
-        if not raw:
-            continue  # unlabelled rows (a test file for prediction) stay unlabelled
+def name_labels(labels: list[str], sources: list[tuple[str, int]], names: dict[str, str]) -> list[str]:
+    """Raw label values replaced by their names; a value without a name is an error naming its file and line."""
+    named = []
+    for raw, (path, line) in zip(labels, sources, strict=True):
         if raw not in names:
-            raise DataFormatError(f"{table.path}, line {line}: label {raw!r} has no name in --rename_labels "
+            raise DataFormatError(f"{path}, line {line}: label {raw!r} has no name in --rename_labels "
                                   f"(names given for {sorted(names)}).")
-        row[column] = names[raw]
+        named.append(names[raw])
+    return named
 
 
 def named_label_order(names: dict[str, str] | None) -> list[str] | None:

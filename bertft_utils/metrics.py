@@ -62,8 +62,12 @@ def entity_metrics(gold: list[list[str]], predicted: list[list[str]], strict_sch
     from seqeval.metrics import classification_report as seqeval_report
 
     kwargs = {"mode": "strict", "scheme": getattr(seqeval_schemes, strict_scheme)} if strict_scheme else {}
-    report = seqeval_report(gold, predicted, digits=4, output_dict=True, zero_division=0, **kwargs)
-    text = seqeval_report(gold, predicted, digits=4, zero_division=0, **kwargs)
+    if not any(tag != "O" for tags in (*gold, *predicted) for tag in tags):
+        # seqeval's text report fails when no entity occurs at all (e.g. a small all-O validation sample)
+        report, text = {}, "no entities in the gold or predicted tags\n"
+    else:
+        report = seqeval_report(gold, predicted, digits=4, output_dict=True, zero_division=0, **kwargs)
+        text = seqeval_report(gold, predicted, digits=4, zero_division=0, **kwargs)
     per_type = {name: {k: float(v) if k != "support" else int(v) for k, v in values.items()}
                 for name, values in report.items()}
     metrics: dict = {"per_type": per_type, "report_text": text,

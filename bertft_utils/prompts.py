@@ -47,6 +47,5 @@ class PromptTemplate:
     def resolve(cls, argument: str | None, config) -> PromptTemplate:
         """--prompt_template, else the template stored with a fine-tuned model, else plain; stored in config."""
         given = validate_template(argument) if argument else None
-        template = resolve_stored(config, CONFIG_KEY, given, "--prompt_template") or PLAIN
-        setattr(config, CONFIG_KEY, template)
+        template = resolve_stored(config, CONFIG_KEY, given, "--prompt_template", default=PLAIN)
         return cls(template)

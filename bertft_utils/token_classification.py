@@ -1,72 +1,140 @@
-"""What the NER task needs around the windows: tagged sentences per split, tag checks, scoring and output files."""
+"""The NER task: tagged sentences per split, tag checks, windows in, one tag per word out, entity-level scores."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
 import numpy as np
+from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
 from .metrics import entity_metrics
-from .readers import TaggedSentence, TokenFile, read_token_file
-from .reporting import announce
-from .splits import sample_indices, split_train_file
+from .model_card import guess_language
+from .prediction_files import write_entity_report, write_tagged_predictions
+from .readers import TaggedSentence, TokenFile, read_text_lines, read_token_file
 from .tags import count_illegal, detect_scheme, name_tag_ids, parse_tag_names, repair, to_scoring_tag, validate_tags
-from .windows import Windows, stitch_predictions
+from .windows import Windows, encode_windows, stitch_predictions
 
 logger = logging.getLogger(__name__)
 
 
-def load_tagged_splits(data_args, output_dir: str, is_main_process: bool,
-                       needed: tuple[bool, bool] = (True, True)) -> tuple[dict[str, TokenFile], dict]:
-    """train/validation/test TokenFiles (splitting --train_file when a file is missing) and their tag report.
+class NerTask:
+    """run_ner.py's part of the task flow (see task_flow.Task)."""
 
-    Integer tag ids are named with --tag_names; tags are validated (unknown tags are errors), the scheme is detected,
-    illegal sequences are counted per split and, with --fix_tags, repaired.
-    """
-    names = parse_tag_names(data_args.tag_names) if data_args.tag_names else None
+    script = "run_ner.py"
+    pipeline_task = "token-classification"
+    model_class = AutoModelForTokenClassification
+    pretokenized = True
+    curve_metric = "eval_f1"
+    input_note = ""
 
-    def read(path: str) -> TokenFile:
-        token_file = read_token_file(path, data_args.data_format, data_args.tokens_column_name,
-                                     data_args.tags_column_name)
-        if names:
-            name_tag_ids(token_file, names)
-        return token_file
-    files: dict[str, TokenFile] = {}
-    if data_args.train_file:
-        train = read(data_args.train_file)
-        indices = split_train_file(data_args, [0] * len(train), output_dir, write=is_main_process, needed=needed)
-        for name, ids in indices.items():
-            if ids:
-                files[name] = TokenFile(train.path, train.format, [train.sentences[i] for i in ids],
-                                        train.raw_lines, train.token_lines)
-    if data_args.validation_file:
-        files["validation"] = read(data_args.validation_file)
-    if data_args.test_file:
-        files["test"] = read(data_args.test_file)
-    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
-              "test": data_args.max_predict_samples}
-    for name, token_file in files.items():
+    def __init__(self, data_args):
+        self.data_args = data_args
+        self.tag_names = parse_tag_names(data_args.tag_names) if data_args.tag_names else None
+        self.tag_report: dict = {}
+
+    def configure(self, config) -> None:
+        pass
+
+    def read(self, path: str, split: str) -> TokenFile:
+        token_file = read_token_file(path, self.data_args.data_format, self.data_args.tokens_column_name,
+                                     self.data_args.tags_column_name)
+        if self.tag_names:
+            name_tag_ids(token_file, self.tag_names)
         validate_tags(token_file)
-        keep = sample_indices(len(token_file.sentences), limits[name], data_args.split_seed)
-        token_file.sentences = [token_file.sentences[i] for i in keep]
-    reference = files.get("train") or next(iter(files.values()), None)
-    scheme = data_args.tag_scheme or (detect_scheme([s.tags for s in reference.sentences]) if reference else "IOB2")
-    report = {"scheme": scheme, "fixed": data_args.fix_tags, "illegal": {}}
-    for name, token_file in files.items():
+        return token_file
+
+    def strata(self, records: TokenFile) -> None:
+        return None
+
+    def prepare_splits(self, splits: dict[str, TokenFile], data_args) -> None:
+        """Tags are validated (unknown tags are errors), the scheme is detected, illegal sequences are counted per
+        split and, with --fix_tags, repaired; --predict_text_file becomes the `text` split."""
+        self.tag_report = check_tags(splits, data_args.tag_scheme, data_args.fix_tags)
+        if data_args.predict_text_file:
+            splits["text"] = read_text_lines(data_args.predict_text_file, data_args.text_split)
+
+    def gold_labels(self, records: TokenFile) -> list[str] | None:
+        if any(s.tags is None for s in records.sentences):
+            return None
+        return [tag for s in records.sentences for tag in s.tags]
+
+    def label_order(self) -> None:
+        return None
+
+    def model_inputs(self, records: TokenFile) -> list[str]:
+        sentences = records.sentences
+        joiner = "" if sentences and guess_language(["".join(sentences[0].tokens)]) == "zh" else " "
+        return [joiner.join(s.tokens) for s in sentences]
+
+    def encode(self, split: str, records: TokenFile, tokenizer, label_to_id: dict[str, int], data_args) -> Windows:
+        return encode_windows([s.tokens for s in records.sentences], tag_ids(records.sentences, label_to_id),
+                              tokenizer, data_args.max_seq_length, data_args.doc_stride)
+
+    def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation: TokenFile | None,
+                      encoded_validation: Windows | None) -> dict:
+        def compute_metrics(prediction) -> dict:
+            """Full-length validation scores: windows stitched back into sentences first."""
+            tags = predicted_tags(encoded_validation, prediction.predictions, label_list)
+            metrics = score(validation.sentences, tags, self.strict_scheme())
+            return {k: v for k, v in metrics.items() if isinstance(v, float)}
+
+        return {"data_collator": DataCollatorForTokenClassification(tokenizer),
+                "compute_metrics": compute_metrics if validation is not None else None,
+                "preprocess_logits_for_metrics": lambda logits, labels: logits.argmax(dim=-1)}
+
+    def strict_scheme(self) -> str | None:
+        return self.tag_report["scheme"] if self.data_args.strict_scoring else None
+
+    def prediction_splits(self, splits: dict[str, TokenFile]) -> list[str]:
+        return [name for name in ("test", "text") if name in splits]
+
+    def decode(self, encoded: Windows, predictions, label_list: list[str]) -> list[list[str]]:
+        return predicted_tags(encoded, predictions, label_list)
+
+    def write_outputs(self, split: str, records: TokenFile, outputs: list[list[str]], label_list: list[str],
+                      output_dir: str, timing: dict) -> dict:
+        file_name = "predictions.txt" if split == "test" else f"{split}_predictions.txt"
+        write_tagged_predictions(records, outputs, os.path.join(output_dir, file_name))
+        if records.sentences[0].tags is None:
+            return {}
+        metrics = score(records.sentences, outputs, self.strict_scheme())
+        metrics["samples"] = len(records)
+        metrics["tokens"] = sum(len(t) for t in outputs)
+        metrics["runtime"] = timing.get("test_runtime")
+        metrics["sentences_per_second"] = len(records) / metrics["runtime"] if metrics["runtime"] else None
+        write_entity_report(metrics, output_dir, split)
+        return metrics
+
+    def data_report(self, coverage, encoded: dict[str, Windows]) -> dict:
+        return {"tags": self.tag_report, "vocabulary": coverage.as_dict() if coverage else None,
+                "windowed_sentences": {n: w.windowed_sentences for n, w in encoded.items()},
+                "zero_token_tokens": {n: w.zero_token_words for n, w in encoded.items()}}
+
+    def card_sections(self, results: dict[str, dict]) -> list[str]:
+        return [f"Entity level ({split}, full-length sentences, seqeval):\n\n```\n{m['report_text']}```"
+                for split, m in results.items() if "report_text" in m]
+
+
+def check_tags(splits: dict[str, TokenFile], given_scheme: str | None, fix: bool) -> dict:
+    """Detect the scheme (from train when there is one), count illegal transitions
+    per split and, with `fix`, repair them. Returns the tag report."""
+    reference = splits.get("train") or next(iter(splits.values()), None)
+    scheme = given_scheme or (detect_scheme([s.tags for s in reference.sentences]) if reference else "IOB2")
+    report = {"scheme": scheme, "fixed": fix, "illegal": {}}
+    for name, token_file in splits.items():
         counts = count_illegal([s.tags for s in token_file.sentences], scheme)
         report["illegal"][name] = {"tags": counts.illegal, "sentences": counts.sentences_with_illegal}
         if counts.illegal:
             logger.warning("%s (%s): %d illegal tag transitions (a continuation after O or another type) in %d "
                            "sentences: %s.", name, token_file.path, counts.illegal, counts.sentences_with_illegal,
-                           "repaired (--fix_tags)" if data_args.fix_tags else
+                           "repaired (--fix_tags)" if fix else
                            "scored as seqeval does by default; --fix_tags repairs them")
-        if data_args.fix_tags:
+        if fix:
             for sentence in token_file.sentences:
                 sentence.tags = repair(sentence.tags, scheme)
-    logger.info("Tag scheme: %s. Sentences: %s.", scheme, {k: len(v) for k, v in files.items()})
-    return files, report
+    logger.info("Tag scheme: %s. Sentences: %s.", scheme, {k: len(v) for k, v in splits.items()})
+    return report
 
 
 def tag_ids(sentences: list[TaggedSentence], label_to_id: dict[str, int]) -> list[list[int]] | None:
@@ -77,6 +145,7 @@ def tag_ids(sentences: list[TaggedSentence], label_to_id: dict[str, int]) -> lis
 
 
 def predicted_tags(windows: Windows, predicted_ids: np.ndarray, label_list: list[str]) -> list[list[str]]:
+    """Tag names per word of every sentence, stitched from the windows' predicted ids."""
     return [[label_list[i] for i in ids] for ids in stitch_predictions(windows, predicted_ids)]
 
 
@@ -85,42 +154,3 @@ def score(sentences: list[TaggedSentence], predictions: list[list[str]], strict_
     gold = [[to_scoring_tag(t) for t in s.tags] for s in sentences]
     pred = [[to_scoring_tag(t) for t in p] for p in predictions]
     return entity_metrics(gold, pred, strict_scheme)
-
-
-def write_predictions(token_file: TokenFile, predictions: list[list[str]], path: str) -> str:
-    """The input with a predicted-tag column added.
-
-    A whole CoNLL file: line for line (sentence breaks and -DOCSTART- kept). Part of one (a split, or
-    --max_predict_samples) or raw text: `token<TAB>[gold<TAB>]predicted` per line, blank line between sentences.
-    JSON lines/csv input: one JSON object per input record with `predicted_tags` added.
-    """
-    by_line = {line: tag for s, tags in zip(token_file.sentences, predictions, strict=True)
-               for line, tag in zip(s.lines, tags, strict=True)}
-    with open(path, "w", encoding="utf-8") as handle:
-        if token_file.format == "conll" and len(by_line) == token_file.token_lines:
-            for number, raw in enumerate(token_file.raw_lines, start=1):
-                separator = "\t" if "\t" in raw else " "
-                handle.write(f"{raw}{separator}{by_line[number]}\n" if number in by_line else raw + "\n")
-        elif token_file.format in ("conll", "text"):
-            for sentence, tags in zip(token_file.sentences, predictions, strict=True):
-                gold = sentence.tags or [None] * len(tags)
-                for token, gold_tag, tag in zip(sentence.tokens, gold, tags, strict=True):
-                    handle.write("\t".join([token, *([gold_tag] if gold_tag else []), tag]) + "\n")
-                handle.write("\n")
-        else:
-            for sentence, tags in zip(token_file.sentences, predictions, strict=True):
-                record = {"line": sentence.lines[0], "tokens": sentence.tokens, "predicted_tags": tags}
-                if sentence.tags is not None:
-                    record["tags"] = sentence.tags
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return announce(path)
-
-
-def write_entity_report(metrics: dict, output_dir: str, prefix: str) -> None:
-    """`<prefix>_entity_report.txt` (precision recall f1-score support per type) and `<prefix>_entities.json`."""
-    with open(os.path.join(output_dir, f"{prefix}_entity_report.txt"), "w", encoding="utf-8") as handle:
-        handle.write(metrics["report_text"])
-    announce(os.path.join(output_dir, f"{prefix}_entity_report.txt"))
-    with open(os.path.join(output_dir, f"{prefix}_entities.json"), "w", encoding="utf-8") as handle:
-        json.dump(metrics["per_type"], handle, indent=2, ensure_ascii=False)
-    announce(os.path.join(output_dir, f"{prefix}_entities.json"))

@@ -1,56 +1,22 @@
-"""The train/evaluate/save flow every task shares, on top of `transformers.Trainer`."""
+"""Our Trainer and the train/evaluate/predict/save steps every task takes with it."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 
 import datasets
 import numpy as np
-import transformers
 from torch.utils.data import SequentialSampler
 from transformers import Trainer, TrainingArguments
-from transformers import trainer as transformers_trainer
 from transformers.trainer_utils import IntervalStrategy
 
-from .arguments import EMBEDDED_MODEL_ALIAS, ModelArguments
 from .checkpoints import CheckpointMarker, resumable_checkpoint, run_fingerprint
 from .model_card import ModelCardFacts, write_model_card
-from .reporting import announce, plot_learning_curve
+from .publishing import data_texts_kept_back
+from .reporting import announce
 
 logger = logging.getLogger(__name__)
-
-EMBEDDED_MODEL_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def setup_logging(training_args: TrainingArguments) -> None:
-    """Library logging as in the Hugging Face examples: info on the main process, warnings elsewhere."""
-    logging.basicConfig(
-        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
-        datefmt="%m/%d/%Y %H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
-    )
-    level = training_args.get_process_log_level()
-    ours = logging.INFO if training_args.should_log else logging.WARNING
-    logging.getLogger("bertft_utils").setLevel(ours)
-    logging.getLogger("__main__").setLevel(ours)
-    datasets.utils.logging.set_verbosity(level)
-    transformers.utils.logging.set_verbosity(level)
-    transformers.utils.logging.enable_default_handler()
-    transformers.utils.logging.enable_explicit_format()
-    logger.warning(
-        "Process rank %s, device %s, n_gpu %s, distributed %s, bf16 %s",
-        training_args.process_index, training_args.device, training_args.n_gpu,
-        training_args.parallel_mode.value == "distributed", training_args.bf16,
-    )
-
-
-# Files that hold the data's texts: never pushed to the Hub unless --push_data_files (a private test set must not
-# become public by accident).
-DATA_TEXT_FILES = ("predictions.tsv", "predictions.txt", "text_predictions.txt", "answers.tsv", "data_report.json",
-                   "*.log")
 
 
 class BertftTrainer(Trainer):
@@ -94,40 +60,12 @@ class BertftTrainer(Trainer):
         return None
 
     def push_to_hub(self, *args, **kwargs):
-        with _data_texts_kept_back(self.args):
+        with data_texts_kept_back(self.args):
             return super().push_to_hub(*args, **kwargs)
 
     def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
-        with _data_texts_kept_back(self.args):
+        with data_texts_kept_back(self.args):
             return super()._push_from_checkpoint(checkpoint_folder)
-
-
-@contextlib.contextmanager
-def _data_texts_kept_back(args):
-    """Make every Trainer upload ignore DATA_TEXT_FILES (unless --push_data_files).
-
-    Trainer hard-codes its upload patterns, so the Hub client it calls is wrapped for the duration of the push."""
-    if getattr(args, "push_data_files", False):
-        yield
-        return
-    original = transformers_trainer.hf_api
-
-    class _Filtered:
-        def __init__(self, api):
-            self._api = api
-
-        def __getattr__(self, name):
-            return getattr(self._api, name)
-
-        def upload_folder(self, **kwargs):
-            kwargs["ignore_patterns"] = [*(kwargs.get("ignore_patterns") or []), *DATA_TEXT_FILES]
-            return self._api.upload_folder(**kwargs)
-
-    transformers_trainer.hf_api = lambda: _Filtered(original())
-    try:
-        yield
-    finally:
-        transformers_trainer.hf_api = original
 
 
 def predict_in_order(trainer: Trainer, dataset: datasets.Dataset,
@@ -162,11 +100,13 @@ def held_out_splits_needed(training_args: TrainingArguments) -> tuple[bool, bool
     return evaluates, bool(training_args.do_predict)
 
 
-def require_splits(training_args: TrainingArguments, available) -> None:
-    """--do_train/--do_eval/--do_predict each need their split."""
-    for flag, split in (("do_train", "train"), ("do_eval", "validation"), ("do_predict", "test")):
+def require_splits(training_args: TrainingArguments, available, predicted: list[str]) -> None:
+    """--do_train/--do_eval need their split; --do_predict needs something to predict (`predicted`)."""
+    for flag, split in (("do_train", "train"), ("do_eval", "validation")):
         if getattr(training_args, flag) and split not in available:
             raise ValueError(f"--{flag} needs a {split} split: pass --{split}_file, or a --train_file to split.")
+    if training_args.do_predict and not predicted:
+        raise ValueError("--do_predict needs a test split: pass --test_file, or a --train_file to split.")
 
 
 def evaluate_and_save(trainer: Trainer, num_examples: int) -> dict:
@@ -175,18 +115,6 @@ def evaluate_and_save(trainer: Trainer, num_examples: int) -> dict:
     metrics["eval_samples"] = num_examples
     save_split_metrics(trainer, "eval", metrics)
     return {k.removeprefix("eval_"): v for k, v in metrics.items()}
-
-
-def finetuned_from(model_args: ModelArguments) -> str:
-    """The base checkpoint's Hub name for the model card: the embedded model's, and a Hub cache snapshot's
-    (`.../models--org--name/snapshots/<commit>`); any other local folder as given."""
-    name = model_args.model_name_or_path
-    if name == EMBEDDED_MODEL_ALIAS:
-        return EMBEDDED_MODEL_HUB_NAME
-    parts = os.path.normpath(os.path.abspath(name)).split(os.sep) if os.path.isdir(name) else []
-    if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
-        return parts[-3].removeprefix("models--").replace("--", "/")
-    return name
 
 
 def train_and_save(trainer: Trainer, training_args: TrainingArguments, num_examples: int,
@@ -225,17 +153,3 @@ def save_split_metrics(trainer: Trainer, split: str, metrics: dict) -> None:
     """Log and save `<split>_results.json` (and merge into all_results.json)."""
     trainer.log_metrics(split, metrics)
     trainer.save_metrics(split, metrics)
-
-
-def finish(trainer: BertftTrainer, training_args: TrainingArguments, card: ModelCardFacts, curve_metric: str) -> None:
-    """Learning-curve plot, then (after training) the model card and, with --push_to_hub, the push."""
-    if trainer.is_world_process_zero():
-        plot_learning_curve(trainer.state.log_history, os.path.join(training_args.output_dir, "learning_curve.png"),
-                            curve_metric)
-    trainer.card = card
-    if not training_args.do_train:
-        return
-    if training_args.push_to_hub:
-        trainer.push_to_hub(commit_message=f"bertft {card.script}: fine-tuned {card.base_model}")
-    else:
-        trainer.create_model_card()

@@ -35,3 +35,72 @@ def test_binary_task_with_unseen_gold_labels_scores_them_as_errors(unseen):
     from bertft_utils.reporting import format_classification_report
 
     assert "2 records have gold labels never seen in training" in format_classification_report(m)
+
+
+def test_every_average_is_reported_exactly():
+    from bertft_utils.metrics import classification_metrics
+
+    m = classification_metrics([0, 0, 0, 1, 2, 2], [0, 0, 1, 1, 2, 0], ["a", "b", "c"])
+    # per label: a p=2/3 r=2/3; b p=1/2 r=1; c p=1 r=1/2
+    assert m["macro_precision"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+    assert m["macro_recall"] == pytest.approx((2 / 3 + 1 + 1 / 2) / 3)
+    f = [2 / 3, 2 / 3, 2 / 3]
+    assert m["weighted_precision"] == pytest.approx((3 * 2 / 3 + 1 * 1 / 2 + 2 * 1) / 6)
+    assert m["weighted_recall"] == pytest.approx((3 * 2 / 3 + 1 * 1 + 2 * 1 / 2) / 6)
+    assert m["weighted_f1"] == pytest.approx((3 * f[0] + f[1] + 2 * f[2]) / 6)
+    assert (m["precision"], m["recall"]) == (m["macro_precision"], m["macro_recall"])
+    assert "positive_label" not in m and m["unseen_label_records"] == 0
+    assert m["confusion_matrix"] == [[2, 1, 0], [0, 1, 0], [1, 0, 1]]
+    binary = classification_metrics([1, 0], [1, 1], ["neg", "pos"])
+    assert binary["positive_label"] == "pos" and binary["f1"] == pytest.approx(2 / 3)
+    assert binary["precision"] == 0.5 and binary["recall"] == 1.0
+
+
+def test_softmax_is_exact_and_stable():
+    from bertft_utils.metrics import softmax
+
+    probabilities = softmax(np.array([[0.0, np.log(3.0)], [1000.0, 1000.0]]))
+    assert probabilities == pytest.approx(np.array([[0.25, 0.75], [0.5, 0.5]]))
+
+
+def test_top_k_larger_than_the_label_count_is_all_correct():
+    scores = np.array([[0.1, 0.9], [0.8, 0.2], [0.6, 0.4]])
+    assert top_k_accuracy(np.array([0, 1, 0]), scores, 5) == 1.0
+    assert top_k_accuracy(np.array([0, 1, 0]), scores, 1) == pytest.approx(1 / 3)
+
+
+def test_scalar_metrics_keep_numbers_only():
+    from bertft_utils.metrics import scalar_metrics
+
+    assert scalar_metrics({"f1": 0.5, "samples": 3, "flag": True, "name": "x", "matrix": [[1]], "none": None},
+                          "test") == {"test_f1": 0.5, "test_samples": 3}
+
+
+def test_entity_metrics_per_type_and_averages():
+    from bertft_utils.metrics import entity_metrics
+
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
+    pred = [["B-PER", "I-PER", "O", "B-PER"], ["I-ORG", "O"]]
+    m = entity_metrics(gold, pred)
+    # lenient (conlleval) chunking: the I-ORG start counts as an ORG entity
+    assert m["per_type"]["PER"] == {"precision": 0.5, "recall": 1.0, "f1-score": pytest.approx(2 / 3), "support": 1}
+    assert m["per_type"]["LOC"]["recall"] == 0.0 and m["per_type"]["ORG"]["f1-score"] == 1.0
+    assert (m["precision"], m["recall"]) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    assert m["f1"] == m["micro_f1"] == pytest.approx(2 / 3)
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0 + 1) / 3)
+    assert m["macro_precision"] == pytest.approx((0.5 + 0 + 1) / 3)
+    assert m["macro_recall"] == pytest.approx((1 + 0 + 1) / 3)
+    assert m["weighted_f1"] == pytest.approx((2 / 3 + 0 + 1) / 3)
+    assert m["weighted_precision"] == pytest.approx((0.5 + 0 + 1) / 3) and m["weighted_recall"] == pytest.approx(2 / 3)
+    assert m["micro_precision"] == pytest.approx(2 / 3) and m["micro_recall"] == pytest.approx(2 / 3)
+    assert m["token_accuracy"] == pytest.approx(4 / 6)
+    assert m["report_text"].split()[:4] == ["precision", "recall", "f1-score", "support"]
+    assert "0.6667" in m["report_text"]  # four digits
+    strict = entity_metrics(gold, pred, "IOB2")
+    # strict IOB2: an entity must start with B-, so the predicted ORG does not count
+    assert strict["per_type"]["ORG"]["f1-score"] == 0.0 and strict["f1"] == pytest.approx(2 * (1 / 2 * 1 / 3) / (
+        1 / 2 + 1 / 3))
+    nothing = entity_metrics([["O"]], [["O"]])
+    assert nothing["f1"] == 0.0 and nothing["precision"] == 0.0 and nothing["recall"] == 0.0
+    assert nothing["token_accuracy"] == 1.0 and nothing["per_type"] == {}
+    assert nothing["report_text"] == "no entities in the gold or predicted tags\n"

@@ -201,12 +201,13 @@ def test_predictions_tsv_round_trips_any_text(tmp_path):
 
     import numpy as np
 
-    from bertft_utils.sequence_classification import LabeledTexts, report_test_split
+    from bertft_utils.prediction_files import write_classification_predictions
+    from bertft_utils.sequence_classification import LabeledTexts
 
     texts = ['"quoted start', "tab\tinside", "two\nlines", 'both "a"\t\r\nb', "plain"]
     split = LabeledTexts(texts, ["0", "1", "0", "1", "0"], [("f.tsv", i + 2) for i in range(5)])
     probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])
-    report_test_split(split, probabilities, ["0", "1"], str(tmp_path))
+    write_classification_predictions(split, probabilities, ["0", "1"], str(tmp_path))
     with open(tmp_path / "predictions.tsv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     assert [r["text"] for r in rows] == texts and [r["predicted"] for r in rows] == ["0", "1", "0", "1", "0"]

@@ -84,3 +84,99 @@ def test_nothing_is_held_out_for_nothing(tmp_path, caplog):
     assert "No validation records are held out" in caplog.text and "(no --do_predict)" in caplog.text
     with_test = split_train_file(split_args(tmp_path), labels, str(tmp_path), False, needed=(False, True))
     assert len(with_test["test"]) == 2 and not with_test["validation"]
+
+
+def test_split_sizes_per_class_are_exact():
+    labels = ["a"] * 7 + ["b"] * 3 + ["c"] * 2 + ["d"]
+    splits = stratified_split(labels, 20, 30, seed=5)
+    per = {name: Counter(labels[i] for i in ids) for name, ids in splits.items()}
+    # a: test round(2.1)=2, validation round(1.4)=1; b: test round(0.9)=1, validation round(0.6)=1 -> 1 left in train
+    # c: 1+0 would leave 1, but test round(0.6)=1 + validation round(0.4)=0 = 1 <= 1 ok; d: nothing held out
+    assert per["test"] == {"a": 2, "b": 1, "c": 1}
+    assert per["validation"] == {"a": 1, "b": 1}
+    assert per["train"] == {"a": 4, "b": 1, "c": 1, "d": 1}
+    for ids in splits.values():
+        assert ids == sorted(ids)
+    # too much asked of a small class: test and validation give way in turn, keeping one for training
+    small = stratified_split(["x"] * 3, 50, 50, seed=0)
+    assert [len(small[n]) for n in ("train", "validation", "test")] == [1, 1, 1]
+    tiny = stratified_split(["x"] * 2, 40, 60, seed=0)  # one each asked: a tie takes from test
+    assert [len(tiny[n]) for n in ("train", "validation", "test")] == [1, 1, 0]
+    mostly_validation = stratified_split(["x"] * 3, 100, 0, seed=0)
+    assert [len(mostly_validation[n]) for n in ("train", "validation", "test")] == [1, 2, 0]
+    assert stratified_split([], 10, 10, seed=0) == {"train": [], "validation": [], "test": []}
+
+
+def test_split_file_contents_and_every_check(tmp_path):
+    splits = {"train": [0, 2], "validation": [1], "test": [3]}
+    path = write_split(str(tmp_path / "out"), splits, "/data/dir/train.jsonl", 11, (25.0, 25.0))
+    assert path == str(tmp_path / "out" / "split_ids.json")
+    payload = json.loads(open(path).read())
+    assert payload == {"source_file": "train.jsonl", "index_base": 0,
+                       "note": "indices count records (non-blank lines / sentences) of source_file, in file order",
+                       "seed": 11, "validation_percentage": 25.0, "test_percentage": 25.0,
+                       "sizes": {"train": 2, "validation": 1, "test": 1}, **splits}
+    assert read_split(path, 4) == (splits, {"seed": 11, "validation_percentage": 25.0, "test_percentage": 25.0})
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"train": [0], "validation": []}))
+    with pytest.raises(ValueError) as error:
+        read_split(str(bad), 1)
+    assert str(error.value) == f"{bad}: not a split file (missing ['test'])."
+    bad.write_text(json.dumps({"train": [0, 1], "validation": [1], "test": []}))
+    with pytest.raises(ValueError) as error:
+        read_split(str(bad), 2)
+    assert str(error.value) == f"{bad}: index 1 appears in more than one split."
+    bad.write_text(json.dumps({"train": [0], "validation": [-1], "test": []}))
+    with pytest.raises(ValueError) as error:
+        read_split(str(bad), 2)
+    assert str(error.value) == (f"{bad}: index -1 in 'validation' is outside the data file, which has 2 records. Was "
+                                "the split written for another file?")
+    bad.write_text(json.dumps({"train": [0], "validation": [], "test": [2]}))
+    with pytest.raises(ValueError, match=r"index 2 in 'test' is outside"):
+        read_split(str(bad), 2)
+    bad.write_text(json.dumps({"train": [], "validation": [], "test": []}))
+    with pytest.raises(ValueError) as error:
+        read_split(str(bad), 12)
+    assert str(error.value) == (f"{bad}: 12 of the data file's 12 records are in no split (record ids [0, 1, 2, 3, 4, "
+                                "5, 6, 7, 8, 9] ...). Was the split written for another file? Make a new split (leave "
+                                "out --split_file).")
+
+
+def test_sample_shares_follow_the_largest_remainders():
+    from bertft_utils.splits import sample_indices
+
+    labels = ["a"] * 5 + ["b"] * 3 + ["c"] * 2
+    # n=5: shares a 2.5, b 1.5, c 1.0 -> floors 2, 1, 1; one more to the largest remainder (a and b tie: a first)
+    chosen = sample_indices(10, 5, seed=0, labels=labels)
+    assert [sum(labels[i] == k for i in chosen) for k in "abc"] == [3, 1, 1]
+    # fewer records than labels: no floor of one; shares a 1.0, b 0.6, c 0.4 -> 1 + largest remainder b
+    two = sample_indices(10, 2, seed=0, labels=labels)
+    assert [sum(labels[i] == k for i in two) for k in "abc"] == [1, 1, 0]
+    # the floor of one per label overshoots n: taken back from the largest count
+    skewed = ["a"] * 97 + ["b", "c", "d"]
+    four = sample_indices(100, 4, seed=0, labels=skewed)
+    assert sorted(skewed[i] for i in four) == ["a", "b", "c", "d"]
+    three = sample_indices(100, 3, seed=0, labels=skewed)
+    assert [skewed[i] for i in three] == ["a", "a", "a"]  # n below the label count: shares only (a 2.91)
+    assert sample_indices(10, 10, seed=0, labels=labels) == list(range(10))
+    assert sample_indices(10, 0, seed=0) == []
+
+
+def test_split_train_file_percentages_and_seed(tmp_path):
+    from bertft_utils.splits import split_train_file
+
+    labels = ["a"] * 50 + ["b"] * 50
+    result = split_train_file(split_args(tmp_path, validation_split_percentage=20.0, test_split_percentage=10.0,
+                                         split_seed=3), labels, str(tmp_path / "o"), write=True)
+    assert [len(result[n]) for n in ("train", "validation", "test")] == [70, 20, 10]
+    assert result == stratified_split(labels, 20.0, 10.0, 3)
+    written = json.loads((tmp_path / "o" / "split_ids.json").read_text())
+    assert (written["seed"], written["validation_percentage"], written["test_percentage"]) == (3, 20.0, 10.0)
+    given = split_train_file(split_args(tmp_path, validation_file="v.jsonl"), labels, str(tmp_path / "p"), False)
+    assert not given["validation"] and len(given["test"]) == 10 and not (tmp_path / "p").exists()
+    path = write_split(str(tmp_path / "q"), {"train": list(range(90)), "validation": list(range(90, 100)),
+                                             "test": []}, "t", 1, (10.0, 0.0))
+    with pytest.raises(ValueError, match=r"holds 10 validation records of --train_file, but --validation_file v"):
+        split_train_file(split_args(tmp_path, split_file=path, validation_file="v.jsonl"), labels, str(tmp_path), False)
+    assert split_train_file(split_args(tmp_path, split_file=path, test_file="t.jsonl"), labels, str(tmp_path),
+                            False)["validation"] == list(range(90, 100))

@@ -57,3 +57,80 @@ def test_integer_tag_ids_are_named_or_explained(tmp_path):
     assert [s.tags for s in named.sentences] == [["B-ORG", "O", "B-PER"], ["B-LOC"]]
     with pytest.raises(DataFormatError, match=r"ids.jsonl, line 2: tag '5' is not an id between 0 and 4"):
         name_tag_ids(read_token_file(str(path)), ["O", "B-PER", "I-PER", "B-ORG", "I-ORG"])
+
+
+def test_scoring_tags_and_scheme_rules_exactly():
+    from bertft_utils.tags import to_scoring_tag
+
+    assert [to_scoring_tag(t) for t in ("M-LOC", "B-LOC", "O", "E-M-X")] == ["I-LOC", "B-LOC", "O", "E-M-X"]
+    # IOBES: a continuation (I/M/E) must follow B/I/M of its own type
+    iobes = [["B-LOC", "M-LOC", "E-LOC", "S-PER"], ["O", "E-LOC"], ["B-LOC", "I-PER"], ["S-LOC", "M-LOC"],
+             ["B-LOC", "E-LOC", "E-LOC"]]
+    report = count_illegal(iobes, "IOBES")
+    assert (report.scheme, report.illegal, report.sentences_with_illegal) == ("IOBES", 4, 4)
+    # IOB1 lets an I- tag start an entity: nothing is illegal
+    assert count_illegal([["I-PER", "I-LOC", "O", "I-ORG"]], "IOB1").illegal == 0
+    assert count_illegal([["O", "I-PER", "I-PER"], ["I-LOC"], ["B-PER", "I-PER"]], "IOB2").illegal == 2
+    assert count_illegal([], "IOB2").sentences_with_illegal == 0
+
+
+def test_scheme_detection_edge_cases():
+    assert detect_scheme([]) == "IOB2"
+    assert detect_scheme([["O", "O"]]) == "IOB2"
+    assert detect_scheme([["B-PER"], ["M-LOC"]]) == "IOBES"  # any E-/S-/M- decides
+    assert detect_scheme([["I-PER", "B-PER"]]) == "IOB1"  # B- only between two same-type entities
+    assert detect_scheme([["I-PER", "B-LOC"]]) == "IOB2"  # B- after another type: BIO
+    assert detect_scheme([["I-PER", "I-PER", "B-PER", "I-LOC"]]) == "IOB1"
+    assert detect_scheme([["B-PER", "I-PER"]]) == "IOB2"
+
+
+def test_iobes_repair_closes_every_entity():
+    assert repair(["B-LOC", "M-LOC", "O"], "IOBES") == ["B-LOC", "E-LOC", "O"]
+    assert repair(["B-LOC", "I-LOC"], "IOBES") == ["B-LOC", "E-LOC"]
+    assert repair(["B-LOC"], "IOBES") == ["S-LOC"]
+    assert repair(["B-LOC", "I-LOC", "I-LOC", "B-PER"], "IOBES") == ["B-LOC", "I-LOC", "E-LOC", "S-PER"]
+    assert repair(["I-LOC", "E-LOC", "E-PER"], "IOBES") == ["B-LOC", "E-LOC", "S-PER"]
+    assert repair(["O", "I-PER", "O"], "IOB1") == ["O", "B-PER", "O"]
+    assert repair(["B-PER", "I-PER", "I-LOC"], "IOB2") == ["B-PER", "I-PER", "B-LOC"]
+    assert repair([], "IOBES") == []
+
+
+def test_tag_id_errors_name_the_range(tmp_path):
+    path = tmp_path / "ids.jsonl"
+    path.write_text('{"tokens": ["a", "b"], "ner_tags": [0, -1]}\n', encoding="utf-8")
+    with pytest.raises(DataFormatError) as error:
+        name_tag_ids(read_token_file(str(path)), ["O", "B-PER"])
+    assert str(error.value) == (f"{path}, line 1: tag '-1' is not an id between 0 and 1, but --tag_names says tags "
+                                "are ids of 2 names.")
+    path.write_text('{"tokens": ["a", "b"], "ner_tags": [1, "B-PER"]}\n', encoding="utf-8")
+    with pytest.raises(DataFormatError, match="tag 'B-PER' is not an id"):
+        name_tag_ids(read_token_file(str(path)), ["O", "B-PER"])
+    path.write_text('{"tokens": ["a", "b"], "ner_tags": [1, 2]}\n', encoding="utf-8")
+    with pytest.raises(DataFormatError, match="tag '2' is not an id between 0 and 1"):
+        name_tag_ids(read_token_file(str(path)), ["O", "B-PER"])
+    untagged = read_token_file(str(path))
+    untagged.sentences[0].tags = None
+    name_tag_ids(untagged, ["O"])  # untagged sentences are left alone
+    validate_tags(untagged)
+    assert untagged.sentences[0].tags is None
+
+
+def test_unknown_tag_message_in_full(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("a\tB-X\nb\tZ\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as error:
+        validate_tags(read_token_file(str(path)))
+    assert str(error.value) == (f"{path}, line 2: unknown tag 'Z'. Tags must be 'O' or a prefix B-, I-, E-, M- or S- "
+                                "followed by the entity type (e.g. B-PER).")
+    for good in ("O", "S-PER", "M-LOC", "E-ORG", "I-A B"):
+        path.write_text(f"a\t{good}\n" if " " not in good else f"a\t{good}\n", encoding="utf-8")
+        validate_tags(read_token_file(str(path)))
+
+
+def test_tag_names_must_be_distinct_and_listed():
+    with pytest.raises(ValueError) as error:
+        parse_tag_names('{"O": 0}')
+    assert str(error.value) == "--tag_names must list distinct, non-empty names in id order; got '{\"O\": 0}'."
+    assert parse_tag_names("[0, 1]") == ["0", "1"]
+    with pytest.raises(ValueError, match="distinct"):
+        parse_tag_names('["O", " "]')

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 import pytest
 
 from bertft_utils.arguments import ModelArguments
-from bertft_utils.training import finetuned_from
+from bertft_utils.publishing import finetuned_from
 
 
 def test_model_card_names_the_base_model_by_its_hub_name(tmp_path):

@@ -34,6 +34,11 @@ class TokenFile:
     def __len__(self) -> int:
         return len(self.sentences)
 
+    def subset(self, indices: list[int]) -> TokenFile:
+        """These sentences only (the raw lines stay, to write predictions in the file's layout)."""
+        return TokenFile(self.path, self.format, [self.sentences[i] for i in indices], self.raw_lines,
+                         self.token_lines)
+
 
 def _split_token_line(line: str) -> list[str]:
     """Columns of a CoNLL line: tab-separated if it has a tab (a token may then be a space), else whitespace."""

@@ -1,0 +1,218 @@
+"""The one flow every script runs: config -> data splits -> labels -> tokenizer -> model -> vocabulary -> encode ->
+warm-up -> Trainer -> train / evaluate / predict -> reports -> model card and push.
+
+A task (token_classification.NerTask, sequence_classification.SequenceTask) plugs in how its files are read, how
+records become model inputs, and how predictions become outputs and metrics; everything else happens here once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .arguments import EMBEDDED_MODEL_ALIAS
+from .labels import resolve_label_list
+from .metrics import scalar_metrics
+from .mlm_warmup import warm_up_encoder
+from .model_card import ModelCardFacts, guess_language
+from .modeling import load_config, load_model, load_tokenizer
+from .publishing import finetuned_from, finish
+from .reporting import write_json
+from .splits import sample_indices, split_train_file
+from .training import (
+    BertftTrainer,
+    evaluate_and_save,
+    held_out_splits_needed,
+    predict_in_order,
+    require_splits,
+    resume_point,
+    save_split_metrics,
+    train_and_save,
+)
+from .vocabulary import prepare_vocabulary
+
+logger = logging.getLogger(__name__)
+
+
+class Records(Protocol):
+    """What a task reads from a file: records with their source lines, of which a split keeps a subset."""
+
+    def __len__(self) -> int: ...
+
+    def subset(self, indices: list[int]) -> Records: ...
+
+
+class Encoded(Protocol):
+    """A split's model inputs."""
+
+    def dataset(self): ...
+
+
+class Task(Protocol):
+    """How one kind of task plugs into `run_task`."""
+
+    script: str  # e.g. "run_ner.py", named in the model card
+    pipeline_task: str  # the `transformers.pipeline` task of the saved model
+    model_class: type  # AutoModelFor...
+    pretokenized: bool  # inputs are lists of words
+    curve_metric: str  # validation metric of the learning curve
+
+    def configure(self, config) -> None:
+        """Settings stored in (or read from) the model config before anything is read."""
+
+    def read(self, path: str, split: str) -> Records:
+        """The records of one data file (`split`: train, validation or test)."""
+
+    def strata(self, records: Records) -> list | None:
+        """Values to stratify splits and --max_*_samples subsets by (None: a plain seeded shuffle)."""
+
+    def prepare_splits(self, splits: dict[str, Records], data_args) -> None:
+        """After splitting: checks and renamings, and extra splits (e.g. raw text to tag) added to `splits`."""
+
+    def gold_labels(self, records: Records) -> list[str] | None:
+        """Every gold label of the records, flattened (None when the file has none)."""
+
+    def label_order(self) -> list[str] | None:
+        """An order the label list must follow (else sorted)."""
+
+    def model_inputs(self, records: Records) -> list[str]:
+        """The records as a user would feed them to `pipeline` (model card examples, language, vocabulary)."""
+
+    def encode(self, split: str, records: Records, tokenizer, label_to_id: dict[str, int], data_args) -> Encoded:
+        """Tokenized model inputs (and label ids)."""
+
+    def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation: Records | None,
+                      encoded_validation: Encoded | None) -> dict:
+        """`data_collator`, `compute_metrics`, `preprocess_logits_for_metrics` for the Trainer."""
+
+    def prediction_splits(self, splits: dict[str, Records]) -> list[str]:
+        """The splits --do_predict predicts, in order."""
+
+    def decode(self, encoded: Encoded, predictions, label_list: list[str]) -> Any:
+        """Raw model predictions (in dataset order) -> the task's outputs (tags per word, label probabilities)."""
+
+    def write_outputs(self, split: str, records: Records, outputs, label_list: list[str], output_dir: str,
+                      timing: dict) -> dict:
+        """Prediction files and test reports of one split; returns its metrics ({} without gold labels)."""
+
+    def data_report(self, coverage, encoded: dict[str, Encoded]) -> dict:
+        """What the data looked like (data_report.json; empty: none written)."""
+
+    def card_sections(self, results: dict[str, dict]) -> list[str]:
+        """Extra Markdown sections for the model card."""
+
+    input_note: str  # how to feed pipeline, for the model card
+
+
+@dataclass
+class TaskRun:
+    """What a finished run hands back to its script (e.g. to answer new questions with the trained model)."""
+
+    task: Task
+    trainer: BertftTrainer
+    tokenizer: Any
+    label_list: list[str]
+    results: dict[str, dict]
+    data_args: Any
+
+    def predict(self, records: Records) -> Any:
+        """The task's outputs for new records, with the trained model."""
+        encoded = self.task.encode("new", records, self.tokenizer, {}, self.data_args)
+        predictions, _ = predict_in_order(self.trainer, encoded.dataset())
+        return self.task.decode(encoded, predictions, self.label_list)
+
+
+def load_splits(task: Task, data_args, output_dir: str, is_main_process: bool,
+                needed: tuple[bool, bool] = (True, True)) -> dict[str, Records]:
+    """train/validation/test records: --train_file split (or --split_file applied) where a file is missing, the given
+    files otherwise, then the seeded --max_*_samples subsets."""
+    splits: dict[str, Records] = {}
+    if data_args.train_file:
+        train = task.read(data_args.train_file, "train")
+        strata = task.strata(train)
+        indices = split_train_file(data_args, [0] * len(train) if strata is None else strata, output_dir,
+                                   write=is_main_process, needed=needed)
+        splits.update({name: train.subset(ids) for name, ids in indices.items() if ids})
+        logger.info("Split of %s: %s.", data_args.train_file, {name: len(ids) for name, ids in indices.items()})
+    for name in ("validation", "test"):
+        path = getattr(data_args, f"{name}_file")
+        if path:
+            splits[name] = task.read(path, name)
+    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
+              "test": data_args.max_predict_samples}
+    return {name: records if limits[name] is None else records.subset(
+        sample_indices(len(records), limits[name], data_args.split_seed, task.strata(records)))
+        for name, records in splits.items()}
+
+
+def card_facts(task: Task, model_args, data_args, label_list: list[str], results: dict[str, dict],
+               splits: dict[str, Records]) -> ModelCardFacts:
+    """What the model card says about a run."""
+    examples = next((task.model_inputs(records) for records in splits.values() if len(records)), [""])
+    data_file = next((f for f in (data_args.train_file, data_args.validation_file, data_args.test_file,
+                                  getattr(data_args, "predict_text_file", None)) if f), "")
+    return ModelCardFacts(
+        base_model=finetuned_from(model_args), task=task.pipeline_task, dataset=os.path.basename(data_file),
+        labels=label_list, script=task.script, results=results,
+        split_sizes={name: len(records) for name, records in splits.items()},
+        extra_sections=task.card_sections(results), input_note=task.input_note,
+        language=guess_language(examples[:200]), example_input=examples[0].replace('"', "'")[:200],
+        license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
+
+
+def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
+    """Read, split, tokenize, train, evaluate and predict; write every output; card and push."""
+    resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args)
+    config = load_config(model_args)
+    task.configure(config)
+    with training_args.main_process_first(desc="reading and splitting the data"):
+        splits = load_splits(task, data_args, training_args.output_dir, training_args.should_save,
+                             held_out_splits_needed(training_args))
+        task.prepare_splits(splits, data_args)
+    require_splits(training_args, splits, task.prediction_splits(splits))
+    label_list = resolve_label_list(config, training_args.do_train,
+                                    task.gold_labels(splits["train"]) if "train" in splits else None,
+                                    {name: task.gold_labels(records) for name, records in splits.items()
+                                     if name != "train"}, data_args.allow_unseen_labels, task.label_order())
+    logger.info("Labels (%d): %s", len(label_list), label_list[:20])
+    label_to_id = {label: i for i, label in enumerate(label_list)}
+
+    tokenizer = load_tokenizer(model_args, config, pretokenized=task.pretokenized)
+    model = load_model(task.model_class, model_args, config, tokenizer)
+    coverage, embedding_learning_rate = prepare_vocabulary(
+        model_args, training_args, tokenizer, model,
+        task.model_inputs(splits["train"]) if "train" in splits else None)
+    with training_args.main_process_first(desc="tokenizing"):
+        encoded = {name: task.encode(name, records, tokenizer, label_to_id, data_args)
+                   for name, records in splits.items()}
+    train_dataset = encoded["train"].dataset() if "train" in encoded else None
+    warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate, resume_from)
+
+    trainer = BertftTrainer(
+        model=model, args=training_args, train_dataset=train_dataset,
+        eval_dataset=encoded["validation"].dataset() if "validation" in encoded else None,
+        processing_class=tokenizer, embedding_learning_rate=embedding_learning_rate, callbacks=[checkpoint_marker],
+        **task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation")))
+    results: dict[str, dict] = {}
+    if training_args.do_train:
+        train_and_save(trainer, training_args, len(splits["train"]), resume_from)
+    if training_args.do_eval:
+        results["validation"] = evaluate_and_save(trainer, len(splits["validation"]))
+    if training_args.do_predict:
+        for name in task.prediction_splits(splits):
+            predictions, timing = predict_in_order(trainer, encoded[name].dataset())
+            outputs = task.decode(encoded[name], predictions, label_list)
+            if not trainer.is_world_process_zero():
+                continue
+            metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing)
+            if metrics:
+                save_split_metrics(trainer, name, scalar_metrics(metrics, name))
+                results[name] = metrics
+    report = task.data_report(coverage, encoded)
+    if report and trainer.is_world_process_zero():
+        write_json(os.path.join(training_args.output_dir, "data_report.json"), report)
+    finish(trainer, training_args, card_facts(task, model_args, data_args, label_list, results, splits),
+           task.curve_metric)
+    return TaskRun(task, trainer, tokenizer, label_list, results, data_args)
