@@ -72,6 +72,7 @@ def recipe_flags(options: argparse.Namespace) -> list[str]:
 def main(options: argparse.Namespace) -> None:
     epochs, recipe = options.epochs, recipe_flags(options)
     out = OUT / "full"
+    facts = machine_facts()  # the commit and date of the training run, taken before it starts
     wall = run("run_ner.py", [*COMMON, *recipe, "--num_train_epochs", str(epochs), "--eval_strategy", "epoch",
                               "--save_strategy", "epoch", "--save_total_limit", "1", "--load_best_model_at_end",
                               "--metric_for_best_model", "f1", "--do_train", "--do_eval", "--do_predict",
@@ -80,7 +81,6 @@ def main(options: argparse.Namespace) -> None:
     per_type = read_json(out / "test_entities.json")
     history = [h for h in read_json(out / "trainer_state.json")["log_history"] if "eval_f1" in h]
     data = read_json(out / "data_report.json")
-    facts = machine_facts()
     payload = {"facts": facts, "train": train, "test": test, "per_type": per_type, "validation_history": history,
                "data_report": data, "wall_s": wall, "peak_rss_gib": peak_rss_gib(), "recipe": recipe[:-2],
                "batch_size": options.batch_size, "epochs": epochs,

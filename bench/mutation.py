@@ -70,6 +70,7 @@ def mutmut_section(module: str, tests: list[str]) -> str:
     return ("\n[mutmut]\nsource_paths = bertft_utils\n"
             f"only_mutate ={listing(mutate_patterns(module))}\n"
             f"pytest_add_cli_args_test_selection ={listing(tests)}\n"
+            "also_copy =\n    data\n"
             "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n    -q\n")
 
 

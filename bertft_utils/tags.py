@@ -9,6 +9,7 @@ from .option_values import parse_option_value
 from .readers import DataFormatError, TokenFile
 
 _TAG = re.compile(r"^(?:O|[BIEMS]-\S.*)$")
+OUTSIDE = ("O", "")  # (prefix, type) of the tag before a sentence's first tag
 SCHEMES = ("IOB2", "IOB1", "IOBES")
 
 
@@ -42,7 +43,7 @@ def name_tag_ids(token_file: TokenFile, names: list[str]) -> None:
         if sentence.tags is None:
             continue
         for position, (tag, line) in enumerate(zip(sentence.tags, sentence.lines, strict=True)):
-            if not tag.lstrip("-").isdigit() or not 0 <= int(tag) < len(names):
+            if not tag.isdecimal() or int(tag) >= len(names):
                 raise DataFormatError(
                     f"{token_file.path}, line {line}: tag {tag!r} is not an id between 0 and {len(names) - 1}, "
                     f"but --tag_names says tags are ids of {len(names)} names."
@@ -51,7 +52,8 @@ def name_tag_ids(token_file: TokenFile, names: list[str]) -> None:
 
 
 def _split(tag: str) -> tuple[str, str]:
-    return ("O", "") if tag == "O" else (tag[0], tag[2:])
+    """(prefix, type): ("B", "PER") for B-PER, ("O", "") for O."""
+    return tag[0], tag[2:]
 
 
 def to_scoring_tag(tag: str) -> str:
@@ -65,14 +67,14 @@ def detect_scheme(tag_sequences: list[list[str]]) -> str:
     b_after_other = False
     i_starts = False
     for tags in tag_sequences:
-        previous = ("O", "")
+        previous = OUTSIDE
         for tag in tags:
             prefix, kind = _split(tag)
-            if prefix in "ESM":
+            if prefix in ("E", "S", "M"):
                 return "IOBES"
-            if prefix == "B" and not (previous[0] in "BI" and previous[1] == kind):
+            if prefix == "B" and not (previous[0] in ("B", "I") and previous[1] == kind):
                 b_after_other = True
-            if prefix == "I" and (previous[0] == "O" or previous[1] != kind):
+            if prefix == "I" and previous[1] != kind:  # after O (type "") or another type
                 i_starts = True
             previous = (prefix, kind)
     return "IOB1" if i_starts and not b_after_other else "IOB2"
@@ -103,7 +105,7 @@ def count_illegal(tag_sequences: list[list[str]], scheme: str) -> TagSequenceRep
     """Continuation tags (I-/M-/E-) that follow `O` or another type."""
     illegal = sentences = 0
     for tags in tag_sequences:
-        previous = ("O", "")
+        previous = OUTSIDE
         found = 0
         for tag in tags:
             current = _split(tag)
@@ -118,7 +120,7 @@ def repair(tags: list[str], scheme: str) -> list[str]:
     """The conventional repair: an entity that starts with a continuation tag starts there (I-X -> B-X; in
     IOBES a lone continuation becomes S-X/B-X and an unclosed B-/I- gets its E-/S-). IOB1 is converted to IOB2."""
     fixed = []
-    previous = ("O", "")
+    previous = OUTSIDE
     for tag in tags:
         prefix, kind = _split(tag)
         if scheme in ("IOB2", "IOB1") and prefix == "I" and not _continues(previous, kind):
@@ -130,7 +132,7 @@ def repair(tags: list[str], scheme: str) -> list[str]:
     if scheme == "IOBES":
         for i, tag in enumerate(fixed):
             prefix, kind = _split(tag)
-            following = _split(fixed[i + 1]) if i + 1 < len(fixed) else ("O", "")
+            following = _split(fixed[i + 1]) if i + 1 < len(fixed) else OUTSIDE
             closes = not (following[0] in ("I", "M", "E") and following[1] == kind)
             if prefix == "B" and closes:
                 fixed[i] = f"S-{kind}"

@@ -99,10 +99,9 @@ def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, 
             windows_here += 1
             if end >= len(ids):
                 break
-            next_start = end - doc_stride
-            while next_start < end and not first[next_start]:
-                next_start += 1  # start each window on a word's first sub-token
-            start = max(next_start, start + 1)
+            start = end - doc_stride  # > start, as doc_stride < content
+            while start < end and not first[start]:
+                start += 1  # start each window on a word's first sub-token
         result.windowed_sentences += windows_here > 1
     if result.windowed_sentences:
         logger.info("%d of %d sentences are longer than %d tokens: split into %d overlapping windows in all "

@@ -104,3 +104,31 @@ def test_entity_metrics_per_type_and_averages():
     assert nothing["f1"] == 0.0 and nothing["precision"] == 0.0 and nothing["recall"] == 0.0
     assert nothing["token_accuracy"] == 1.0 and nothing["per_type"] == {}
     assert nothing["report_text"] == "no entities in the gold or predicted tags\n"
+
+
+def test_labels_never_seen_or_never_predicted_count_as_zero():
+    from bertft_utils.metrics import classification_metrics, entity_metrics
+
+    # label "c" occurs nowhere: it still counts in the macro averages, with zeros
+    m = classification_metrics([0, 1, 1], [0, 1, 0], ["a", "b", "c"])
+    assert m["macro_precision"] == pytest.approx((1 / 2 + 1 + 0) / 3)
+    assert m["macro_recall"] == pytest.approx((1 + 1 / 2 + 0) / 3)
+    assert m["confusion_matrix"] == [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
+    # the positive class is never predicted: precision 0, not 1
+    binary = classification_metrics([0, 1], [0, 0], ["no", "yes"])
+    assert (binary["precision"], binary["recall"], binary["f1"]) == (0.0, 0.0, 0.0)
+    assert binary["macro_precision"] == pytest.approx(0.25) and binary["weighted_precision"] == pytest.approx(0.25)
+    entities = entity_metrics([["B-LOC", "O"]], [["O", "O"]])  # LOC never predicted
+    assert entities["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 1}
+    assert type(entities["per_type"]["LOC"]["support"]) is int and type(entities["per_type"]["LOC"]["recall"]) is float
+    assert entities["report_text"].split("\n")[2].split() == ["LOC", "0.0000", "0.0000", "0.0000", "1"]
+
+
+def test_strict_mode_reaches_the_text_report_too():
+    from bertft_utils.metrics import entity_metrics
+
+    gold, pred = [["B-ORG", "I-ORG", "O"]], [["I-ORG", "I-ORG", "O"]]
+    assert entity_metrics(gold, pred)["report_text"].split("\n")[2].split() == ["ORG", "1.0000", "1.0000", "1.0000",
+                                                                                "1"]
+    assert entity_metrics(gold, pred, "IOB2")["report_text"].split("\n")[2].split() == ["ORG", "0.0000", "0.0000",
+                                                                                        "0.0000", "1"]

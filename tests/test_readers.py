@@ -211,3 +211,247 @@ def test_predictions_tsv_round_trips_any_text(tmp_path):
     with open(tmp_path / "predictions.tsv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     assert [r["text"] for r in rows] == texts and [r["predicted"] for r in rows] == ["0", "1", "0", "1", "0"]
+
+
+def message(error_info) -> str:
+    return str(error_info.value)
+
+
+def test_every_reader_error_message_in_full(tmp_path):
+    """The whole message: file, line, what is wrong and what to do."""
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "b.jsonl", '{"a": 1}\n\n{"a": }\n'))
+    assert message(error) == (f"{tmp_path}/b.jsonl, line 3: not valid JSON (Expecting value, column 7). Each line "
+                              "must hold one JSON object.")
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "l.jsonl", '{"a": 1}\n[1, 2]\n'))
+    assert message(error) == f"{tmp_path}/l.jsonl, line 2: expected a JSON object, got list."
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "e.json", '[{"a": 1}, 3]'))
+    assert message(error) == f"{tmp_path}/e.json: element 1 of the array is not a JSON object."
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "arr.json", '[\n{"a": 1},\n{"a": 2}}\n]'))
+    assert message(error) == (f"{tmp_path}/arr.json, line 3: the JSON array is broken there (Expecting ',' delimiter, "
+                              "column 9). Fix it, or write one JSON object per line (JSON lines).")
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "f.csv", "a,b\n1,2\n3\n"))
+    assert message(error) == (f"{tmp_path}/f.csv, line 3: 1 fields, but the header has 2. Quote fields that contain "
+                              "the delimiter.")
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "f.tsv", "a\tb\n1\t2\t3\n"))
+    assert message(error) == (f"{tmp_path}/f.tsv, line 2: 3 fields, but the header has 2. tsv records are one line "
+                              "each, fields separated by single tabs (pass --tsv_quoting for a tsv file that quotes "
+                              "fields).")
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "q.csv", 'a,b\n1,2\n"x,3\n'))
+    assert message(error) == (f"{tmp_path}/q.csv, line 3: unexpected end of data. A quote opened on line 3 never "
+                              "closes, so it would swallow the rest of the file. Close or remove the quote.")
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "h.csv", "a, b,a ,c\n1,2,3,4\n"))
+    assert message(error) == (f"{tmp_path}/h.csv, line 1: the header names column(s) ['a'] more than once; one would "
+                              "silently overwrite the other. Rename them.")
+    for name in ("empty.csv", "empty.tsv"):
+        with pytest.raises(DataFormatError) as error:
+            read_table(write(tmp_path, name, ""))
+        assert message(error) == f"{tmp_path}/{name}: the file is empty (expected a header row)."
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "header_only.csv", "a,b\n\n"))
+    assert message(error) == f"{tmp_path}/header_only.csv: the file has no records."
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "x.tsv", "a\tb\n"), data_format="parquet")
+    assert message(error) == (f"{tmp_path}/x.tsv: unsupported format 'parquet'; use one of jsonl, json, csv, tsv, "
+                              "answer_question.")
+    with pytest.raises(DataFormatError) as error:
+        guess_format("data.XYZ")
+    assert message(error) == ("data.XYZ: cannot tell the format from the extension '.xyz'. Pass --data_format (one "
+                              "of jsonl, json, csv, tsv).")
+
+
+def test_formats_from_extensions_and_explicit_formats(tmp_path):
+    assert [guess_format(f"a{ext}") for ext in (".jsonl", ".JSON", ".csv", ".tsv")] == ["jsonl", "json", "csv", "tsv"]
+    assert guess_format("a.txt", known=("conll",), default="conll") == "conll"
+    assert guess_format("a.conll", known=("conll",)) == "conll"
+    # .txt lines are answer-question lines for read_table; any format can be forced
+    assert read_table(write(tmp_path, "qa.txt", "office question here\n")).rows == [
+        {"answer": "office", "question": "question here"}]
+    assert read_table(write(tmp_path, "qa.dat", "office q\n"), data_format="answer_question").column("question") == [
+        "q"]
+    assert read_table(write(tmp_path, "t.dat", "a\tb\n1\t2\n"), data_format="tsv").rows == [{"a": "1", "b": "2"}]
+    assert read_table(write(tmp_path, "c.dat", "a,b\n1,2\n"), data_format="csv").rows == [{"a": "1", "b": "2"}]
+    assert read_table(write(tmp_path, "j.dat", '{"a": 1}\n'), data_format="jsonl").rows == [{"a": 1}]
+    assert read_table(write(tmp_path, "k.dat", '[{"a": 1}]'), data_format="json").rows == [{"a": 1}]
+    quoted = write(tmp_path, "q.tsv", 'a\tb\n"x\ty"\t2\n')
+    assert read_table(quoted, tsv_quoting=True).rows == [{"a": "x\ty", "b": "2"}]
+    with pytest.raises(DataFormatError, match="3 fields"):
+        read_table(quoted)
+
+
+def test_json_shapes_and_line_numbers(tmp_path):
+    table = read_table(write(tmp_path, "d.json", '{"data": [{"a": 1}, {"a": 2}]}'))
+    assert table.rows == [{"a": 1}, {"a": 2}] and table.line_numbers == [1, 2]
+    lines = read_table(write(tmp_path, "l.json", '{"a": 1}\n{"a": 2}\n'))  # JSON lines in a .json file
+    assert lines.rows == [{"a": 1}, {"a": 2}] and lines.line_numbers == [1, 2]
+    single = read_table(write(tmp_path, "s.json", '  {"a": 1}'))  # one object, not an array: one record
+    assert single.rows == [{"a": 1}] and single.line_numbers == [1]
+    with pytest.raises(DataFormatError, match="has no records"):
+        read_table(write(tmp_path, "n.json", "[]"))
+    with pytest.raises(DataFormatError, match=r"n2\.json, line 1: not valid JSON"):
+        read_table(write(tmp_path, "n2.json", "{oops\n"))
+
+
+def test_tsv_keeps_spaces_and_quotes_and_skips_blank_lines(tmp_path):
+    table = read_table(write(tmp_path, "s.tsv", " a \tb\r\n x \t\"y\r\n\r\n\t\n2\t3"))
+    assert table.rows == [{"a": " x ", "b": '"y'}, {"a": "2", "b": "3"}]  # whitespace-only lines are blank lines
+    assert table.line_numbers == [2, 5]
+
+
+def test_csv_blank_rows_and_line_numbers(tmp_path):
+    table = read_table(write(tmp_path, "b.csv", "a,b\r\n1,2\r\n\r\n , \n3,4\n"))
+    assert table.rows == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}] and table.line_numbers == [2, 5]
+    assert table.multiline_records == []
+
+
+def test_open_text_refuses_directories_binary_and_other_encodings(tmp_path):
+    from bertft_utils.readers import open_text
+
+    with pytest.raises(DataFormatError) as error:
+        open_text(str(tmp_path))
+    assert message(error) == f"{tmp_path} is a directory: give the data file inside it."
+    with pytest.raises(FileNotFoundError) as missing:
+        open_text(str(tmp_path / "nope.txt"))
+    assert str(missing.value) == f"{tmp_path}/nope.txt: no such file."
+    with pytest.raises(DataFormatError) as error:
+        open_text(write(tmp_path, "bin.dat", b"ab\x00cd", "wb"))
+    assert message(error) == (f"{tmp_path}/bin.dat: a binary file (it holds NUL bytes), not text. Give a UTF-8 text "
+                              "file (jsonl, json, csv, tsv, CoNLL or plain lines).")
+    with pytest.raises(DataFormatError) as error:
+        open_text(write(tmp_path, "gbk.txt", "一\n二\n".encode() + "三".encode("gbk") + b"\n", "wb"))
+    assert message(error) == (f"{tmp_path}/gbk.txt, line 3: not UTF-8 (invalid continuation byte at byte 8). "
+                              "Convert the file to UTF-8 (e.g. iconv -f GBK -t UTF-8).")
+    late_nul = write(tmp_path, "late.txt", b"a" * 65536 + b"\x00", "wb")  # only the first 64 KiB are looked at
+    assert open_text(late_nul).read() == "a" * 65536 + "\x00"
+    with open_text(write(tmp_path, "bom.txt", b"\xef\xbb\xbfx\r\ny\n", "wb")) as handle:
+        assert handle.readlines() == ["x\r\n", "y\n"]  # BOM skipped, line ends kept as written
+
+
+def test_columns_pick_and_require(tmp_path, caplog):
+    from bertft_utils.readers import shown_values
+
+    table = read_table(write(tmp_path, "c.jsonl", '{"x": 1, "y": 2}\n{"z": 3, "x": 4}\n'))
+    assert table.columns() == ["x", "y", "z"]
+    with caplog.at_level("INFO", logger="bertft_utils"):
+        assert table.pick_column("text", "text", ("nope", 1), "--flag") == "y"
+        assert "no column 'text'; using 'y' (set --flag to choose)" in caplog.text
+    assert table.pick_column("x", "text", ("y",), "--flag") == "x"  # present: taken
+    assert table.pick_column("asked", "text", ("y",), "--flag") == "asked"  # not the default: no fallback
+    assert table.pick_column("text", "text", (7, "nope"), "--flag") == "text"  # no fallback present
+    assert table.pick_column("text", "text", (0,), "--flag") == "x"
+    with pytest.raises(DataFormatError) as error:
+        table.require_columns("x", "a", "b")
+    assert message(error) == (f"{tmp_path}/c.jsonl: no column 'a', 'b'. Columns found: ['x', 'y', 'z']. Choose them "
+                              "with --text_column_name/--label_column_name.")
+    table.require_columns("x", "z")
+    with pytest.raises(DataFormatError) as error:
+        table.column("y")
+    assert message(error) == f"{tmp_path}/c.jsonl, line 2: column 'y' is missing or empty. Fix or remove that line."
+    assert table.column("x") == [1, 4] and len(table) == 2
+    assert shown_values(list(range(10))) == repr(list(range(10)))
+    assert shown_values(list(range(11))) == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9] ... (11 in all)"
+    assert shown_values([1, 2, 3], first=2) == "[1, 2] ... (3 in all)"
+
+
+def test_answer_lines_in_full(tmp_path, caplog):
+    from bertft_utils.readers import read_answer_question_lines
+
+    path = write(tmp_path, "qa.txt", "  office  a question \r\n\n \nlonely\nother q2\n")
+    with pytest.raises(DataFormatError) as error:
+        read_answer_question_lines(path)
+    assert message(error) == (f"{path}, line 4: no question after the answer 'lonely'. Each line must be 'answer "
+                              "question'. Fix the line, or pass --skip_malformed to skip (and count) such lines.")
+    with caplog.at_level("WARNING", logger="bertft_utils"):
+        table = read_answer_question_lines(path, skip_malformed=True)
+    assert table.rows == [{"answer": "office", "question": "a question"}, {"answer": "other", "question": "q2"}]
+    assert table.line_numbers == [1, 5] and table.skipped_lines == [4]
+    assert f"{path}: skipped 1 malformed lines (no question): lines [4]." in caplog.text
+    clean = read_answer_question_lines(write(tmp_path, "ok.txt", "a b\n"))
+    assert clean.skipped_lines == []
+    with pytest.raises(DataFormatError, match="has no records"):
+        read_answer_question_lines(write(tmp_path, "none.txt", "lonely\n"), skip_malformed=True)
+
+
+def test_conll_in_full(tmp_path):
+    from bertft_utils.readers import read_conll, read_token_file
+
+    path = write(tmp_path, "c.txt", "a B-X\r\nb  I-X \n\t\n-DOCSTART-\tO\nc\tO\n\n\nd\tx\tO\n")
+    token_file = read_conll(path)
+    assert [(s.tokens, s.tags, s.lines) for s in token_file.sentences] == [
+        (["a", "b", ""], ["B-X", "I-X", ""], [1, 2, 3]), (["c"], ["O"], [5]), (["d"], ["O"], [8])]
+    assert token_file.raw_lines == ["a B-X", "b  I-X ", "\t", "-DOCSTART-\tO", "c\tO", "", "", "d\tx\tO"]
+    assert token_file.token_lines == 5 and token_file.format == "conll" and len(token_file) == 3
+    untagged = read_conll(write(tmp_path, "u.txt", "a\nb\n\nc\n"), tagged=False)
+    assert [(s.tokens, s.tags) for s in untagged.sentences] == [(["a", "b"], None), (["c"], None)]
+    with pytest.raises(DataFormatError) as error:
+        read_conll(write(tmp_path, "one.txt", "a B\nb\n"))
+    assert message(error) == (f"{tmp_path}/one.txt, line 2: expected a token and a tag separated by a tab or spaces, "
+                              "got 'b'. Untagged text goes in with --predict_text_file.")
+    with pytest.raises(DataFormatError) as error:
+        read_conll(write(tmp_path, "blank.txt", "\n-DOCSTART- O\n\n"))
+    assert message(error) == f"{tmp_path}/blank.txt: no sentences found (expected token<TAB>tag lines)."
+    assert read_token_file(path, data_format="conll").sentences[1].tokens == ["c"]
+    with pytest.raises(DataFormatError) as error:
+        read_token_file(path, data_format="tsv")
+    assert message(error) == f"{path}: unsupported format 'tsv'; use one of conll, jsonl, json, csv."
+
+
+def test_token_tables_in_full(tmp_path):
+    from bertft_utils.readers import read_token_file
+
+    path = write(tmp_path, "t.jsonl", '{"tokens": ["a", 1], "ner_tags": ["O", "B-X"]}\n\n'
+                                      '{"tokens": "c d", "ner_tags": " [\\"O\\", \\"O\\"]"}\n')
+    token_file = read_token_file(path)
+    assert [(s.tokens, s.tags, s.lines) for s in token_file.sentences] == [
+        (["a", "1"], ["O", "B-X"], [1, 1]), (["c", "d"], ["O", "O"], [3, 3])]
+    assert token_file.format == "jsonl" and token_file.raw_lines == [] and token_file.token_lines == 0
+    untagged = read_token_file(write(tmp_path, "u.jsonl", '{"tokens": ["a"]}\n'), tagged=False)
+    assert untagged.sentences[0].tags is None and untagged.sentences[0].tokens == ["a"]
+    named = read_token_file(write(tmp_path, "n.json", '[{"w": ["a"], "t": ["O"], "x": 1}]'), tokens_column="w",
+                            tags_column="t")
+    assert named.sentences[0].tokens == ["a"] and named.format == "json"
+    with pytest.raises(DataFormatError) as error:
+        read_token_file(write(tmp_path, "e.jsonl", '{"tokens": [], "ner_tags": []}\n'))
+    assert message(error) == f"{tmp_path}/e.jsonl, line 1: column 'tokens' must be a non-empty list."
+    with pytest.raises(DataFormatError) as error:
+        read_token_file(write(tmp_path, "m.jsonl", '{"tokens": ["a", "b"], "ner_tags": "O"}\n'))
+    assert message(error) == f"{tmp_path}/m.jsonl, line 1: 2 tokens but 1 tags. Each token needs one tag."
+    with pytest.raises(DataFormatError) as error:
+        read_token_file(write(tmp_path, "j.csv", 'tokens,ner_tags\n"[a]",O\n'))
+    assert message(error) == (f"{tmp_path}/j.csv, line 2: column 'tokens' starts like a JSON list but does not parse "
+                              "(Expecting value, column 2). Write a JSON list such as [\"a\", \"b\"] or "
+                              "space-separated tokens.")
+    with pytest.raises(DataFormatError) as error:
+        read_token_file(write(tmp_path, "d.jsonl", '{"tokens": {"a": 1}, "ner_tags": ["O"]}\n'))
+    assert message(error) == f"{tmp_path}/d.jsonl, line 1: column 'tokens' must be a non-empty list."
+    with pytest.raises(DataFormatError) as error:
+        read_token_file(write(tmp_path, "one.jsonl", '{"words": ["a"]}\n'))
+    assert message(error) == (f"{tmp_path}/one.jsonl: no column 'ner_tags'. Columns found: ['words']. Choose them "
+                              "with --tokens_column_name/--tags_column_name (or HF's --text_column_name/"
+                              "--label_column_name).")
+
+
+def test_text_lines_and_subsets(tmp_path):
+    from bertft_utils.readers import read_text_lines
+
+    path = write(tmp_path, "raw.txt", "北京 人\r\n\n  \nab  c\n")
+    chars = read_text_lines(path)
+    assert [(s.tokens, s.tags, s.lines) for s in chars.sentences] == [
+        (["北", "京", " ", "人"], None, [1, 1, 1, 1]), (["a", "b", " ", " ", "c"], None, [4] * 5)]
+    assert chars.raw_lines == ["北京 人", "", "  ", "ab  c"] and chars.format == "text"
+    words = read_text_lines(path, split="whitespace")
+    assert [s.tokens for s in words.sentences] == [["北京", "人"], ["ab", "c"]]
+    with pytest.raises(DataFormatError) as error:
+        read_text_lines(write(tmp_path, "blank.txt", "\n \n"))
+    assert message(error) == f"{tmp_path}/blank.txt: no text found."
+    part = chars.subset([1])
+    assert [s.tokens for s in part.sentences] == [["a", "b", " ", " ", "c"]]
+    assert (part.path, part.format, part.raw_lines, part.token_lines) == (path, "text", chars.raw_lines, 0)
+    assert len(chars.subset([])) == 0 and len(chars.subset([1, 0])) == 2

@@ -180,3 +180,59 @@ def test_split_train_file_percentages_and_seed(tmp_path):
         split_train_file(split_args(tmp_path, split_file=path, validation_file="v.jsonl"), labels, str(tmp_path), False)
     assert split_train_file(split_args(tmp_path, split_file=path, test_file="t.jsonl"), labels, str(tmp_path),
                             False)["validation"] == list(range(90, 100))
+
+
+def test_labels_of_any_type_split_and_sample_deterministically():
+    from bertft_utils.splits import sample_indices
+
+    mixed = [0, "a", 0, "a", 1.5, "a", 0, 0, "a", "a"]  # not mutually comparable: ordered by their text
+    assert stratified_split(mixed, 20, 20, seed=1) == stratified_split(mixed, 20, 20, seed=1)
+    assert len(sample_indices(len(mixed), 4, seed=1, labels=mixed)) == 4
+
+
+def test_sample_ties_and_overshoot_are_resolved_by_name_and_count():
+    from bertft_utils.splits import sample_indices
+
+    def counts(labels, n):
+        chosen = sample_indices(len(labels), n, seed=0, labels=labels)
+        assert len(chosen) == n
+        return {k: sum(labels[i] == k for i in chosen) for k in sorted(set(labels))}
+
+    # floors a2 b2 c1 d1 = 6 > 5: the largest count gives one back; a tie goes to the label that sorts last
+    assert counts(["a"] * 5 + ["b"] * 5 + ["c", "d"], 5) == {"a": 2, "b": 1, "c": 1, "d": 1}
+    # floors a3 b3 c1 d1 = 8 > 7: one back, not down to one
+    assert counts(["a"] * 8 + ["b"] * 8 + ["c", "d"], 7) == {"a": 3, "b": 2, "c": 1, "d": 1}
+    # floors a9 b9 c1 = 19 < 20: c has the largest remainder but no record left: a (then b) gets it
+    assert counts(["a"] * 10 + ["b"] * 10 + ["c"], 20) == {"a": 10, "b": 9, "c": 1}
+
+
+def test_given_files_hold_nothing_out_and_the_log_says_what_is_not_held_out(tmp_path, caplog):
+    from bertft_utils.splits import split_train_file
+
+    labels = ["a"] * 100 + ["b"] * 100  # 1% of 100 is 1: anything but 0% would hold one out
+    given = split_train_file(split_args(tmp_path, validation_file="v.jsonl", test_file="t.jsonl"), labels,
+                             str(tmp_path), False)
+    assert given["train"] == list(range(200)) and not given["validation"] and not given["test"]
+    with caplog.at_level("INFO", logger="bertft_utils"):
+        split_train_file(split_args(tmp_path, train_file="tr.jsonl"), labels, str(tmp_path), False,
+                         needed=(False, True))
+    assert caplog.messages == ["No validation records are held out of tr.jsonl: nothing in this run uses them "
+                               "(no --do_eval)."]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="bertft_utils"):
+        split_train_file(split_args(tmp_path, train_file="tr.jsonl"), labels, str(tmp_path), False,
+                         needed=(True, False))
+        split_train_file(split_args(tmp_path, train_file="tr.jsonl", test_file="t.jsonl"), labels, str(tmp_path),
+                         False, needed=(True, True))
+    assert caplog.messages == ["No test records are held out of tr.jsonl: nothing in this run uses them "
+                               "(no --do_predict)."]
+
+
+def test_ten_absent_records_are_listed_without_an_ellipsis(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"train": [10], "validation": [], "test": []}))
+    with pytest.raises(ValueError, match=r"\(record ids \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9\]\)\. Was"):
+        read_split(str(path), 11)
+    path.write_text(json.dumps({"train": [], "validation": [], "test": []}))
+    with pytest.raises(ValueError, match=r"\(record ids \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9\] \.\.\.\)\. Was"):
+        read_split(str(path), 11)

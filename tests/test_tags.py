@@ -134,3 +134,44 @@ def test_tag_names_must_be_distinct_and_listed():
     assert parse_tag_names("[0, 1]") == ["0", "1"]
     with pytest.raises(ValueError, match="distinct"):
         parse_tag_names('["O", " "]')
+
+
+def test_detection_sees_an_i_after_another_type_as_a_start():
+    assert detect_scheme([["I-PER", "I-LOC"]]) == "IOB1"  # two entities, each starting with I-
+    assert detect_scheme([["B-PER", "B-PER"]]) == "IOB2"
+    assert detect_scheme([["I-PER", "B-PER", "I-PER"]]) == "IOB1"
+    assert detect_scheme([["I-PER", "I-PER", "B-LOC"]]) == "IOB2"
+
+
+def test_repair_of_a_lone_end_tag_followed_by_a_continuation():
+    # E- cannot start an entity: it becomes a single-token S-; the I- after it then starts (and ends) its own
+    assert repair(["E-LOC", "I-LOC"], "IOBES") == ["S-LOC", "S-LOC"]
+    assert repair(["O", "I-LOC", "M-LOC", "E-LOC"], "IOBES") == ["O", "B-LOC", "M-LOC", "E-LOC"]
+
+
+def test_untagged_sentences_are_skipped_not_the_rest(tmp_path):
+    path = tmp_path / "ids.jsonl"
+    path.write_text('{"tokens": ["a"], "ner_tags": [0]}\n{"tokens": ["b"], "ner_tags": [1]}\n', encoding="utf-8")
+    token_file = read_token_file(str(path))
+    token_file.sentences[0].tags = None
+    name_tag_ids(token_file, ["O", "B-PER"])
+    assert token_file.sentences[1].tags == ["B-PER"]
+    token_file.sentences[1].tags = ["bad"]
+    with pytest.raises(DataFormatError, match="line 2: unknown tag 'bad'"):
+        validate_tags(token_file)
+    path.write_text('{"tokens": ["a"], "ner_tags": ["²"]}\n', encoding="utf-8")
+    with pytest.raises(DataFormatError, match="tag '²' is not an id between 0 and 1"):
+        name_tag_ids(read_token_file(str(path)), ["O", "B-PER"])
+
+
+def test_integer_tag_hint_in_full(tmp_path):
+    path = tmp_path / "ids.txt"
+    path.write_text("a\t3\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as error:
+        validate_tags(read_token_file(str(path)))
+    assert str(error.value) == (
+        f"{path}, line 1: unknown tag '3'. Tags must be 'O' or a prefix B-, I-, E-, M- or S- followed by the entity "
+        "type (e.g. B-PER). It looks like an integer tag id: pass --tag_names with the tag names in id order (for a "
+        "Hugging Face dataset: features['ner_tags'].feature.names).")
+    with pytest.raises(ValueError, match=r"^--tag_names: expected a comma-separated list"):
+        parse_tag_names("O,,B-PER")

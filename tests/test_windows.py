@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
-from bertft_utils.windows import IGNORE, encode_windows, stitch_predictions
+from bertft_utils.windows import IGNORE, Window, Windows, encode_windows, stitch_predictions
 
 
 @pytest.fixture(scope="module")
@@ -61,19 +61,12 @@ def test_a_short_sentence_is_one_window(tokenizer):
 
 
 def test_words_of_several_sub_tokens_are_predicted_at_their_first(tokenizer):
-    vocab = tokenizer.get_vocab()
     word = next(w for w in ("hello", "testing", "unbelievable", "北京上海") if
                 len(tokenizer.tokenize(w)) > 1 and tokenizer.unk_token not in tokenizer.tokenize(w))
     pieces = len(tokenizer.tokenize(word))
     windows = encode_windows([[word, "北"]], [[5, 6]], tokenizer, 32, 4)
     assert windows.windows[0].words == [None, 0, *[None] * (pieces - 1), 1, None]
     assert windows.windows[0].labels == [-100, 5, *[-100] * (pieces - 1), 6, -100]
-    assert vocab  # the tokenizer has a vocabulary at all
-    # a window never starts inside a word: with room for 2 tokens, the long word is cut but the next window
-    # starts at the next word's first sub-token
-    if pieces >= 3:
-        long = encode_windows([[word, "北"]], None, tokenizer, 4, 0)
-        assert [w.words for w in long.windows][-1] == [None, 1, None]
 
 
 def test_zero_token_characters_keep_a_position(tokenizer):
@@ -109,3 +102,54 @@ def test_every_word_of_any_sentence_gets_its_own_prediction(tokenizer, sentences
     stitched = stitch_predictions(windows, fake)
     assert [len(tags) for tags in stitched] == [len(words) for words in sentences]
     assert all(tags == [i % 1000 for i in range(len(tags))] for tags in stitched)
+
+
+def test_windows_start_on_a_word_in_the_overlap(tokenizer):
+    """北 hello 京 上 海 -> 北 he ##l ##l ##o 京 上 海 (hello is four sub-tokens, predicted at its first)."""
+    sentence = ["北", "hello", "京", "上", "海"]
+    assert tokenizer.tokenize("hello") == ["he", "##l", "##l", "##o"]
+
+    def words(max_seq_length, stride):
+        return [w.words[1:-1] for w in encode_windows([sentence], None, tokenizer, max_seq_length, stride).windows]
+
+    # the overlap would start on ##o: it moves to 京
+    assert words(8, 2) == [[0, 1, None, None, None, 2], [2, 3, 4]]
+    # no overlap, the next window starts at ##o (no word starts before the end): its position predicts nothing
+    assert words(6, 2) == [[0, 1, None, None], [None, 2, 3, 4]]
+    # the largest stride (3 of 4 tokens): the second window starts at hello, the third at 京
+    assert words(6, 3) == [[0, 1, None, None], [1, None, None, None], [2, 3, 4]]
+
+
+def test_counts_and_log_lines(tokenizer, caplog):
+    with caplog.at_level("INFO", logger="bertft_utils"):
+        windows = encode_windows([list("北京上海中"), [" ", "北"], ["\u200b"], list("北京")], None, tokenizer, 6, 1)
+    assert windows.windowed_sentences == 1 and windows.zero_token_words == 2  # two windows make a windowed sentence
+    assert len(windows.windows) == 5
+    assert caplog.messages == [
+        "1 of 4 sentences are longer than 4 tokens: split into 5 overlapping windows in all (stride 1); every token "
+        "is still predicted.",
+        "2 tokens have no sub-token in this tokenizer (spaces, control characters): fed as [UNK] so that they keep "
+        "their tag and get a prediction."]
+    assert windows.windows[1].input_ids == tokenizer.convert_tokens_to_ids(["[CLS]", "海", "中", "[SEP]"])
+    assert windows.windows[2].input_ids == tokenizer.convert_tokens_to_ids(["[CLS]", "[UNK]", "北", "[SEP]"])
+    caplog.clear()
+    with caplog.at_level("INFO", logger="bertft_utils"):
+        encode_windows([list("北京")], None, tokenizer, 6, 1)
+    assert caplog.messages == []
+
+
+def test_a_single_window_with_labels_becomes_a_dataset(tokenizer):
+    dataset = encode_windows([["北"]], [[3]], tokenizer, 8, 2).dataset()
+    assert dataset.column_names == ["input_ids", "attention_mask", "labels"] and dataset[0]["labels"] == [-100, 3, -100]
+    assert Windows().dataset().column_names == ["input_ids", "attention_mask"]
+
+
+def test_stitching_takes_edge_words_and_refuses_uncovered_ones():
+    # windows without special tokens: the words at both ends have no context on one side, and still count
+    edge = Windows([Window(0, [5, 6], [0, 1])], sentence_lengths=[2])
+    assert stitch_predictions(edge, np.array([[7, 8]])) == [[7, 8]]
+    assert stitch_predictions(Windows([], sentence_lengths=[0]), np.zeros((0, 2))) == [[]]
+    gap = Windows([Window(0, [5, 6, 7], [0, None, 2])], sentence_lengths=[4])
+    with pytest.raises(RuntimeError) as error:
+        stitch_predictions(gap, np.array([[1, 1, 1]]))
+    assert str(error.value) == "sentence 0: 2 words got no prediction"
