@@ -31,7 +31,7 @@ pack() { tar -czf "$OUT/gpu_results.tar.gz" results/*"$BERTFT_BENCH_SUFFIX".* ou
 mkdir -p outputs
 BENCHES=${BENCHES:-msra taipei sarcasm}
 MSRA_ARGS="--epochs ${MSRA_EPOCHS:-10} --batch-size 64 --lr ${MSRA_LR:-1.5e-4} --embedding-lr ${MSRA_EMB_LR:-3e-3}"
-MSRA_ARGS="$MSRA_ARGS --mlm-warmup-epochs ${MSRA_WARMUP:-0}"
+MSRA_ARGS="$MSRA_ARGS --mlm-warmup-epochs ${MSRA_WARMUP:-0} --bf16"  # bf16 on the GPU, as before
 case $BENCHES in *msra*)
 ( timeout "$MSRA_LIMIT" python3 bench/msra_quality.py $MSRA_ARGS > outputs/msra.log 2>&1 \
   || python3 bench/msra_quality.py --test-only $MSRA_ARGS >> outputs/msra.log 2>&1 ) & ;; esac

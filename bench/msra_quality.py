@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 
 from common import REPO, SHARED_DATA, facts_markdown, machine_facts, peak_rss_gib, read_json, result_path, run
@@ -25,7 +24,7 @@ MSRA = SHARED_DATA / "msra_ner"
 SPLIT = REPO / "results" / "msra_split_ids.json"
 OUT = REPO / "outputs" / "bench_msra"
 COMMON = ["--train_file", str(MSRA / "train.txt"), "--split_file", str(SPLIT), "--test_file", str(MSRA / "test.txt"),
-          "--add_unk_chars", "--max_seq_length", "128", "--doc_stride", "32", "--bf16",
+          "--add_unk_chars", "--max_seq_length", "128", "--doc_stride", "32",
           "--per_device_eval_batch_size", "128", "--weight_decay", "0.01",
           "--warmup_steps", "0.06", "--logging_steps", "100", "--disable_tqdm", "true", "--seed", "42"]
 RECIPE = ["--learning_rate", "1e-4", "--embedding_learning_rate", "2e-3"]
@@ -65,7 +64,8 @@ def probe() -> None:
 def recipe_flags(options: argparse.Namespace) -> list[str]:
     """Learning rates (and the masked-LM warm-up, when asked for) first, then the batch size."""
     warm_up = ["--mlm_warmup_epochs", str(options.mlm_warmup_epochs)] if options.mlm_warmup_epochs else []
-    return ["--learning_rate", options.lr, "--embedding_learning_rate", options.embedding_lr, *warm_up,
+    precision = ["--bf16"] if options.bf16 else ["--no_auto_bf16"]  # the bench says which; never left to the CPU
+    return ["--learning_rate", options.lr, "--embedding_learning_rate", options.embedding_lr, *warm_up, *precision,
             "--per_device_train_batch_size", str(options.batch_size)]
 
 
@@ -83,7 +83,7 @@ def main(options: argparse.Namespace) -> None:
     data = read_json(out / "data_report.json")
     payload = {"facts": facts, "train": train, "test": test, "per_type": per_type, "validation_history": history,
                "data_report": data, "wall_s": wall, "peak_rss_gib": peak_rss_gib(), "recipe": recipe[:-2],
-               "batch_size": options.batch_size, "epochs": epochs,
+               "batch_size": options.batch_size, "epochs": epochs, "precision": "bf16" if options.bf16 else "fp32",
                "command": "python " + " ".join(sys.argv)}
     result_path("msra.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False))
     write_report(payload)
@@ -113,11 +113,10 @@ def test_only(options: argparse.Namespace) -> None:
     train = (read_json(out / "train_results.json") if (out / "train_results.json").exists() else
              {"train_runtime": None, "train_samples_per_second": None, "interrupted_after_epoch": state["epoch"]})
     data = read_json(test_out / "data_report.json")
-    log = out.with_suffix(".log").read_text(encoding="utf-8")  # the training run's coverage line
-    found = re.search(r"Vocabulary: ([0-9.]+)% of training characters \((\d+) of (\d+); (\d+) distinct\)", log)
-    data["vocabulary"] = {"unknown_fraction": float(found.group(1)) / 100, "distinct_unknown_characters":
-                          int(found.group(4))}
-    data["windowed_sentences"]["train"] = re.search(r"(\d+) of 42000 sentences are longer", log).group(1)
+    if (out / "data_report.json").exists():  # the training run finished: its own report of the training data
+        trained = read_json(out / "data_report.json")
+        data["vocabulary"] = trained["vocabulary"]
+        data["windowed_sentences"]["train"] = trained["windowed_sentences"].get("train")
     if options.cost_note is None:
         options.cost_note = (f"Training stopped after epoch {state['epoch']:.0f} of {options.epochs} (time limit); "
                              f"the best checkpoint ({model.name}) was scored by --test-only.")
@@ -125,8 +124,9 @@ def test_only(options: argparse.Namespace) -> None:
                "per_type": read_json(test_out / "test_entities.json"), "validation_history": history,
                "data_report": data, "wall_s": None, "test_wall_s": wall, "peak_rss_gib": None,
                "recipe": recipe_flags(options)[:-2], "batch_size": options.batch_size, "epochs": round(state["epoch"]),
-               "memory_note": f"not recorded for the training run; scoring the test set: {peak_rss_gib():.1f} GiB.",
-               "cost_note": options.cost_note}
+               "test_peak_rss_gib": peak_rss_gib(), "cost_note": options.cost_note,
+               "precision": "bf16" if options.bf16 else "fp32",
+               "training_commit": "not recorded (the commit above is the scoring run's)"}
     result_path("msra.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False))
     write_report(payload)
 
@@ -142,7 +142,8 @@ def write_report(payload: dict) -> None:
              "(3,442 sentences, 172,601 characters, long sentences windowed, nothing truncated).", "",
              facts_markdown(facts, "python bench/msra_quality.py (training), then --test-only (test scoring)"
                             if payload.get("test_wall_s") else payload.get("command", "python bench/msra_quality.py")),
-             f"Recipe: `--add_unk_chars {' '.join(recipe)}`, {epochs} epochs, batch {batch}, bf16, max_seq_length 128, "
+             f"Recipe: `--add_unk_chars {' '.join(recipe)}`, {epochs} epochs, batch {batch}, "
+             f"{payload.get('precision', 'bf16')}, max_seq_length 128, "
              f"doc_stride 32, warm-up 6%, weight decay 0.01. Characters added to the vocabulary: "
              f"{data['vocabulary']['distinct_unknown_characters']} (they were "
              f"{100 * data['vocabulary']['unknown_fraction']:.1f}% of training characters).", "",
@@ -156,7 +157,11 @@ def write_report(payload: dict) -> None:
               "## Validation F1 per epoch", "", "| epoch | validation micro F1 |", "|---:|---:|"]
     lines += [f"| {h['epoch']:.0f} | {h['eval_f1']:.4f} |" for h in history]
     whole = f", whole run {wall / 60:.1f} min with evaluation" if wall else ""
-    memory = (f"{payload['peak_rss_gib']:.1f} GiB" if payload.get("peak_rss_gib") else payload.get("memory_note", ""))
+    # measured figures only: ru_maxrss of the training run (and of the scoring run, for --test-only)
+    memory = (f"{payload['peak_rss_gib']:.1f} GiB (training run, ru_maxrss)" if payload.get("peak_rss_gib") else
+              "not measured for the training run")
+    if payload.get("test_peak_rss_gib"):
+        memory += f"; scoring the test set: {payload['test_peak_rss_gib']:.1f} GiB (ru_maxrss)"
     lines += ["", "## Cost", ""]
     if train.get("train_runtime"):
         lines.append(f"- training: {train['train_runtime'] / epochs / 60:.1f} min per epoch "
@@ -164,6 +169,8 @@ def write_report(payload: dict) -> None:
     lines += [f"- peak resident memory (CPU): {memory}", ""]
     if payload.get("cost_note"):
         lines += [payload["cost_note"], ""]
+    if payload.get("test_wall_s"):
+        lines += ["The commit and date above are the scoring run's; the training run's were not recorded.", ""]
     probe_file = REPO / "results" / "msra_recipe_probe.json"
     if probe_file.exists():
         lines += ["## How the recipe was chosen (`python bench/msra_quality.py --probe`)", "",
@@ -211,6 +218,8 @@ if __name__ == "__main__":
     parser.add_argument("--embedding-lr", default="2e-3")
     parser.add_argument("--mlm-warmup-epochs", type=float, default=0, help="run_ner.py --mlm_warmup_epochs")
     parser.add_argument("--cost-note", default=None, help="a sentence for the report's cost section")
+    parser.add_argument("--bf16", action="store_true", help="train in bf16 (default fp32: measure which is faster on "
+                        "this machine first; on a CPU without native bf16 it is hundreds of times slower)")
     options = parser.parse_args()
     if not SPLIT.exists():
         write_split()
