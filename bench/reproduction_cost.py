@@ -134,10 +134,24 @@ def time_steps(name: str, labels: int, head: str, length: int, steps: int, bf16:
             "non_embedding_parameters": model.num_parameters() - embedding}
 
 
-def measure(steps: int) -> dict:
-    from bertft_utils.arguments import _cpu_has_native_bf16
+def reference_prefers_bf16(time_precisions) -> bool:
+    """Whether bf16 is faster than fp32 for one step of the reference model on this machine (as the scripts decide)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
 
-    bf16 = _cpu_has_native_bf16()
+    from bertft_utils.modeling import embedded_model_path
+
+    model = AutoModelForSequenceClassification.from_pretrained(embedded_model_path(), num_labels=2)
+    batch = {"input_ids": torch.randint(100, 1000, (BATCH, 32)), "labels": torch.zeros(BATCH, dtype=torch.long),
+             "attention_mask": torch.ones(BATCH, 32, dtype=torch.long)}
+    timing = time_precisions(model, batch, training=True)
+    return timing["bf16_s"] < timing["fp32_s"]
+
+
+def measure(steps: int) -> dict:
+    from bertft_utils.precision import time_precisions
+
+    bf16 = reference_prefers_bf16(time_precisions)  # what run_*.py would measure as faster here
     rows = []
     lengths_by_task = {task: LENGTHS[task]() for task in TASKS}
     for task, (models, labels, head) in TASKS.items():

@@ -183,8 +183,9 @@ class BertftTrainingArguments(TrainingArguments):
     )
     auto_bf16: bool = field(
         default=True,
-        metadata={"help": "On a machine without GPU whose CPU has native bf16 (AVX512-BF16/AMX), train in bf16 mixed "
-                  "precision (1.4-1.8x faster, same accuracy in our benchmarks). --no_auto_bf16 keeps fp32."},
+        metadata={"help": "On a machine without GPU, time one batch in fp32 and in bf16 before training (or "
+                  "prediction) and use the faster (remembered per CPU model in ~/.cache/bertft). --no_auto_bf16 keeps "
+                  "fp32, --bf16 forces bf16."},
     )
 
     def __post_init__(self):
@@ -194,8 +195,6 @@ class BertftTrainingArguments(TrainingArguments):
         cpu_only = not _accelerator_available()
         if not self.use_cpu and cpu_only:
             self.use_cpu = True
-        if self.auto_bf16 and cpu_only and not (self.bf16 or self.fp16) and _cpu_has_native_bf16():
-            self.bf16 = True
         super().__post_init__()
 
 
@@ -220,15 +219,6 @@ def _accelerator_available() -> bool:
     if hasattr(torch, "accelerator"):
         return torch.accelerator.is_available()
     return torch.cuda.is_available() or torch.backends.mps.is_available()
-
-
-def _cpu_has_native_bf16() -> bool:
-    import torch
-
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def parse_arguments(*dataclass_types: type, args: list[str] | None = None) -> tuple:

@@ -18,6 +18,7 @@ from .metrics import scalar_metrics
 from .mlm_warmup import warm_up_encoder
 from .model_card import ModelCardFacts, guess_language
 from .modeling import load_config, load_model, load_tokenizer
+from .precision import apply_precision, choose_precision, precision_is_measured
 from .publishing import finetuned_from, finish
 from .reporting import write_json
 from .splits import sample_indices, split_train_file
@@ -188,13 +189,20 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         encoded = {name: task.encode(name, records, tokenizer, label_to_id, data_args)
                    for name, records in splits.items()}
     train_dataset = encoded["train"].dataset() if "train" in encoded else None
+    hooks = task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation"))
+    if precision_is_measured(training_args) and encoded:
+        sample = train_dataset if train_dataset is not None else next(iter(encoded.values())).dataset()
+        size = (training_args.per_device_train_batch_size if train_dataset is not None
+                else training_args.per_device_eval_batch_size)
+        batch = hooks["data_collator"]([sample[i] for i in range(min(size, len(sample)))])
+        apply_precision(training_args, choose_precision(model, dict(batch), training=train_dataset is not None))
     warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate, resume_from)
 
     trainer = BertftTrainer(
         model=model, args=training_args, train_dataset=train_dataset,
         eval_dataset=encoded["validation"].dataset() if "validation" in encoded else None,
         processing_class=tokenizer, embedding_learning_rate=embedding_learning_rate, callbacks=[checkpoint_marker],
-        **task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation")))
+        **hooks)
     results: dict[str, dict] = {}
     if training_args.do_train:
         train_and_save(trainer, training_args, len(splits["train"]), resume_from)

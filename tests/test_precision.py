@@ -1,0 +1,69 @@
+import json
+
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification
+
+from bertft_utils import precision
+from bertft_utils.arguments import BertftTrainingArguments
+
+
+@pytest.fixture
+def model(tiny_models):
+    return AutoModelForSequenceClassification.from_pretrained(str(tiny_models["bert"]), num_labels=2)
+
+
+def batch(size=4, length=12):
+    return {"input_ids": torch.randint(5, 100, (size, length)), "attention_mask": torch.ones(size, length, dtype=int),
+            "labels": torch.zeros(size, dtype=int)}
+
+
+def test_timing_leaves_the_model_and_the_random_numbers_as_they_were(model):
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    inputs = batch()
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    timing = precision.time_precisions(model, inputs, training=True)
+    assert torch.equal(torch.rand(3), expected)  # dropout during timing consumed no random numbers of the run
+    assert timing["fp32_s"] > 0 and timing["bf16_s"] > 0 and timing["batch"] in ("tiny (1x16)", "typical")
+    assert not model.training and all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_the_faster_precision_wins_and_is_remembered(model, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("BERTFT_CACHE", str(tmp_path))
+    calls = []
+
+    def fake(model, batch, training, repeats=1):
+        calls.append(training)
+        return {"fp32_s": 0.2, "bf16_s": 0.1, "batch": "typical"}
+
+    monkeypatch.setattr(precision, "time_precisions", fake)
+    with caplog.at_level("INFO", logger="bertft_utils"):
+        assert precision.choose_precision(model, batch(), training=True) is True
+        assert precision.choose_precision(model, batch(), training=True) is True  # from the cache
+    assert calls == [True]
+    assert "Precision: bf16, measured here on a typical batch: fp32 0.2000 s, bf16 0.1000 s per training step" in \
+        caplog.text and "cached in" in caplog.text
+    stored = json.loads((tmp_path / "precision.json").read_text())
+    [(key, entry)] = stored.items()
+    assert precision.cpu_model() in key and f"torch {torch.__version__}" in key and "batch size 4 | train" in key
+    assert entry["choice"] == "bf16" and entry["fp32_s"] == 0.2
+    monkeypatch.setattr(precision, "time_precisions", lambda *a, **k: {"fp32_s": 0.1, "bf16_s": 0.3, "batch": "x"})
+    assert precision.choose_precision(model, batch(), training=False) is False  # another key: measured again
+    assert len(json.loads((tmp_path / "precision.json").read_text())) == 2
+
+
+def test_who_decides(tmp_path):
+    measured = BertftTrainingArguments(output_dir=str(tmp_path), report_to=[])
+    assert measured.use_cpu and not measured.bf16 and precision.precision_is_measured(measured)
+    assert not precision.precision_is_measured(BertftTrainingArguments(output_dir=str(tmp_path), report_to=[],
+                                                                       auto_bf16=False))
+    forced = BertftTrainingArguments(output_dir=str(tmp_path), report_to=[], bf16=True)
+    assert forced.mixed_precision == "bf16" and not precision.precision_is_measured(forced)
+    precision.apply_precision(measured, True)
+    assert measured.bf16 and measured.mixed_precision == "bf16"
+    precision.apply_precision(measured, False)
+    assert not measured.bf16 and measured.mixed_precision == "no"
