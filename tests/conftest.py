@@ -13,6 +13,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# precision decisions of test runs go to a throw-away folder, not the user's ~/.cache/bertft
+import tempfile  # noqa: E402
+
+os.environ["BERTFT_CACHE"] = tempfile.mkdtemp(prefix="bertft-test-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
