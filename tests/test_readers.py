@@ -455,3 +455,72 @@ def test_text_lines_and_subsets(tmp_path):
     assert [s.tokens for s in part.sentences] == [["a", "b", " ", " ", "c"]]
     assert (part.path, part.format, part.raw_lines, part.token_lines) == (path, "text", chars.raw_lines, 0)
     assert len(chars.subset([])) == 0 and len(chars.subset([1, 0])) == 2
+
+
+def test_paths_line_ends_and_defaults_of_each_reader(tmp_path, caplog):
+    from bertft_utils.readers import (
+        open_text,
+        read_answer_question_lines,
+        read_table_file,
+        read_text_lines,
+        read_token_file,
+    )
+
+    conll = write(tmp_path, "c.txt", "a\tB-X\nb\tO\n\nc\tO\n")
+    token_file = read_token_file(conll)
+    assert token_file.path == conll and token_file.subset([1]).token_lines == 3
+    assert read_token_file(conll, tagged=False).sentences[0].tags is None
+    conll_tsv = write(tmp_path, "c.tsv", "a\tB-X\n")  # a CoNLL file named .tsv is still CoNLL
+    assert read_token_file(conll_tsv).sentences[0].tags == ["B-X"]
+    assert read_token_file(write(tmp_path, "t.jsonl", '{"tokens": ["a"], "ner_tags": ["O"]}\n')).path.endswith(
+        "t.jsonl")
+    assert read_table(write(tmp_path, "a.json", '[{"a": 1}]')).path == str(tmp_path / "a.json")
+    qa = write(tmp_path, "qa.txt", "office question X\nlonely\n")
+    assert read_answer_question_lines(qa, skip_malformed=True).path == qa
+    assert read_table(qa, skip_malformed=True).column("question") == ["question X"]  # the X is kept
+    with pytest.raises(DataFormatError, match="no question after the answer 'lonely'"):
+        read_table(qa)  # skipping is asked for, never the default
+    assert [s.tokens for s in read_text_lines(write(tmp_path, "r.txt", "abX\r\n")).sentences] == [["a", "b", "X"]]
+    quoted = write(tmp_path, "q.tsv", 'a\tb\n"x\ty"\t2\n')
+    with pytest.raises(DataFormatError, match="3 fields"):
+        read_table_file(quoted, "tsv")  # no quote processing unless asked
+    # a tsv keeps an empty last field, a header with spaces, and text ending in X
+    tsv = read_table(write(tmp_path, "s.tsv", "my text\tlabel\nX\t\nabX\t1\n"))
+    assert tsv.rows == [{"my text": "X", "label": ""}, {"my text": "abX", "label": "1"}]
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "d.tsv", "a\ta\n1\t2\n"))
+    assert message(error) == (f"{tmp_path}/d.tsv, line 1: the header names column(s) ['a'] more than once; one would "
+                              "silently overwrite the other. Rename them.")
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "h.csv", '"a,b\n1,2\n'))
+    assert "h.csv, line 1: " in message(error) and "A quote opened on line 1 never closes" in message(error)
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "q2.tsv", 'a\tb\n"x\t2\n'), tsv_quoting=True)
+    assert message(error).endswith("Close or remove the quote, or read the file without quote processing (drop "
+                                   "--tsv_quoting).")
+    with pytest.raises(DataFormatError) as error:
+        read_table(write(tmp_path, "sp.json", '\n  [{"a": 1},\n {"a": }]\n'))
+    assert message(error).startswith(f"{tmp_path}/sp.json, line 3: the JSON array is broken there")
+    with pytest.raises(DataFormatError) as error:
+        open_text(write(tmp_path, "nl.txt", b"\nx\xff\n", "wb"))
+    assert message(error).startswith(f"{tmp_path}/nl.txt, line 2: not UTF-8")
+    with open_text(write(tmp_path, "cr.txt", "a\rb\r\nc\n")) as handle:
+        assert handle.readlines() == ["a\r", "b\r\n", "c\n"]  # universal line ends: a lone CR ends a line too
+
+
+def test_reader_log_lines_in_full(tmp_path, caplog):
+    from bertft_utils.readers import read_answer_question_lines, read_token_file
+
+    csv_path = write(tmp_path, "m.csv", "text,label\n" + "".join(f'"a\nb",{i}\n' for i in range(11)))
+    qa = write(tmp_path, "qa.txt", "".join(f"lonely{i}\n" for i in range(11)) + "office q\n")
+    tokens = write(tmp_path, "w.jsonl", '{"words": ["a"], "labels": ["O"]}\n')
+    with caplog.at_level("INFO", logger="bertft_utils"):
+        read_table(csv_path)
+        read_answer_question_lines(qa, skip_malformed=True)
+        read_token_file(tokens)
+    assert caplog.messages == [
+        f"{csv_path}: 11 records span several lines (quoted newlines), starting on lines [2, 4, 6, 8, 10, 12, 14, 16, "
+        "18, 20] ... (11 in all).",
+        f"{qa}: skipped 11 malformed lines (no question): lines [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] ... (11 in all).",
+        f"{tokens}: no column 'tokens'; using 'words' (set --tokens_column_name to choose).",
+        f"{tokens}: no column 'ner_tags'; using 'labels' (set --tags_column_name to choose)."]

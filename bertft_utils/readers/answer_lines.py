@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from .common import DataFormatError, open_text
+from .common import DataFormatError, open_text, shown_values
 from .tables import Table, check_not_empty
 
 
@@ -35,6 +35,6 @@ def read_answer_question_lines(path: str, skip_malformed: bool = False) -> Table
             table.line_numbers.append(line_number)
     if skipped:
         logging.getLogger(__name__).warning("%s: skipped %d malformed lines (no question): lines %s.", path,
-                                            len(skipped), skipped[:20])
+                                            len(skipped), shown_values(skipped))
     table.skipped_lines = skipped
     return check_not_empty(table)

@@ -7,7 +7,6 @@ import io
 import os
 
 TABLE_FORMATS = ("jsonl", "json", "csv", "tsv")
-_EXTENSION_FORMATS = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv"}
 
 
 def shown_values(values: list, first: int = 10) -> str:
@@ -25,7 +24,7 @@ class DataFormatError(ValueError):
 def guess_format(path: str, known: tuple[str, ...] = TABLE_FORMATS, default: str | None = None) -> str:
     """Format from the file extension; `default` when the extension is not one of `known`."""
     ext = os.path.splitext(path)[1].lower()
-    fmt = _EXTENSION_FORMATS.get(ext, ext.lstrip("."))
+    fmt = ext.removeprefix(".")
     if fmt in known:
         return fmt
     if default is not None:

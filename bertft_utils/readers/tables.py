@@ -188,10 +188,9 @@ def read_quoted(path: str, delimiter: str) -> Table:
                 "swallow the rest of the file. Close or remove the quote" + (", or read the file without quote "
                 "processing (drop --tsv_quoting)." if delimiter == "\t" else ".")) from None
     if table.multiline_records:
-        logging.getLogger(__name__).warning(
-            "%s: %d records span several lines (quoted newlines), starting on lines %s.", path,
-            len(table.multiline_records), ", ".join(map(str, table.multiline_records[:10])) +
-            (f" (and {len(table.multiline_records) - 10} more)" if len(table.multiline_records) > 10 else ""))
+        logging.getLogger(__name__).warning("%s: %d records span several lines (quoted newlines), starting on lines "
+                                            "%s.", path, len(table.multiline_records),
+                                            shown_values(table.multiline_records))
     return check_not_empty(table)
 
 

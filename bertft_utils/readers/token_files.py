@@ -103,8 +103,7 @@ def _token_list(value, path: str, line: int, column: str) -> list[str]:
     return [str(v) for v in value]
 
 
-def read_token_table(path: str, data_format: str, tokens_column: str, tags_column: str,
-                     tagged: bool = True) -> TokenFile:
+def read_token_table(path: str, data_format: str, tokens_column: str, tags_column: str, tagged: bool) -> TokenFile:
     """JSON lines / csv with a list of tokens and a list of tags per row (csv cells: JSON list or space-separated)."""
     table = read_table_file(path, data_format)
     # as Hugging Face's run_ner.py: 'tokens' else the first column, 'ner_tags' else the second
