@@ -97,7 +97,7 @@ def report(data: dict) -> str:
              "## The whole run", "",
              f"`{whole['command']}`: peak resident memory {whole['peak_rss_gib']:.2f} GiB (`ru_maxrss` of the child "
              f"process; {whole['max_steps']} optimizer steps, then evaluation on the 3,000 validation sentences and "
-             f"prediction on the full test file; {whole['wall_s'] / 60:.1f} min). Target <= {TARGET_GIB:.0f} GiB: "
+             f"prediction on the full test file). Target <= {TARGET_GIB:.0f} GiB: "
              f"{verdict}.", "",
              "## What holds it (the same steps in one process, resident memory after each)", "",
              "| after | resident (GiB) | added (GiB) |", "|---|---:|---:|"]

@@ -132,3 +132,10 @@ def test_strict_mode_reaches_the_text_report_too():
                                                                                 "1"]
     assert entity_metrics(gold, pred, "IOB2")["report_text"].split("\n")[2].split() == ["ORG", "0.0000", "0.0000",
                                                                                         "0.0000", "1"]
+
+
+def test_top_k_with_fewer_examples_than_k():
+    scores = np.array([[0.5, 0.3, 0.2]])
+    assert top_k_accuracy(np.array([1]), scores, 2) == 1.0 and top_k_accuracy(np.array([1]), scores, 1) == 0.0
+    with pytest.raises(ValueError):  # a gold list that does not match the scores is an error, not a silent cut
+        top_k_accuracy(np.array([1, 0]), scores, 1)

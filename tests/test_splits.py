@@ -236,3 +236,12 @@ def test_ten_absent_records_are_listed_without_an_ellipsis(tmp_path):
     path.write_text(json.dumps({"train": [], "validation": [], "test": []}))
     with pytest.raises(ValueError, match=r"\(record ids \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9\] \.\.\.\)\. Was"):
         read_split(str(path), 11)
+
+
+def test_the_extra_record_goes_to_the_largest_remainder_only():
+    from bertft_utils.splits import sample_indices
+
+    labels = ["a"] * 10 + ["b"] * 3 + ["c"] * 3
+    chosen = sample_indices(len(labels), 8, seed=0, labels=labels)
+    # shares a 5, b 1.5, c 1.5: floors 5, 1, 1 and the one left goes to b (tie with c, b sorts first)
+    assert [sum(labels[i] == k for i in chosen) for k in "abc"] == [5, 2, 1]

@@ -175,3 +175,8 @@ def test_integer_tag_hint_in_full(tmp_path):
         "Hugging Face dataset: features['ner_tags'].feature.names).")
     with pytest.raises(ValueError, match=r"^--tag_names: expected a comma-separated list"):
         parse_tag_names("O,,B-PER")
+
+
+def test_any_one_of_e_s_m_means_iobes_and_b_after_b_of_a_type_keeps_iob1():
+    assert [detect_scheme([tags]) for tags in (["B-X", "E-X"], ["S-X"], ["B-X", "M-X"])] == ["IOBES"] * 3
+    assert detect_scheme([["I-PER", "B-PER", "B-PER"]]) == "IOB1"  # B- after B- of the same type separates entities
