@@ -181,6 +181,11 @@ class BertftTrainingArguments(TrainingArguments):
                   "predictions.txt, text_predictions.txt, answers.tsv, data_report.json, logs). Off by default, so "
                   "that a private test set never becomes public by accident."},
     )
+    inference_backend: str = field(
+        default="torch",
+        metadata={"help": "What runs --do_predict (and new questions): 'torch' (the Trainer) or 'onnxruntime' (the "
+                  "model exported once to <output_dir>/onnx/model.onnx; needs the 'onnx' extra)."},
+    )
     auto_bf16: bool = field(
         default=True,
         metadata={"help": "On a machine without GPU, time one batch in fp32 and in bf16 before training (or "
@@ -189,6 +194,12 @@ class BertftTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        if self.inference_backend not in ("torch", "onnxruntime"):
+            raise ValueError(f"--inference_backend must be 'torch' or 'onnxruntime', got {self.inference_backend!r}.")
+        if self.inference_backend == "onnxruntime":
+            from .onnx_backend import require_onnxruntime
+
+            require_onnxruntime()  # fails here, before any work, naming the extra
         # On a machine without an accelerator, say use_cpu for the user: transformers refuses --bf16 otherwise,
         # and under `accelerate launch`/torchrun it leaves the processes undistributed (each trains alone).
         _check_writable(self.output_dir)

@@ -11,10 +11,11 @@ TRACEBACK_VARIABLE = "BERTFT_TRACEBACK"
 
 def run_cli(main: Callable[[], None]) -> None:
     """Run `main`; errors that describe bad input or a bad environment (ValueError, OSError: file, line, path and
-    what to do) are printed as one line and exit with status 1. BERTFT_TRACEBACK=1 shows the traceback instead."""
+    what to do; ImportError: a missing optional extra) are printed as one line and exit with status 1.
+    BERTFT_TRACEBACK=1 shows the traceback instead."""
     try:
         main()
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ImportError) as error:
         if os.environ.get(TRACEBACK_VARIABLE):
             raise
         print(f"error: {error}\n(set {TRACEBACK_VARIABLE}=1 to see where it was raised)", file=sys.stderr)

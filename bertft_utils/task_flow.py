@@ -119,10 +119,21 @@ class TaskRun:
     data_args: Any
 
     def predict(self, records: Records) -> Any:
-        """The task's outputs for new records, with the trained model."""
+        """The task's outputs for new records, with the trained model (through --inference_backend)."""
         encoded = self.task.encode("new", records, self.tokenizer, {}, self.data_args)
-        predictions, _ = predict_in_order(self.trainer, encoded.dataset())
+        predictions, _ = predict_split(self.trainer, encoded.dataset(), self.trainer.data_collator)
         return self.task.decode(encoded, predictions, self.label_list)
+
+
+def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]:
+    """Raw predictions in dataset order and their timing, by the Trainer or by ONNX Runtime (--inference_backend)."""
+    args = trainer.args
+    if args.inference_backend == "onnxruntime":
+        from .onnx_backend import predict_in_order_onnx
+
+        return predict_in_order_onnx(trainer.model, dataset, collator, args.per_device_eval_batch_size,
+                                     args.output_dir)
+    return predict_in_order(trainer, dataset)
 
 
 def load_splits(task: Task, data_args, output_dir: str, is_main_process: bool,
@@ -210,7 +221,9 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         results["validation"] = evaluate_and_save(trainer, len(splits["validation"]))
     if training_args.do_predict:
         for name in task.prediction_splits(splits):
-            predictions, timing = predict_in_order(trainer, encoded[name].dataset())
+            if training_args.inference_backend == "onnxruntime" and not trainer.is_world_process_zero():
+                continue  # ONNX Runtime predicts on the main process only
+            predictions, timing = predict_split(trainer, encoded[name].dataset(), hooks["data_collator"])
             outputs = task.decode(encoded[name], predictions, label_list)
             if not trainer.is_world_process_zero():
                 continue

@@ -90,6 +90,9 @@ class NerTask:
         return [name for name in ("test", "text") if name in splits]
 
     def decode(self, encoded: Windows, predictions, label_list: list[str]) -> list[list[str]]:
+        """Tags per word: from predicted ids (the Trainer's argmax) or per-token logits (ONNX Runtime)."""
+        if predictions.ndim == 3:
+            predictions = predictions.argmax(axis=-1)
         return predicted_tags(encoded, predictions, label_list)
 
     def write_outputs(self, split: str, records: TokenFile, outputs: list[list[str]], label_list: list[str],

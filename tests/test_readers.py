@@ -485,8 +485,8 @@ def test_paths_line_ends_and_defaults_of_each_reader(tmp_path, caplog):
     with pytest.raises(DataFormatError, match="3 fields"):
         read_table_file(quoted, "tsv")  # no quote processing unless asked
     # a tsv keeps an empty last field, a header with spaces, and text ending in X
-    tsv = read_table(write(tmp_path, "s.tsv", "my text\tlabel\nX\t\nabX\t1\n"))
-    assert tsv.rows == [{"my text": "X", "label": ""}, {"my text": "abX", "label": "1"}]
+    tsv = read_table(write(tmp_path, "s.tsv", "my text\tlabel\nX\t\nabX\t1X\n"))
+    assert tsv.rows == [{"my text": "X", "label": ""}, {"my text": "abX", "label": "1X"}]
     with pytest.raises(DataFormatError) as error:
         read_table(write(tmp_path, "d.tsv", "a\ta\n1\t2\n"))
     assert message(error) == (f"{tmp_path}/d.tsv, line 1: the header names column(s) ['a'] more than once; one would "
@@ -518,9 +518,20 @@ def test_reader_log_lines_in_full(tmp_path, caplog):
         read_table(csv_path)
         read_answer_question_lines(qa, skip_malformed=True)
         read_token_file(tokens)
+    assert [r.name for r in caplog.records] == ["bertft_utils.readers.tables", "bertft_utils.readers.answer_lines",
+                                                "bertft_utils.readers.tables", "bertft_utils.readers.tables"]
     assert caplog.messages == [
         f"{csv_path}: 11 records span several lines (quoted newlines), starting on lines [2, 4, 6, 8, 10, 12, 14, 16, "
         "18, 20] ... (11 in all).",
         f"{qa}: skipped 11 malformed lines (no question): lines [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] ... (11 in all).",
         f"{tokens}: no column 'tokens'; using 'words' (set --tokens_column_name to choose).",
         f"{tokens}: no column 'ner_tags'; using 'labels' (set --tags_column_name to choose)."]
+
+
+def test_an_empty_tag_list_names_file_line_and_column(tmp_path):
+    from bertft_utils.readers import read_token_file
+
+    path = write(tmp_path, "t.jsonl", '{"tokens": ["a"], "ner_tags": ["O"]}\n{"tokens": ["a"], "ner_tags": []}\n')
+    with pytest.raises(DataFormatError) as error:
+        read_token_file(path)
+    assert message(error) == f"{path}, line 2: column 'ner_tags' must be a non-empty list."

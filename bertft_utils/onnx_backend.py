@@ -1,0 +1,109 @@
+"""Prediction through ONNX Runtime (`--inference_backend onnxruntime`): the model is exported once to
+`<output_dir>/onnx/model.onnx` and reused while its weights are unchanged.
+
+The export uses torch.onnx (dynamo exporter) rather than optimum: optimum-onnx pins transformers < 4.58, and this
+package runs on transformers 5. Examples go through the session sorted by length, in batches padded by the task's own
+collator, and come back in dataset order, as `training.predict_in_order` returns them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "onnxruntime")
+EXTRA = "pip install 'bertft[onnx]' (from a checkout: pip install -e '.[onnx]')"
+
+
+def require_onnxruntime() -> None:
+    """A clear error naming the extra when onnxruntime (or the exporter's onnxscript) is missing."""
+    for module in ("onnxruntime", "onnxscript", "onnx"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise ImportError(f"--inference_backend onnxruntime needs the optional 'onnx' extra ({module} is not "
+                              f"installed): {EXTRA}, or use --inference_backend torch.") from None
+
+
+def weights_fingerprint(model) -> str:
+    """SHA-256 of every parameter and buffer, with the torch version: the export is redone when either changes."""
+    digest = hashlib.sha256(torch.__version__.encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
+    """`<output_dir>/onnx/model.onnx` for `model` (inputs named as in `example`), exported unless a matching one is
+    there; written to a temporary name first, so a killed export never looks finished."""
+    folder = os.path.join(output_dir, "onnx")
+    path, stamp_path = os.path.join(folder, "model.onnx"), os.path.join(folder, "export.json")
+    stamp = {"weights_sha256": weights_fingerprint(model), "inputs": sorted(example), "torch": torch.__version__}
+    if os.path.exists(path) and os.path.exists(stamp_path):
+        with open(stamp_path, encoding="utf-8") as handle:
+            if json.load(handle) == stamp:
+                logger.info("ONNX model reused: %s (same weights).", path)
+                return path
+    os.makedirs(folder, exist_ok=True)
+    start = time.perf_counter()
+    tmp = path + f".{os.getpid()}.tmp"
+    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    was_training = model.training
+    model.eval()
+    try:
+        torch.onnx.export(model, (), kwargs=example, f=tmp, dynamo=True, input_names=list(example),
+                          output_names=["logits"], dynamic_shapes={name: {0: batch, 1: sequence} for name in example},
+                          external_data=False, verbose=False)
+    finally:
+        model.train(was_training)
+    os.replace(tmp, path)
+    with open(stamp_path, "w", encoding="utf-8") as handle:
+        json.dump(stamp, handle, indent=1)
+    logger.info("Exported the model to %s in %.1f s.", path, time.perf_counter() - start)
+    return path
+
+
+def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir: str) -> tuple[np.ndarray, dict]:
+    """Logits for every example of `dataset`, in dataset order (padded to the longest example when per token), and
+    the prediction time (`test_runtime`, `test_samples_per_second`, export excluded)."""
+    require_onnxruntime()
+    import onnxruntime
+
+    columns = [c for c in dataset.column_names if c != "labels"]
+    rows = [{c: dataset[i][c] for c in columns} for i in range(len(dataset))]
+    lengths = np.array([len(row["input_ids"]) for row in rows])
+    order = np.argsort(-lengths, kind="stable")
+    example = {k: torch.as_tensor(v) for k, v in collator(rows[:2] if len(rows) > 1 else rows).items()
+               if k in columns}
+    path = export(model, output_dir, example)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    start = time.perf_counter()
+    outputs: list[np.ndarray] = [None] * len(rows)  # type: ignore[list-item]
+    for begin in range(0, len(rows), batch_size):
+        indices = order[begin:begin + batch_size]
+        batch = collator([rows[i] for i in indices])
+        logits = session.run(None, {name: np.asarray(batch[name], dtype=np.int64) for name in names})[0]
+        for position, index in enumerate(indices):
+            outputs[index] = logits[position][:lengths[index]] if logits.ndim == 3 else logits[position]
+    seconds = time.perf_counter() - start
+    if outputs and outputs[0].ndim == 2:  # per-token logits: pad to one array as Trainer.predict does
+        width = int(lengths.max())
+        padded = np.zeros((len(outputs), width, outputs[0].shape[-1]), dtype=np.float32)
+        for index, logits in enumerate(outputs):
+            padded[index, :len(logits)] = logits
+        predictions = padded
+    else:
+        predictions = np.stack(outputs) if outputs else np.zeros((0,))
+    return predictions, {"test_runtime": seconds, "test_samples_per_second": len(rows) / seconds if seconds else None}
