@@ -82,6 +82,7 @@ def run_module(module: str, tests: list[str], workdir: Path) -> dict:
     with open(copy / "setup.cfg", "a", encoding="utf-8") as handle:
         handle.write(mutmut_section(module, tests))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HYPOTHESIS_PROFILE": "ci"}
+    started = machine_facts()
     start = time.perf_counter()
     log = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(os.cpu_count() or 1)],
                          cwd=copy, env=env, capture_output=True, text=True)
@@ -102,7 +103,7 @@ def run_module(module: str, tests: list[str], workdir: Path) -> dict:
                                   capture_output=True, text=True).stdout
             survivors.append({"name": name, "status": status, "diff": changed_lines(diff)})
     return {"tests": tests, "counts": counts, "mutants": len(exit_codes), "seconds": round(seconds, 1),
-            "survivors": survivors}
+            "survivors": survivors, "commit": started["git_commit"], "date_utc": started["date_utc"]}
 
 
 def changed_lines(diff: str) -> list[str]:
@@ -133,8 +134,9 @@ def report(data: dict) -> str:
              "same, or the change only touches a log message) are listed with the reason, judged in "
              "`bench/mutation_equivalents.json`. Score = killed / (mutants - equivalent).", "",
              facts_markdown(data["facts"], data["command"]), "",
-             "| module | tests | mutants | killed | timeout | survived | no tests | equivalent | score | target |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| module | tests | measured (UTC, commit) | mutants | killed | timeout | survived | no tests "
+             "| equivalent | killed / all | score | target |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for module, result in data["modules"].items():
         counts = result["counts"]
         equivalent = sum(equivalence_key(s) in equivalents for s in result["survivors"])
@@ -142,9 +144,11 @@ def report(data: dict) -> str:
             "suspicious", 0)
         denominator = result["mutants"] - equivalent
         score = killed / denominator if denominator else 1.0
-        lines.append(f"| `{module_file(module)}` | {', '.join(f'`{t}`' for t in result['tests'])} | "
+        when = f"{result['date_utc']}, {result['commit']}" if result.get("commit") else "see above"
+        lines.append(f"| `{module_file(module)}` | {', '.join(f'`{t}`' for t in result['tests'])} | {when} | "
                      f"{result['mutants']} | {counts.get('killed', 0)} | {counts.get('timeout', 0)} | "
-                     f"{counts.get('survived', 0)} | {counts.get('no tests', 0)} | {equivalent} | {score:.1%} | "
+                     f"{counts.get('survived', 0)} | {counts.get('no tests', 0)} | {equivalent} | "
+                     f"{killed / result['mutants']:.1%} | {score:.1%} | "
                      f"{'met' if score >= TARGET else 'NOT met'} (>= {TARGET:.0%}) |")
     for module, result in data["modules"].items():
         if not result["survivors"]:
