@@ -117,10 +117,13 @@ def _usable_positions(config: PretrainedConfig) -> int | None:
 
 
 def check_tokenizer_fits(tokenizer, config: PretrainedConfig, source: str) -> None:
-    """The tokenizer's base vocabulary must match the embedding matrix (added tokens are resized for later)."""
+    """The tokenizer must match the embedding matrix: its base vocabulary (a base checkpoint; tokens added later are
+    resized for), or its base vocabulary plus added tokens (a checkpoint saved after --add_unk_chars)."""
     expected = getattr(config, "vocab_size", None)
-    base = tokenizer.vocab_size
-    if len(tokenizer) < 100 or (expected and not 0.9 * expected <= base <= expected):
+    base, full = tokenizer.vocab_size, len(tokenizer)
+    fits = (not expected or 0.9 * expected <= base <= expected
+            or (base <= expected and 0.9 * expected <= full <= expected))
+    if full < 100 or not fits:
         raise ValueError(
             f"The tokenizer loaded from {source!r} ({type(tokenizer).__name__}) has {base} tokens, but the "
             f"checkpoint's config says vocab_size {expected}: its vocabulary file was not found or not understood, "

@@ -58,3 +58,24 @@ def test_embedded_model_is_found_offline():
     assert {"config.json", "vocab.txt"} <= set(os.listdir(path))
     config = load_config(ModelArguments())
     assert config.model_type == "bert" and config.hidden_size == 384
+
+
+def test_a_model_saved_with_many_added_characters_reloads(tiny_models, tmp_path):
+    """--add_unk_chars on MSRA adds 4,519 characters to a 30,522-token vocabulary (15%): the saved model must load."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["bert"]))
+    base = len(tokenizer)
+    tokenizer.add_tokens([chr(0x4E00 + 5000 + i) for i in range(base // 2)])
+    added = len(tokenizer) - base
+    assert added > base // 3  # far more than 10% of the base vocabulary
+    model = AutoModelForTokenClassification.from_pretrained(str(tiny_models["bert"]), num_labels=3)
+    model.resize_token_embeddings(len(tokenizer))
+    model.save_pretrained(str(tmp_path))
+    tokenizer.save_pretrained(str(tmp_path))
+    reloaded = tokenizer_for(tmp_path)
+    assert len(reloaded) == base + added and reloaded.vocab_size == base
+    # the same tokenizer without its added tokens does not fit those embeddings
+    with pytest.raises(ValueError, match=f"has {base} tokens, but the checkpoint's config says vocab_size "
+                                         f"{base + added}"):
+        tokenizer_for(tmp_path, tokenizer_name=str(tiny_models["bert"]))
