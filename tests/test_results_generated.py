@@ -24,6 +24,7 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("reproduction_smoke.py", "", ["reproduction_smoke/REPORT.md", "reproduction_smoke/ner.png"]),
     ("mutation.py", "", ["mutation.md"]),
     ("ner_memory.py", "", ["ner_memory.md"]),
+    ("ner_onnx.py", "", ["ner_onnx.md"]),
 ]
 
 
