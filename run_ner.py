@@ -17,6 +17,7 @@ from transformers import set_seed
 
 from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
 from bertft_utils.cli import run_cli
+from bertft_utils.decoding import DECODINGS
 from bertft_utils.logging_setup import setup_logging
 from bertft_utils.tags import SCHEMES, parse_tag_names
 from bertft_utils.task_flow import run_task
@@ -45,6 +46,9 @@ class NerDataArguments(DataArguments):
                           "names in id order, comma-separated (O,B-PER,I-PER,...), as a JSON list or in a file with "
                           "one name per line."},
     )
+    decoding: str = field(default="argmax", metadata={
+        "help": "How tags are chosen from the model's scores: 'argmax' (each token on its own) or 'viterbi' (the best "
+                "sequence the tag scheme allows: never an I-X after O or another type)."})
     fix_tags: bool = field(default=False, metadata={"help": "Repair illegal tag sequences (I-X after O -> B-X)."})
     strict_scoring: bool = field(default=False, metadata={"help": "seqeval strict mode for the detected scheme."})
     predict_text_file: str | None = field(
@@ -61,6 +65,8 @@ class NerDataArguments(DataArguments):
                              f"{self.max_seq_length}, got {self.doc_stride}; leave it out for a quarter of it.")
         if self.tag_scheme is not None and self.tag_scheme not in SCHEMES:
             raise ValueError(f"--tag_scheme must be one of {SCHEMES}, got {self.tag_scheme!r}.")
+        if self.decoding not in DECODINGS:
+            raise ValueError(f"--decoding must be one of {DECODINGS}, got {self.decoding!r}.")
         if self.text_split not in ("char", "whitespace"):
             raise ValueError(f"--text_split must be 'char' or 'whitespace', got {self.text_split!r}.")
         if self.tag_names is not None:

@@ -183,6 +183,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         splits = load_splits(task, data_args, training_args.output_dir, training_args.should_save,
                              held_out_splits_needed(training_args))
         task.prepare_splits(splits, data_args)
+    if not training_args.do_train:
+        splits.pop("train", None)  # evaluation or prediction only: the training part is neither encoded nor used
     require_splits(training_args, splits, task.prediction_splits(splits))
     label_list = resolve_label_list(config, training_args.do_train,
                                     task.gold_labels(splits["train"]) if "train" in splits else None,

@@ -8,12 +8,13 @@ import os
 import numpy as np
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
+from .decoding import allowed_transitions, log_softmax, viterbi
 from .metrics import entity_metrics
 from .model_card import guess_language
 from .prediction_files import write_entity_report, write_tagged_predictions
 from .readers import TaggedSentence, TokenFile, read_text_lines, read_token_file
 from .tags import count_illegal, detect_scheme, name_tag_ids, parse_tag_names, repair, to_scoring_tag, validate_tags
-from .windows import Windows, encode_windows, stitch_predictions
+from .windows import Windows, encode_windows, stitch_predictions, stitch_scores
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +76,17 @@ class NerTask:
                       encoded_validation: Windows | None) -> dict:
         def compute_metrics(prediction) -> dict:
             """Full-length validation scores: windows stitched back into sentences first."""
-            tags = predicted_tags(encoded_validation, prediction.predictions, label_list)
+            tags = self.decode(encoded_validation, prediction.predictions, label_list)
             metrics = score(validation.sentences, tags, self.strict_scheme())
             return {k: v for k, v in metrics.items() if isinstance(v, float)}
 
+        def keep(logits, labels):
+            """What the Trainer keeps of the logits: ids for argmax, log-probabilities for viterbi."""
+            return logits.argmax(dim=-1) if self.data_args.decoding == "argmax" else logits.log_softmax(dim=-1)
+
         return {"data_collator": DataCollatorForTokenClassification(tokenizer),
                 "compute_metrics": compute_metrics if validation is not None else None,
-                "preprocess_logits_for_metrics": lambda logits, labels: logits.argmax(dim=-1)}
+                "preprocess_logits_for_metrics": keep}
 
     def strict_scheme(self) -> str | None:
         return self.tag_report["scheme"] if self.data_args.strict_scoring else None
@@ -90,10 +95,22 @@ class NerTask:
         return [name for name in ("test", "text") if name in splits]
 
     def decode(self, encoded: Windows, predictions, label_list: list[str]) -> list[list[str]]:
-        """Tags per word: from predicted ids (the Trainer's argmax) or per-token logits (ONNX Runtime)."""
-        if predictions.ndim == 3:
-            predictions = predictions.argmax(axis=-1)
-        return predicted_tags(encoded, predictions, label_list)
+        """Tags per word (--decoding): from predicted ids (the Trainer's argmax), per-token log-probabilities (the
+        Trainer under viterbi) or logits (ONNX Runtime)."""
+        if self.data_args.decoding == "argmax":
+            return predicted_tags(encoded, predictions.argmax(axis=-1) if predictions.ndim == 3 else predictions,
+                                  label_list)
+        rules = allowed_transitions(label_list, self.scheme(label_list))
+        return [[label_list[i] for i in viterbi(scores, *rules)]
+                for scores in stitch_scores(encoded, log_softmax(np.asarray(predictions, dtype=np.float32)))]
+
+    def scheme(self, label_list: list[str]) -> str:
+        """The tag scheme decoding follows: given, else detected from the data, else from the labels."""
+        if self.data_args.tag_scheme:
+            return self.data_args.tag_scheme
+        if self.tag_report.get("tagged"):
+            return self.tag_report["scheme"]
+        return "IOBES" if any(label[:2] in ("E-", "S-", "M-") for label in label_list) else "IOB2"
 
     def write_outputs(self, split: str, records: TokenFile, outputs: list[list[str]], label_list: list[str],
                       output_dir: str, timing: dict) -> dict:
@@ -102,6 +119,13 @@ class NerTask:
         if records.sentences[0].tags is None:
             return {}
         metrics = score(records.sentences, outputs, self.strict_scheme())
+        illegal = count_illegal(outputs, self.scheme(label_list))
+        metrics["decoding"] = self.data_args.decoding
+        metrics["illegal_predicted_transitions"] = illegal.illegal
+        metrics["sentences_with_illegal_predictions"] = illegal.sentences_with_illegal
+        metrics["report_text"] += (f"\n{illegal.illegal} illegal tag transitions in the predictions ({illegal.scheme}, "
+                                   f"decoding: {self.data_args.decoding}), in {illegal.sentences_with_illegal} "
+                                   "sentences.\n")
         metrics["samples"] = len(records)
         metrics["tokens"] = sum(len(t) for t in outputs)
         metrics["runtime"] = timing.get("test_runtime")
@@ -124,7 +148,7 @@ def check_tags(splits: dict[str, TokenFile], given_scheme: str | None, fix: bool
     per split and, with `fix`, repair them. Returns the tag report."""
     reference = splits.get("train") or next(iter(splits.values()), None)
     scheme = given_scheme or (detect_scheme([s.tags for s in reference.sentences]) if reference else "IOB2")
-    report = {"scheme": scheme, "fixed": fix, "illegal": {}}
+    report = {"scheme": scheme, "fixed": fix, "illegal": {}, "tagged": reference is not None}
     for name, token_file in splits.items():
         counts = count_illegal([s.tags for s in token_file.sentences], scheme)
         report["illegal"][name] = {"tags": counts.illegal, "sentences": counts.sentences_with_illegal}

@@ -113,17 +113,31 @@ def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, 
     return result
 
 
-def stitch_predictions(windows: Windows, predicted_ids: np.ndarray) -> list[list[int]]:
-    """One predicted label id per word of every sentence, each from the window giving it the most context (on a
-    tie, the earlier window)."""
+def best_positions(windows: Windows) -> list[list[tuple[int, int]]]:
+    """For each word of every sentence, the (window, position) that gives it the most context on both sides (on a
+    tie, the earlier window): where its prediction is read."""
     best_context = [[-1] * n for n in windows.sentence_lengths]
-    tags = [[0] * n for n in windows.sentence_lengths]
+    chosen = [[(0, 0)] * n for n in windows.sentence_lengths]
     for row, window in enumerate(windows.windows):
         for position, word, context in window.predicted_positions():
             if context > best_context[window.sentence][word]:
                 best_context[window.sentence][word] = context
-                tags[window.sentence][word] = int(predicted_ids[row, position])
+                chosen[window.sentence][word] = (row, position)
     for sentence, contexts in enumerate(best_context):
         if min(contexts, default=0) < 0:  # cannot happen: every word's first sub-token lies in some window
             raise RuntimeError(f"sentence {sentence}: {contexts.count(-1)} words got no prediction")
-    return tags
+    return chosen
+
+
+def stitch_predictions(windows: Windows, predicted_ids: np.ndarray) -> list[list[int]]:
+    """One predicted label id per word of every sentence ([windows, positions] ids in)."""
+    return [[int(predicted_ids[row, position]) for row, position in words] for words in best_positions(windows)]
+
+
+def stitch_scores(windows: Windows, scores: np.ndarray) -> list[np.ndarray]:
+    """One row of label scores per word of every sentence ([windows, positions, labels] scores in)."""
+    stitched = []
+    for words in best_positions(windows):
+        rows, positions = [row for row, _ in words], [position for _, position in words]
+        stitched.append(scores[rows, positions].reshape(len(words), scores.shape[-1]))
+    return stitched

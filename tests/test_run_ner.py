@@ -251,3 +251,36 @@ def test_doc_stride_follows_max_seq_length_unless_given():
     assert module.NerDataArguments(max_seq_length=32).doc_stride == 8  # --max_seq_length 32 alone works
     assert module.NerDataArguments().doc_stride == 32
     assert module.NerDataArguments(max_seq_length=512, doc_stride=100).doc_stride == 100
+
+
+def test_viterbi_decoding_never_emits_illegal_tags_and_both_are_counted(tiny_models, tmp_path):
+    from bertft_utils.tags import count_illegal
+
+    trained = tmp_path / "trained"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(TRAIN),
+               "--max_train_samples", "80", "--num_train_epochs", "1", "--max_seq_length", "64", "--do_train",
+               "--output_dir", str(trained), *FAST)
+    counts = {}
+    for decoding in ("argmax", "viterbi"):
+        out = tmp_path / decoding
+        run_script("run_ner.py", "--model_name_or_path", str(trained), "--test_file", str(TEST), "--do_predict",
+                   "--max_seq_length", "64", "--decoding", decoding, "--output_dir", str(out), *FAST)
+        rows, lines = read_tagged_output(out / "predictions.txt")
+        sentences, current = [], []
+        for line in lines:
+            if line:
+                current.append(line.split("\t")[2])
+            elif current:
+                sentences.append(current)
+                current = []
+        found = count_illegal(sentences, "IOB2")
+        test = json.loads((out / "test_results.json").read_text())
+        assert test["test_illegal_predicted_transitions"] == found.illegal  # the report counts what the file holds
+        assert test["test_sentences_with_illegal_predictions"] == found.sentences_with_illegal
+        assert f"{found.illegal} illegal tag transitions in the predictions (IOB2, decoding: {decoding})" in (
+            out / "test_entity_report.txt").read_text()
+        counts[decoding] = found.illegal
+    assert counts["argmax"] > 0 and counts["viterbi"] == 0
+    with pytest.raises(AssertionError, match="--decoding must be one of"):
+        run_script("run_ner.py", "--model_name_or_path", str(trained), "--test_file", str(TEST), "--do_predict",
+                   "--decoding", "crf", "--output_dir", str(tmp_path / "bad"))

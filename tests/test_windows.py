@@ -153,3 +153,18 @@ def test_stitching_takes_edge_words_and_refuses_uncovered_ones():
     with pytest.raises(RuntimeError) as error:
         stitch_predictions(gap, np.array([[1, 1, 1]]))
     assert str(error.value) == "sentence 0: 2 words got no prediction"
+
+
+def test_scores_are_stitched_from_the_same_positions_as_ids(tokenizer):
+    from bertft_utils.windows import stitch_scores
+
+    windows = encode_windows([list("北京上海中国人北京上海中国人"), ["北"]], None, tokenizer, max_seq_length=8,
+                             doc_stride=3)
+    # score of label 0 = window row, of label 1 = position in the window
+    scores = np.array([[[row, position] for position in range(8)] for row in range(len(windows.windows))], float)
+    stitched = stitch_scores(windows, scores)
+    assert [s.shape for s in stitched] == [(14, 2), (1, 2)]
+    assert stitched[0][:, 0].tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert stitched[0][:, 1].tolist() == [1, 2, 3, 4, 5, 3, 4, 5, 3, 4, 5, 3, 4, 5]
+    assert stitched[1].tolist() == [[4, 1]]
+    assert stitch_scores(Windows([], sentence_lengths=[0]), np.zeros((0, 8, 2)))[0].shape == (0, 2)
