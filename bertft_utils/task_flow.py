@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -226,7 +227,9 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
             if training_args.inference_backend == "onnxruntime" and not trainer.is_world_process_zero():
                 continue  # ONNX Runtime predicts on the main process only
             predictions, timing = predict_split(trainer, encoded[name].dataset(), hooks["data_collator"])
+            started = time.perf_counter()
             outputs = task.decode(encoded[name], predictions, label_list)
+            timing["decode_runtime"] = time.perf_counter() - started
             if not trainer.is_world_process_zero():
                 continue
             metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing)

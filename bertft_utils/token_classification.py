@@ -129,6 +129,7 @@ class NerTask:
         metrics["samples"] = len(records)
         metrics["tokens"] = sum(len(t) for t in outputs)
         metrics["runtime"] = timing.get("test_runtime")
+        metrics["decode_runtime"] = timing.get("decode_runtime")
         metrics["sentences_per_second"] = len(records) / metrics["runtime"] if metrics["runtime"] else None
         write_entity_report(metrics, output_dir, split)
         return metrics

@@ -25,6 +25,7 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("mutation.py", "", ["mutation.md"]),
     ("ner_memory.py", "", ["ner_memory.md"]),
     ("ner_onnx.py", "", ["ner_onnx.md"]),
+    ("ner_decoding.py", "", ["ner_decoding.md"]),
 ]
 
 
