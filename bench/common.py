@@ -94,3 +94,26 @@ def facts_markdown(facts: dict, command: str) -> str:
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_results(name: str, report, measure=None) -> None:
+    """results/<name>.json from `measure()` (skipped when None: `--report`), then results/<name>.md rendered by
+    `report` from the JSON alone, and printed."""
+    json_path, md_path = result_path(f"{name}.json"), result_path(f"{name}.md")
+    if measure is not None:
+        json_path.write_text(json.dumps(measure(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    md_path.write_text(report(read_json(json_path)), encoding="utf-8")
+    print(md_path.read_text(encoding="utf-8"))
+
+
+def model_bench_arguments(description: str):
+    """`MODEL_DIR` (a fine-tuned model folder) or `--report`, for benchmarks that measure one saved model."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("model_dir", nargs="?", help="a fine-tuned model folder")
+    parser.add_argument("--report", action="store_true", help="Rewrite the .md from the committed JSON only.")
+    args = parser.parse_args()
+    if not args.report and not args.model_dir:
+        parser.error("give the fine-tuned model folder (or --report)")
+    return args

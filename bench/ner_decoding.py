@@ -10,13 +10,20 @@ Validation: lemonhu's 3,000 MSRA validation sentences (`results/msra_split_ids.j
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import tempfile
 from pathlib import Path
 
-from common import REPO, SHARED_DATA, facts_markdown, machine_facts, read_json, result_path, run
+from common import (
+    REPO,
+    SHARED_DATA,
+    facts_markdown,
+    machine_facts,
+    model_bench_arguments,
+    read_json,
+    run,
+    write_results,
+)
 
 MSRA = SHARED_DATA / "msra_ner"
 SPLIT = REPO / "results" / "msra_split_ids.json"
@@ -62,19 +69,11 @@ def report(data: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model_dir", nargs="?", help="a fine-tuned MSRA model folder")
-    parser.add_argument("--report", action="store_true", help="Rewrite the .md from the committed JSON only.")
-    args = parser.parse_args()
-    json_path, md_path = result_path("ner_decoding.json"), result_path("ner_decoding.md")
-    if not args.report:
-        if not args.model_dir:
-            parser.error("give the fine-tuned model folder (or --report)")
-        data = {"facts": machine_facts(), "command": f"python bench/ner_decoding.py "
-                f"{os.path.relpath(args.model_dir, REPO)}", **measure(args.model_dir)}
-        json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    md_path.write_text(report(read_json(json_path)), encoding="utf-8")
-    print(md_path.read_text(encoding="utf-8"))
+    args = model_bench_arguments(__doc__.split("\n\n")[0])
+    measured = None if args.report else lambda: {
+        "facts": machine_facts(), "command": f"python bench/ner_decoding.py {os.path.relpath(args.model_dir, REPO)}",
+        **measure(args.model_dir)}
+    write_results("ner_decoding", report, measured)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, SHARED_DATA, facts_markdown, machine_facts, peak_rss_gib, read_json, result_path, run
+from common import REPO, SHARED_DATA, facts_markdown, machine_facts, peak_rss_gib, run, write_results
 
 MSRA = SHARED_DATA / "msra_ner"
 SPLIT = REPO / "results" / "msra_split_ids.json"
@@ -112,17 +111,15 @@ def report(data: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--report", action="store_true", help="Rewrite the .md from the committed JSON only.")
-    args = parser.parse_args()
-    json_path, md_path = result_path("ner_memory.json"), result_path("ner_memory.md")
-    if not args.report:
-        facts = machine_facts()
-        with tempfile.TemporaryDirectory() as tmp:
-            whole = whole_run(Path(tmp))
-        sys.path.insert(0, str(REPO))
-        data = {"facts": facts, "command": "python bench/ner_memory.py", "whole_run": whole, "stages": stages()}
-        json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    md_path.write_text(report(read_json(json_path)), encoding="utf-8")
-    print(md_path.read_text(encoding="utf-8"))
+    write_results("ner_memory", report, None if parser.parse_args().report else measure)
+
+
+def measure() -> dict:
+    facts = machine_facts()
+    with tempfile.TemporaryDirectory() as tmp:
+        whole = whole_run(Path(tmp))
+    sys.path.insert(0, str(REPO))
+    return {"facts": facts, "command": "python bench/ner_memory.py", "whole_run": whole, "stages": stages()}
 
 
 if __name__ == "__main__":

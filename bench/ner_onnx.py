@@ -11,14 +11,12 @@ The ONNX run is made twice: the first exports the model (its cost is shown), the
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, facts_markdown, machine_facts, read_json, result_path, run
+from common import REPO, facts_markdown, machine_facts, model_bench_arguments, read_json, run, write_results
 from ner_speed import TEST, pipeline_run, sentences
 
 TARGET_SPEEDUP = 5.0
@@ -102,20 +100,11 @@ def report(data: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model_dir", nargs="?", help="a fine-tuned NER model folder")
-    parser.add_argument("--report", action="store_true", help="Rewrite the .md from the committed JSON only.")
-    args = parser.parse_args()
-    json_path, md_path = result_path("ner_onnx.json"), result_path("ner_onnx.md")
-    if not args.report:
-        if not args.model_dir:
-            parser.error("give the fine-tuned model folder (or --report)")
-        facts = machine_facts()
-        data = {"facts": facts, "command": f"python bench/ner_onnx.py {os.path.relpath(args.model_dir, REPO)}",
-                **measure(args.model_dir)}
-        json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    md_path.write_text(report(read_json(json_path)), encoding="utf-8")
-    print(md_path.read_text(encoding="utf-8"))
+    args = model_bench_arguments(__doc__.split("\n\n")[0])
+    measured = None if args.report else lambda: {
+        "facts": machine_facts(), "command": f"python bench/ner_onnx.py {os.path.relpath(args.model_dir, REPO)}",
+        **measure(args.model_dir)}
+    write_results("ner_onnx", report, measured)
 
 
 if __name__ == "__main__":
