@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .tags import split_tag
+
 DECODINGS = ("argmax", "viterbi")
 
 
 def allowed_transitions(label_list: list[str], scheme: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(start[C], transition[C, C], end[C]) booleans: which tag may open a sentence, follow another, close it."""
-    parts = [(label[0], label[2:]) for label in label_list]  # ("B", "PER") for B-PER, ("O", "") for O
+    parts = [split_tag(label) for label in label_list]
     size = len(label_list)
     start, end = np.ones(size, dtype=bool), np.ones(size, dtype=bool)
     transition = np.ones((size, size), dtype=bool)

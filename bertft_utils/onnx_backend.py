@@ -79,7 +79,7 @@ def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir:
     import onnxruntime
 
     columns = [c for c in dataset.column_names if c != "labels"]
-    rows = [{c: dataset[i][c] for c in columns} for i in range(len(dataset))]
+    rows = dataset.select_columns(columns).to_list()  # decoded once, not once per row and column
     lengths = np.array([len(row["input_ids"]) for row in rows])
     order = np.argsort(-lengths, kind="stable")
     example = {k: torch.as_tensor(v) for k, v in collator(rows[:2] if len(rows) > 1 else rows).items()

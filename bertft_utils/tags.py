@@ -51,7 +51,7 @@ def name_tag_ids(token_file: TokenFile, names: list[str]) -> None:
             sentence.tags[position] = names[int(tag)]
 
 
-def _split(tag: str) -> tuple[str, str]:
+def split_tag(tag: str) -> tuple[str, str]:
     """(prefix, type): ("B", "PER") for B-PER, ("O", "") for O."""
     return tag[0], tag[2:]
 
@@ -69,7 +69,7 @@ def detect_scheme(tag_sequences: list[list[str]]) -> str:
     for tags in tag_sequences:
         previous = OUTSIDE
         for tag in tags:
-            prefix, kind = _split(tag)
+            prefix, kind = split_tag(tag)
             if prefix in ("E", "S", "M"):
                 return "IOBES"
             if prefix == "B" and not (previous[0] in ("B", "I") and previous[1] == kind):
@@ -108,7 +108,7 @@ def count_illegal(tag_sequences: list[list[str]], scheme: str) -> TagSequenceRep
         previous = OUTSIDE
         found = 0
         for tag in tags:
-            current = _split(tag)
+            current = split_tag(tag)
             found += _illegal(previous, current, scheme)
             previous = current
         illegal += found
@@ -122,7 +122,7 @@ def repair(tags: list[str], scheme: str) -> list[str]:
     fixed = []
     previous = OUTSIDE
     for tag in tags:
-        prefix, kind = _split(tag)
+        prefix, kind = split_tag(tag)
         if scheme in ("IOB2", "IOB1") and prefix == "I" and not _continues(previous, kind):
             prefix = "B"
         elif scheme == "IOBES" and prefix in ("I", "M", "E") and not _continues(previous, kind):
@@ -131,8 +131,8 @@ def repair(tags: list[str], scheme: str) -> list[str]:
         previous = (prefix, kind)
     if scheme == "IOBES":
         for i, tag in enumerate(fixed):
-            prefix, kind = _split(tag)
-            following = _split(fixed[i + 1]) if i + 1 < len(fixed) else OUTSIDE
+            prefix, kind = split_tag(tag)
+            following = split_tag(fixed[i + 1]) if i + 1 < len(fixed) else OUTSIDE
             closes = not (following[0] in ("I", "M", "E") and following[1] == kind)
             if prefix == "B" and closes:
                 fixed[i] = f"S-{kind}"
