@@ -61,3 +61,8 @@ def test_hugging_face_flag_names_are_aliases():
     (parsed,) = HfArgumentParser(classify.ClassificationDataArguments).parse_args_into_dataclasses(
         ["--text_column_names", "title,body"])
     assert parsed.text_column_name == "title,body"
+
+
+def test_an_unknown_inference_backend_is_named(tmp_path):
+    with pytest.raises(ValueError, match=r"^--inference_backend must be 'torch' or 'onnxruntime', got 'tensorrt'\.$"):
+        BertftTrainingArguments(output_dir=str(tmp_path), report_to=[], inference_backend="tensorrt")
