@@ -53,16 +53,12 @@ def peak_rss_gib() -> float:
 
 
 def machine_facts() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
     import torch
     import transformers
 
-    cpu = "unknown"
-    if os.path.exists("/proc/cpuinfo"):
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    from importlib.metadata import PackageNotFoundError, version
+    from bertft_utils.precision import cpu_model
 
     versions = {"python": platform.python_version(), "torch": torch.__version__,
                 "transformers": transformers.__version__}
@@ -75,7 +71,7 @@ def machine_facts() -> dict:
     return {
         "gpu": gpu,
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
@@ -85,11 +81,49 @@ def machine_facts() -> dict:
     }
 
 
+def matmul_peaks(budget_s: float = 1.0) -> dict:
+    """The machine's square-matmul speed in GFLOP/s, fp32 and bf16: the best over sizes 256..4096.
+
+    Each size is timed for about `budget_s` seconds; sizes stop growing once one product takes longer than
+    `budget_s` / 2 (bf16 without hardware support runs at ~1 GFLOP/s: a 4096 product would take two minutes).
+    """
+    import torch
+
+    peaks = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        best, sizes = 0.0, {}
+        for n in (256, 512, 1024, 2048, 4096):
+            a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+            start = time.perf_counter()
+            a @ b
+            once = time.perf_counter() - start
+            repeats = max(1, int(budget_s / max(once, 1e-6)))
+            start = time.perf_counter()
+            for _ in range(repeats):
+                a @ b
+            seconds = (time.perf_counter() - start) / repeats
+            sizes[n] = round(2 * n**3 / seconds / 1e9, 1)
+            best = max(best, sizes[n])
+            if seconds > budget_s / 2:
+                break
+        peaks[str(dtype).removeprefix("torch.")] = {"gflops": round(best, 1), "by_size": sizes}
+    return peaks
+
+
+def faster_precision(peaks: dict) -> str:
+    return max(("float32", "bfloat16"), key=lambda name: peaks[name]["gflops"])
+
+
 def facts_markdown(facts: dict, command: str) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in facts["versions"].items())
-    return (f"- command: `{command}`\n- date (UTC): {facts['date_utc']}, commit {facts['git_commit']}\n"
+    text = (f"- command: `{command}`\n- date (UTC): {facts['date_utc']}, commit {facts['git_commit']}\n"
             f"- machine: {facts['cpu']}, {facts['cores']} cores ({facts['torch_threads']} torch threads), "
             f"{facts['memory_gib']} GiB, {facts.get('gpu') or 'no GPU'}\n- software: {versions}\n")
+    if "matmul_peaks" in facts:
+        peaks = facts["matmul_peaks"]
+        text += (f"- matmul peak measured in this run (square products, best size): fp32 "
+                 f"{peaks['float32']['gflops']:.1f} GFLOP/s, bf16 {peaks['bfloat16']['gflops']:.1f} GFLOP/s\n")
+    return text
 
 
 def read_json(path: Path) -> dict:
@@ -117,3 +151,20 @@ def model_bench_arguments(description: str):
     if not args.report and not args.model_dir:
         parser.error("give the fine-tuned model folder (or --report)")
     return args
+
+
+def training_flops(model_path: str, lengths: list[int]) -> float:
+    """Matmul FLOPs of one training epoch over sequences of these real (non-padding) lengths.
+
+    6 x the encoder's weight-matrix entries per token (forward 2, backward 4) plus the attention products
+    (QK^T and AV: 4 x layers x hidden x length^2 per sequence forward, x3 with backward). Padding is not counted:
+    this is the useful work, so padding shows up as a lower fraction of the peak.
+    """
+    from transformers import AutoConfig, AutoModel
+
+    config = AutoConfig.from_pretrained(model_path)
+    model = AutoModel.from_config(config)
+    dense = sum(p.numel() for name, p in model.named_parameters()
+                if p.dim() == 2 and not name.startswith(("embeddings", "pooler")))
+    layers, hidden = config.num_hidden_layers, config.hidden_size
+    return float(sum(6 * dense * n + 12 * layers * hidden * n * n for n in lengths))

@@ -29,13 +29,30 @@ def cache_file() -> Path:
     return Path(os.environ.get("BERTFT_CACHE", Path.home() / ".cache" / "bertft")) / "precision.json"
 
 
-def cpu_model() -> str:
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+# CPU features that decide how fast fp32 and bf16 matmuls run.
+MATMUL_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "asimd", "sve", "bf16")
+
+
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU as precisely as /proc/cpuinfo says: name, family/model/stepping and its matmul flags.
+
+    The name alone is not enough: cloud CPUs often report only "AMD EPYC" for generations whose bf16 speed differs
+    by 100x, and a home directory (with our cache) may be shared by several machines.
+    """
+    fields: dict[str, str] = {}
+    if os.path.exists(cpuinfo):
+        with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
             for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+                if not line.strip():
+                    break  # the first processor's block describes the CPU
+                name, _, value = line.partition(":")
+                fields.setdefault(name.strip(), value.strip())
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    ids = "/".join(fields[k] for k in ("cpu family", "model", "stepping") if k in fields)
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    present = ",".join(flag for flag in MATMUL_FLAGS if flag in flags)
+    return " ".join(part for part in (name, f"(family/model/stepping {ids})" if ids else "",
+                                      f"[{present}]" if flags else "") if part)
 
 
 def decision_key(model, batch: dict, training: bool) -> str:

@@ -1,4 +1,5 @@
 import json
+import platform
 
 import pytest
 import torch
@@ -67,3 +68,19 @@ def test_who_decides(tmp_path):
     assert measured.bf16 and measured.mixed_precision == "bf16"
     precision.apply_precision(measured, False)
     assert not measured.bf16 and measured.mixed_precision == "no"
+
+
+def test_cpu_identity_tells_apart_cpus_with_the_same_name(tmp_path):
+    """Cloud CPUs of different generations can both be "AMD EPYC": the decision key must still differ."""
+    def cpuinfo(name: str, model: str, flags: str) -> str:
+        path = tmp_path / f"cpuinfo{model}"
+        path.write_text(f"processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: {model}\n"
+                        f"model name\t: {name}\nstepping\t: 1\nflags\t\t: fpu {flags} sse2\n\n"
+                        "processor\t: 1\nmodel\t\t: 99\nmodel name\t: other\n")
+        return str(path)
+
+    zen3 = precision.cpu_model(cpuinfo("AMD EPYC", "1", "avx2 fma"))
+    zen4 = precision.cpu_model(cpuinfo("AMD EPYC", "17", "avx2 fma avx512f avx512_bf16"))
+    assert zen3 == "AMD EPYC (family/model/stepping 25/1/1) [avx2,fma]"
+    assert zen4 == "AMD EPYC (family/model/stepping 25/17/1) [avx2,fma,avx512f,avx512_bf16]"
+    assert precision.cpu_model(str(tmp_path / "absent")) == (platform.processor() or platform.machine())
