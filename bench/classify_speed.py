@@ -21,10 +21,10 @@ from pathlib import Path
 from common import (
     REPO,
     facts_markdown,
-    faster_precision,
     machine_facts,
     matmul_peaks,
     read_json,
+    reference_peak,
     result_path,
     run,
     training_flops,
@@ -33,6 +33,7 @@ from common import (
 from transformers import AutoTokenizer
 
 from bertft_utils.modeling import embedded_model_path
+from bertft_utils.splits import sample_indices
 
 SAMPLES = 2000
 DATA = REPO / "data" / "sarcasm_headlines_sample.jsonl"
@@ -55,12 +56,15 @@ CONFIGS = [
 
 
 def real_lengths() -> list[int]:
-    """Non-padding token count of each training example (the split that run_classify makes: all of them)."""
+    """Non-padding token count of each training example: the seeded, label-stratified subset that run_classify.py's
+    --max_train_samples takes (split seed 42, its default)."""
     import json
 
-    rows = [json.loads(line)["headline"] for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    chosen = sample_indices(len(records), SAMPLES, 42, [r["is_sarcastic"] for r in records])
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())
-    return [len(ids) for ids in tokenizer(rows[:SAMPLES], truncation=True, max_length=128)["input_ids"]]
+    texts = [records[i]["headline"] for i in chosen]
+    return [len(ids) for ids in tokenizer(texts, truncation=True, max_length=128)["input_ids"]]
 
 
 def chosen_precision(log: Path) -> str | None:
@@ -90,15 +94,14 @@ def measure() -> dict:
                          "gflops": flops / result["train_runtime"] / 1e9,
                          "precision_chosen": chosen_precision(log) if not flags else None})
             print(rows[-1], flush=True)
+    facts["matmul_peaks_after"] = matmul_peaks()
     return {"facts": facts, "command": "python bench/classify_speed.py", "tokens": sum(lengths),
             "flops_per_epoch": flops, "rows": rows, "earlier": earlier}
 
 
 def current_table(payload: dict) -> list[str]:
     rows = {row["key"]: row for row in payload["rows"]}
-    peaks = payload["facts"]["matmul_peaks"]
-    fast = faster_precision(peaks)
-    peak = peaks[fast]["gflops"]
+    fast, peak = reference_peak(payload["facts"])
 
     def best(*keys: str) -> dict:
         return max((rows[k] for k in keys), key=lambda row: row["samples_per_second"])
@@ -113,7 +116,8 @@ def current_table(payload: dict) -> list[str]:
                      f"{r['samples_per_second'] / hf_defaults['samples_per_second']:.2f}x | "
                      f"{r['samples_per_second'] / hf_best['samples_per_second']:.2f}x |")
     lines += [
-        "", f"Matmul peak used for the fraction: {fast} ({peak:.1f} GFLOP/s, the faster precision here). Useful "
+        "", f"Matmul peak used for the fraction: {fast}, {peak:.1f} GFLOP/s (the faster precision, the higher of "
+        "the measurements before and after). Useful "
         f"GFLOP/s: {payload['flops_per_epoch'] / 1e12:.2f} TFLOP of matmul work per epoch on the real tokens "
         "(6 x encoder weights per token + attention products; padding not counted) / train time.", "",
         f"Reading: bertft's defaults chose **{ours['precision_chosen']}** and train at "

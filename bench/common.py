@@ -81,7 +81,7 @@ def machine_facts() -> dict:
     }
 
 
-def matmul_peaks(budget_s: float = 1.0) -> dict:
+def matmul_peaks(budget_s: float = 2.0) -> dict:
     """The machine's square-matmul speed in GFLOP/s, fp32 and bf16: the best over sizes 256..4096.
 
     Each size is timed for about `budget_s` seconds; sizes stop growing once one product takes longer than
@@ -110,8 +110,13 @@ def matmul_peaks(budget_s: float = 1.0) -> dict:
     return peaks
 
 
-def faster_precision(peaks: dict) -> str:
-    return max(("float32", "bfloat16"), key=lambda name: peaks[name]["gflops"])
+def reference_peak(facts: dict) -> tuple[str, float]:
+    """(precision, GFLOP/s): the faster precision's best matmul speed over the measurements before and after the
+    runs (the speed of a shared cloud CPU drifts: the higher figure gives the lower, safer fraction)."""
+    measured = [facts[key] for key in ("matmul_peaks", "matmul_peaks_after") if key in facts]
+    best = {name: max(m[name]["gflops"] for m in measured) for name in ("float32", "bfloat16")}
+    fast = max(best, key=best.get)
+    return fast, best[fast]
 
 
 def facts_markdown(facts: dict, command: str) -> str:
@@ -119,10 +124,11 @@ def facts_markdown(facts: dict, command: str) -> str:
     text = (f"- command: `{command}`\n- date (UTC): {facts['date_utc']}, commit {facts['git_commit']}\n"
             f"- machine: {facts['cpu']}, {facts['cores']} cores ({facts['torch_threads']} torch threads), "
             f"{facts['memory_gib']} GiB, {facts.get('gpu') or 'no GPU'}\n- software: {versions}\n")
-    if "matmul_peaks" in facts:
-        peaks = facts["matmul_peaks"]
-        text += (f"- matmul peak measured in this run (square products, best size): fp32 "
-                 f"{peaks['float32']['gflops']:.1f} GFLOP/s, bf16 {peaks['bfloat16']['gflops']:.1f} GFLOP/s\n")
+    for key, when in (("matmul_peaks", "before"), ("matmul_peaks_after", "after")):
+        if key in facts:
+            peaks = facts[key]
+            text += (f"- matmul peak measured {when} the runs (square products, best size): fp32 "
+                     f"{peaks['float32']['gflops']:.1f} GFLOP/s, bf16 {peaks['bfloat16']['gflops']:.1f} GFLOP/s\n")
     return text
 
 
