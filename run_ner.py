@@ -46,10 +46,15 @@ class NerDataArguments(DataArguments):
                           "names in id order, comma-separated (O,B-PER,I-PER,...), as a JSON list or in a file with "
                           "one name per line."},
     )
-    decoding: str = field(default="viterbi", metadata={
-        "help": "How tags are chosen from the model's scores: 'viterbi' (default: the best sequence the tag scheme "
-                "allows, never an I-X after O or another type; +6.5 validation F1 on MSRA in "
-                "results/ner_decoding.md) or 'argmax' (each token on its own, as pipeline does)."})
+    decoding: str | None = field(default=None, metadata={
+        "help": "How tags are chosen from the model's scores: 'viterbi' (the best sequence the tag scheme allows, "
+                "never an I-X after O or another type; +6.5 validation F1 on MSRA in results/ner_decoding.md), "
+                "'crf' (a CRF layer trained over the token scores, its transitions added to the same search; saved "
+                "with the model) or 'argmax' (each token on its own, as pipeline does). Default: 'crf' for a model "
+                "trained with a CRF, else 'viterbi'."})
+    crf_learning_rate: float | None = field(default=None, metadata={
+        "help": "Learning rate of the CRF's start/transition/end scores with --decoding crf (default: 100 x "
+                "--learning_rate; they start from 0, not from pretrained values)."})
     fix_tags: bool = field(default=False, metadata={"help": "Repair illegal tag sequences (I-X after O -> B-X)."})
     strict_scoring: bool = field(default=False, metadata={"help": "seqeval strict mode for the detected scheme."})
     predict_text_file: str | None = field(
@@ -66,8 +71,10 @@ class NerDataArguments(DataArguments):
                              f"{self.max_seq_length}, got {self.doc_stride}; leave it out for a quarter of it.")
         if self.tag_scheme is not None and self.tag_scheme not in SCHEMES:
             raise ValueError(f"--tag_scheme must be one of {SCHEMES}, got {self.tag_scheme!r}.")
-        if self.decoding not in DECODINGS:
+        if self.decoding is not None and self.decoding not in DECODINGS:
             raise ValueError(f"--decoding must be one of {DECODINGS}, got {self.decoding!r}.")
+        if self.crf_learning_rate is not None and self.crf_learning_rate <= 0:
+            raise ValueError(f"--crf_learning_rate must be > 0, got {self.crf_learning_rate}.")
         if self.text_split not in ("char", "whitespace"):
             raise ValueError(f"--text_split must be 'char' or 'whitespace', got {self.text_split!r}.")
         if self.tag_names is not None:

@@ -56,6 +56,14 @@ def _checkpoint_file(name_or_path: str, filename: str, model_args: ModelArgument
         return None
 
 
+def checkpoint_weight_files(model_args: ModelArguments) -> list[str]:
+    """Local paths of the checkpoint's safetensors files (one file, or the shards its index names)."""
+    source = resolve_model_path(model_args.model_name_or_path)
+    index = _read_json_file(source, "model.safetensors.index.json", model_args)
+    names = sorted(set(index.get("weight_map", {}).values())) or ["model.safetensors"]
+    return [path for path in (_checkpoint_file(source, name, model_args) for name in names) if path]
+
+
 def _has_file(name_or_path: str, filename: str, model_args: ModelArguments) -> bool:
     return _checkpoint_file(name_or_path, filename, model_args) is not None
 

@@ -159,6 +159,9 @@ class SequenceTask:
     def label_order(self) -> list[str] | None:
         return named_label_order(self.label_names)
 
+    def extend_model(self, model, label_list: list[str], model_args, training: bool) -> None:
+        pass
+
     def model_inputs(self, records: LabeledTexts) -> list[str]:
         return [self.prepare(text) for text in records.texts]
 

@@ -79,6 +79,9 @@ class Task(Protocol):
     def label_order(self) -> list[str] | None:
         """An order the label list must follow (else sorted)."""
 
+    def extend_model(self, model, label_list: list[str], model_args, training: bool) -> None:
+        """Task layers beyond the pipeline model (a CRF), created or read from the checkpoint, as submodules."""
+
     def model_inputs(self, records: Records) -> list[str]:
         """The records as a user would feed them to `pipeline` (model card examples, language, vocabulary)."""
 
@@ -87,7 +90,8 @@ class Task(Protocol):
 
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation: Records | None,
                       encoded_validation: Encoded | None) -> dict:
-        """`data_collator`, `compute_metrics`, `preprocess_logits_for_metrics` for the Trainer."""
+        """`data_collator`, `compute_metrics`, `preprocess_logits_for_metrics` for the Trainer (and any other keyword
+        argument of BertftTrainer, e.g. `compute_loss_func`)."""
 
     def prediction_splits(self, splits: dict[str, Records]) -> list[str]:
         """The splits --do_predict predicts, in order."""
@@ -196,6 +200,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
 
     tokenizer = load_tokenizer(model_args, config, pretokenized=task.pretokenized)
     model = load_model(task.model_class, model_args, config, tokenizer)
+    task.extend_model(model, label_list, model_args, training=training_args.do_train)
     coverage, embedding_learning_rate = prepare_vocabulary(
         model_args, training_args, tokenizer, model,
         task.model_inputs(splits["train"]) if "train" in splits else None)

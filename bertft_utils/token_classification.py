@@ -8,9 +8,11 @@ import os
 import numpy as np
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
-from .decoding import allowed_transitions, log_softmax, viterbi
+from .crf import LinearChainCrf, attach_crf, crf_from_checkpoint
+from .decoding import allowed_transitions, crf_rules, log_softmax, viterbi
 from .metrics import entity_metrics
 from .model_card import guess_language
+from .modeling import checkpoint_weight_files
 from .prediction_files import write_entity_report, write_tagged_predictions
 from .readers import TaggedSentence, TokenFile, read_text_lines, read_token_file
 from .tags import count_illegal, detect_scheme, name_tag_ids, parse_tag_names, repair, to_scoring_tag, validate_tags
@@ -33,9 +35,34 @@ class NerTask:
         self.data_args = data_args
         self.tag_names = parse_tag_names(data_args.tag_names) if data_args.tag_names else None
         self.tag_report: dict = {}
+        self.decoding = data_args.decoding or "viterbi"
+        self.crf: LinearChainCrf | None = None
 
     def configure(self, config) -> None:
-        pass
+        """--decoding's default: 'crf' for a model saved with a CRF, else 'viterbi'."""
+        if self.data_args.decoding is None and getattr(config, "bertft_crf", False):
+            self.decoding = "crf"
+        logger.info("Decoding: %s.", self.decoding)
+
+    def extend_model(self, model, label_list: list[str], model_args, training: bool) -> None:
+        """With --decoding crf: the CRF stored with the checkpoint, else (training only) a new one whose forbidden
+        moves start at crf.FORBIDDEN. The config records whether the saved model has a CRF."""
+        if self.decoding != "crf":
+            if training and getattr(model.config, "bertft_crf", False):
+                model.config.bertft_crf = False  # the CRF of the checkpoint is not trained, nor saved
+            return
+        self.crf = crf_from_checkpoint(checkpoint_weight_files(model_args), model, len(label_list))
+        if self.crf is None:
+            if not training:
+                raise ValueError(f"--decoding crf: {model_args.model_name_or_path} has no CRF layer (no crf.* "
+                                 "weights): it was not trained with --decoding crf. Use --decoding viterbi (the same "
+                                 "search without learned transitions), or train with --decoding crf.")
+            self.crf = attach_crf(model, len(label_list), allowed_transitions(label_list, self.scheme(label_list)))
+            logger.info("A new CRF over %d labels; moves the %s scheme forbids start at a score of %g.",
+                        len(label_list), self.scheme(label_list), self.crf.transitions.min().item())
+        else:
+            logger.info("CRF read from %s.", model_args.model_name_or_path)
+        model.config.bertft_crf = True
 
     def read(self, path: str, split: str) -> TokenFile:
         token_file = read_token_file(path, self.data_args.data_format, self.data_args.tokens_column_name,
@@ -81,12 +108,26 @@ class NerTask:
             return {k: v for k, v in metrics.items() if isinstance(v, float)}
 
         def keep(logits, labels):
-            """What the Trainer keeps of the logits: ids for argmax, log-probabilities for viterbi."""
-            return logits.argmax(dim=-1) if self.data_args.decoding == "argmax" else logits.log_softmax(dim=-1)
+            """What the Trainer keeps of the logits: ids for argmax, log-probabilities for viterbi, the scores
+            themselves for the CRF (which was trained on them)."""
+            if self.decoding == "argmax":
+                return logits.argmax(dim=-1)
+            return logits.float() if self.decoding == "crf" else logits.log_softmax(dim=-1)
 
-        return {"data_collator": DataCollatorForTokenClassification(tokenizer),
-                "compute_metrics": compute_metrics if validation is not None else None,
-                "preprocess_logits_for_metrics": keep}
+        hooks = {"data_collator": DataCollatorForTokenClassification(tokenizer),
+                 "compute_metrics": compute_metrics if validation is not None else None,
+                 "preprocess_logits_for_metrics": keep}
+        if self.crf is not None:
+            crf = self.crf
+
+            def crf_loss(outputs, labels, num_items_in_batch=None):
+                """The CRF's negative log-likelihood per labelled token (the scale of the usual cross-entropy)."""
+                total, count = crf.negative_log_likelihood(outputs["logits"], labels)
+                return total / (num_items_in_batch if num_items_in_batch else max(count, 1))
+
+            hooks["compute_loss_func"] = crf_loss
+            hooks["crf_learning_rate"] = self.data_args.crf_learning_rate
+        return hooks
 
     def strict_scheme(self) -> str | None:
         return self.tag_report["scheme"] if self.data_args.strict_scoring else None
@@ -96,13 +137,17 @@ class NerTask:
 
     def decode(self, encoded: Windows, predictions, label_list: list[str]) -> list[list[str]]:
         """Tags per word (--decoding): from predicted ids (the Trainer's argmax), per-token log-probabilities (the
-        Trainer under viterbi) or logits (ONNX Runtime)."""
-        if self.data_args.decoding == "argmax":
+        Trainer under viterbi), per-token scores (under crf) or logits (ONNX Runtime)."""
+        if self.decoding == "argmax":
             return predicted_tags(encoded, predictions.argmax(axis=-1) if predictions.ndim == 3 else predictions,
                                   label_list)
         rules = allowed_transitions(label_list, self.scheme(label_list))
-        return [[label_list[i] for i in viterbi(scores, *rules)]
-                for scores in stitch_scores(encoded, log_softmax(np.asarray(predictions, dtype=np.float32)))]
+        scores = np.asarray(predictions, dtype=np.float32)
+        if self.decoding == "crf":
+            rules = crf_rules(rules, self.crf.scores())
+        else:
+            scores = log_softmax(scores)
+        return [[label_list[i] for i in viterbi(word_scores, *rules)] for word_scores in stitch_scores(encoded, scores)]
 
     def scheme(self, label_list: list[str]) -> str:
         """The tag scheme decoding follows: given, else detected from the data, else from the labels."""
@@ -120,11 +165,11 @@ class NerTask:
             return {}
         metrics = score(records.sentences, outputs, self.strict_scheme())
         illegal = count_illegal(outputs, self.scheme(label_list))
-        metrics["decoding"] = self.data_args.decoding
+        metrics["decoding"] = self.decoding
         metrics["illegal_predicted_transitions"] = illegal.illegal
         metrics["sentences_with_illegal_predictions"] = illegal.sentences_with_illegal
         metrics["report_text"] += (f"\n{illegal.illegal} illegal tag transitions in the predictions ({illegal.scheme}, "
-                                   f"decoding: {self.data_args.decoding}), in {illegal.sentences_with_illegal} "
+                                   f"decoding: {self.decoding}), in {illegal.sentences_with_illegal} "
                                    "sentences.\n")
         metrics["samples"] = len(records)
         metrics["tokens"] = sum(len(t) for t in outputs)

@@ -23,24 +23,24 @@ class BertftTrainer(Trainer):
     """Trainer with an optional separate learning rate for the word embeddings, our model card, and pushes that
     leave the data's texts out."""
 
-    def __init__(self, *args, embedding_learning_rate: float | None = None, **kwargs):
+    def __init__(self, *args, embedding_learning_rate: float | None = None, crf_learning_rate: float | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.embedding_learning_rate = embedding_learning_rate
+        self.crf_learning_rate = crf_learning_rate
         self.card: ModelCardFacts | None = None
 
     def create_optimizer(self, model=None):
         optimizer = super().create_optimizer(model)
-        if self.embedding_learning_rate is None:
-            return optimizer
-        embedding = (model or self.model).get_input_embeddings().weight
-        for group in list(optimizer.param_groups):
-            if any(p is embedding for p in group["params"]):
-                group["params"] = [p for p in group["params"] if p is not embedding]
-                optimizer.add_param_group({**{k: v for k, v in group.items() if k != "params"},
-                                           "params": [embedding], "lr": self.embedding_learning_rate,
-                                           "initial_lr": self.embedding_learning_rate})
-                logger.info("Word embeddings train at learning rate %g.", self.embedding_learning_rate)
-                break
+        model = model or self.model
+        if self.embedding_learning_rate is not None:
+            own_group(optimizer, [model.get_input_embeddings().weight], self.embedding_learning_rate)
+            logger.info("Word embeddings train at learning rate %g.", self.embedding_learning_rate)
+        crf = getattr(model, "crf", None)
+        if crf is not None:
+            learning_rate = self.crf_learning_rate or 100 * self.args.learning_rate
+            own_group(optimizer, list(crf.parameters()), learning_rate, weight_decay=0.0)
+            logger.info("CRF scores train at learning rate %g, without weight decay.", learning_rate)
         return optimizer
 
     def _get_eval_sampler(self, eval_dataset):
@@ -66,6 +66,26 @@ class BertftTrainer(Trainer):
     def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
         with data_texts_kept_back(self.args):
             return super()._push_from_checkpoint(checkpoint_folder)
+
+
+def own_group(optimizer, parameters: list, learning_rate: float, weight_decay: float | None = None) -> None:
+    """Move `parameters` out of the optimizer's groups into one group of their own with this learning rate (and
+    weight decay, when given; else that of the group they came from)."""
+    moving = {id(p) for p in parameters}
+    template = None
+    for group in optimizer.param_groups:
+        kept = [p for p in group["params"] if id(p) not in moving]
+        if len(kept) != len(group["params"]):
+            template = template or group
+            group["params"] = kept
+    if template is None:
+        return
+    optimizer.param_groups[:] = [group for group in optimizer.param_groups if group["params"]]
+    settings = {k: v for k, v in template.items() if k != "params"}
+    settings.update(lr=learning_rate, initial_lr=learning_rate)
+    if weight_decay is not None:
+        settings["weight_decay"] = weight_decay
+    optimizer.add_param_group({**settings, "params": parameters})
 
 
 def predict_in_order(trainer: Trainer, dataset: datasets.Dataset,

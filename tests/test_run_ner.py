@@ -283,4 +283,54 @@ def test_viterbi_decoding_never_emits_illegal_tags_and_both_are_counted(tiny_mod
     assert counts["argmax"] > 0 and counts["viterbi"] == 0
     with pytest.raises(AssertionError, match="--decoding must be one of"):
         run_script("run_ner.py", "--model_name_or_path", str(trained), "--test_file", str(TEST), "--do_predict",
-                   "--decoding", "crf", "--output_dir", str(tmp_path / "bad"))
+                   "--decoding", "beam", "--output_dir", str(tmp_path / "bad"))
+    process = run_script("run_ner.py", "--model_name_or_path", str(trained), "--test_file", str(TEST), "--do_predict",
+                         "--decoding", "crf", "--output_dir", str(tmp_path / "no_crf"), check=False)
+    assert process.returncode != 0 and (f"--decoding crf: {trained} has no CRF layer (no crf.* weights): it was not "
+                                        "trained with --decoding crf.") in process.stderr
+
+
+def test_crf_trains_saves_reloads_and_plain_transformers_still_loads_it(tiny_models, tmp_path):
+    from safetensors import safe_open
+    from transformers import AutoModelForTokenClassification, pipeline
+
+    from bertft_utils.crf import FORBIDDEN
+
+    rng = random.Random(2)
+    train = write_conll(tmp_path / "train.txt", [synthetic_sentence(rng, rng.randint(1, 3)) for _ in range(200)])
+    test = write_conll(tmp_path / "test.txt", [synthetic_sentence(rng, 30)] + [synthetic_sentence(rng)] * 3)
+    out = tmp_path / "crf"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--test_file", str(test), "--validation_split_percentage", "10", "--test_split_percentage", "0",
+               "--max_seq_length", "32", "--doc_stride", "8", "--num_train_epochs", "4", "--add_unk_chars",
+               "--decoding", "crf", "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST)
+    test_results = json.loads((out / "test_results.json").read_text())
+    assert test_results["test_illegal_predicted_transitions"] == 0
+    assert "(IOB2, decoding: crf)" in (out / "test_entity_report.txt").read_text()
+    assert test_results["test_f1"] > 0.9, test_results  # learnable, and the long sentence spans many windows
+    assert "eval_f1" in json.loads((out / "eval_results.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    assert config["bertft_crf"] is True
+    with safe_open(str(out / "model.safetensors"), framework="pt") as weights:
+        transitions = weights.get_tensor("crf.transitions")
+        labels = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
+    o, b_loc, i_loc = (labels.index(tag) for tag in ("O", "B-LOC", "I-LOC"))
+    assert transitions[o, i_loc] < FORBIDDEN / 2  # forbidden at the start, still forbidden
+    assert transitions[b_loc, i_loc] != 0.0  # the allowed moves were trained
+    # our script reloads the CRF by default (no --decoding) and predicts the same tags
+    again = tmp_path / "again"
+    run_script("run_ner.py", "--model_name_or_path", str(out), "--test_file", str(test), "--max_seq_length", "32",
+               "--doc_stride", "8", "--do_predict", "--output_dir", str(again))
+    assert "(IOB2, decoding: crf)" in (again / "test_entity_report.txt").read_text()
+    assert (again / "predictions.txt").read_text() == (out / "predictions.txt").read_text()
+    # plain transformers: an ordinary token classifier (the crf.* weights unused); pipeline gives per-token argmax
+    model = AutoModelForTokenClassification.from_pretrained(str(out))
+    assert not hasattr(model, "crf")
+    ner = pipeline("token-classification", model=str(out), aggregation_strategy="simple", device="cpu")
+    assert {g["entity_group"] for g in ner("李大华在上海工作。")} == {"PER", "LOC"}
+    # fine-tuning on from it without a CRF records that the new model has none
+    plain = tmp_path / "plain"
+    run_script("run_ner.py", "--model_name_or_path", str(out), "--train_file", str(train), "--max_train_samples",
+               "20", "--validation_split_percentage", "0", "--test_split_percentage", "0", "--num_train_epochs", "1",
+               "--decoding", "viterbi", "--do_train", "--output_dir", str(plain), *FAST)
+    assert json.loads((plain / "config.json").read_text())["bertft_crf"] is False

@@ -1,0 +1,113 @@
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from bertft_utils.crf import FORBIDDEN, LinearChainCrf, crf_from_checkpoint, gather_labelled
+from bertft_utils.decoding import allowed_transitions, crf_rules, viterbi
+from bertft_utils.training import own_group
+
+IOB2 = ["O", "B-LOC", "I-LOC"]
+
+
+def random_crf(num_labels: int, seed: int = 0) -> LinearChainCrf:
+    torch.manual_seed(seed)
+    crf = LinearChainCrf(num_labels)
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.normal_()
+    return crf
+
+
+def sequence_score(crf: LinearChainCrf, emissions: torch.Tensor, tags: list[int]) -> float:
+    score = crf.start[tags[0]] + crf.end[tags[-1]] + sum(emissions[t, tag] for t, tag in enumerate(tags))
+    return float((score + sum(crf.transitions[a, b] for a, b in itertools.pairwise(tags))).detach())
+
+
+def test_gather_moves_each_rows_labelled_positions_to_the_left_in_order():
+    labels = torch.tensor([[-100, 2, -100, 0, 1, -100], [-100, -100, -100, -100, -100, -100], [1, 1, 1, 1, 1, 1]])
+    emissions = torch.arange(6.0).view(1, 6, 1).expand(3, 6, 1)
+    gathered, tags, mask = gather_labelled(emissions, labels)
+    assert mask.tolist() == [[True] * 3 + [False] * 3, [False] * 6, [True] * 6]
+    assert tags[0, :3].tolist() == [2, 0, 1] and tags[2].tolist() == [1] * 6
+    assert gathered[0, :3, 0].tolist() == [1.0, 3.0, 4.0]  # the positions of the labels, in order
+
+
+def test_negative_log_likelihood_equals_brute_force_enumeration():
+    """-log p(gold) = log(sum over every tag sequence of exp(score)) - score(gold), per row, on scattered labels."""
+    crf = random_crf(3)
+    torch.manual_seed(1)
+    emissions = torch.randn(3, 6, 3)
+    labels = torch.tensor([[-100, 2, -100, 0, 1, -100], [-100] * 6, [1, 0, -100, 2, -100, 1]])
+    total, count = crf.negative_log_likelihood(emissions, labels)
+    expected = 0.0
+    for row in (0, 2):
+        positions = [t for t in range(6) if labels[row, t] != -100]
+        scores = emissions[row, positions]
+        gold = sequence_score(crf, scores, [int(labels[row, t]) for t in positions])
+        every = [sequence_score(crf, scores, list(tags)) for tags in itertools.product(range(3), repeat=len(positions))]
+        expected += math.log(sum(math.exp(s) for s in every)) - gold
+    assert count == 7  # labelled positions; the row without any is skipped
+    assert total.item() == pytest.approx(expected, rel=1e-5)
+    total.backward()
+    assert crf.transitions.grad is not None and crf.transitions.grad.abs().sum() > 0
+    nothing, none = crf.negative_log_likelihood(emissions[1:2], labels[1:2])
+    assert none == 0 and nothing.item() == 0.0
+
+
+def test_forbidden_moves_start_far_below_the_others():
+    crf = LinearChainCrf(3)
+    crf.forbid(*allowed_transitions(IOB2, "IOB2"))
+    assert crf.start.tolist() == [0.0, 0.0, FORBIDDEN]  # no sentence opens with I-LOC
+    assert crf.transitions[0, 2].item() == FORBIDDEN and crf.transitions[1, 2].item() == 0.0  # O -> I-LOC refused
+    assert (crf.transitions == FORBIDDEN).sum() == 1 and (crf.end == 0).all()
+
+
+def test_crf_viterbi_is_the_best_allowed_sequence_under_learned_scores():
+    """Brute force over every sequence: the decoded one has the highest score among those the scheme allows."""
+    crf = random_crf(3, seed=3)
+    allowed = allowed_transitions(IOB2, "IOB2")
+    rules = crf_rules(allowed, crf.scores())
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        emissions = rng.normal(size=(5, 3))
+        best, best_tags = -math.inf, None
+        for tags in itertools.product(range(3), repeat=5):
+            if not allowed[0][tags[0]] or not all(allowed[1][a, b] for a, b in itertools.pairwise(tags)):
+                continue
+            score = sequence_score(crf, torch.as_tensor(emissions), list(tags))
+            if score > best:
+                best, best_tags = score, list(tags)
+        assert viterbi(emissions, *rules) == best_tags
+    # learned scores alone can change the answer: a strong O -> O preference keeps the middle word O
+    learned = (np.zeros(3), np.array([[5.0, 0, 0], [0, 0, 0], [0, 0, 0]]), np.zeros(3))
+    emissions = np.log(np.array([[0.9, 0.05, 0.05], [0.3, 0.6, 0.1], [0.9, 0.05, 0.05]]))
+    assert viterbi(emissions, *allowed) == [0, 1, 0]
+    assert viterbi(emissions, *crf_rules(allowed, learned)) == [0, 0, 0]
+
+
+def test_crf_is_read_back_from_the_weights_files(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    crf = random_crf(3)
+    save_file({"encoder.weight": torch.zeros(2, 2), **{f"crf.{k}": v for k, v in crf.state_dict().items()}},
+              str(tmp_path / "a.safetensors"))
+    save_file({"encoder.weight": torch.zeros(2, 2)}, str(tmp_path / "plain.safetensors"))
+    loaded = crf_from_checkpoint([str(tmp_path / "plain.safetensors"), str(tmp_path / "a.safetensors")], model, 3)
+    assert model.crf is loaded and torch.equal(loaded.transitions, crf.transitions)
+    assert crf_from_checkpoint([str(tmp_path / "plain.safetensors")], torch.nn.Linear(2, 2), 3) is None
+    with pytest.raises(ValueError, match=r"transitions of shape \(3, 3\), but the model has 4 labels"):
+        crf_from_checkpoint([str(tmp_path / "a.safetensors")], torch.nn.Linear(2, 2), 4)
+
+
+def test_own_group_moves_parameters_into_a_group_of_their_own():
+    a, b, c = (torch.nn.Parameter(torch.zeros(2)) for _ in range(3))
+    optimizer = torch.optim.AdamW([{"params": [a, b], "weight_decay": 0.01}, {"params": [c], "weight_decay": 0.0}],
+                                  lr=1e-3)
+    own_group(optimizer, [b, c], 0.5, weight_decay=0.0)
+    assert [len(g["params"]) for g in optimizer.param_groups] == [1, 2]  # the emptied group is dropped
+    moved = optimizer.param_groups[-1]
+    assert moved["params"][0] is b and moved["lr"] == 0.5 and moved["weight_decay"] == 0.0
+    assert optimizer.param_groups[0]["lr"] == 1e-3 and optimizer.param_groups[0]["weight_decay"] == 0.01
