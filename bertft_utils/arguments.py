@@ -186,6 +186,29 @@ class BertftTrainingArguments(TrainingArguments):
         metadata={"help": "What runs --do_predict (and new questions): 'torch' (the Trainer) or 'onnxruntime' (the "
                   "model exported once to <output_dir>/onnx/model.onnx; needs the 'onnx' extra)."},
     )
+    hp_search_trials: int = field(
+        default=0,
+        metadata={"help": "Search hyperparameters over N trials first (Trainer.hyperparameter_search; objective: the "
+                  "validation metric), then train the best configuration as this run's model. Writes "
+                  "<output_dir>/hp_search/: trials.md/.csv/.png and best_config.json (a config this script accepts)."},
+    )
+    hp_search_space: str | None = field(
+        default=None,
+        metadata={"help": "The search space as a JSON file or JSON text: {argument: {\"type\": \"float\"|\"int\", "
+                  "\"low\": L, \"high\": H[, \"log\": true]} or {\"type\": \"categorical\", \"choices\": [...]}}. "
+                  "Default per script: learning_rate (log 1e-5..3e-4), batch size, weight decay, epochs."},
+    )
+    hp_search_backend: str = field(
+        default="optuna",
+        metadata={"help": "'optuna' (default; study in SQLite in the output folder, a rerun continues it, lagging "
+                  "trials pruned; extra 'hpsearch') or 'ray' (Ray Tune on the cluster of RAY_ADDRESS, else a local "
+                  "instance; ASHA stops laggards; extra 'ray')."},
+    )
+    hp_search_storage: str | None = field(
+        default=None,
+        metadata={"help": "Optuna storage URL shared by several machines, e.g. postgresql://user@host/db (default: "
+                  "sqlite in <output_dir>/hp_search/optuna.db)."},
+    )
     auto_bf16: bool = field(
         default=True,
         metadata={"help": "On a machine without GPU, time one batch in fp32 and in bf16 before training (or "
@@ -200,6 +223,20 @@ class BertftTrainingArguments(TrainingArguments):
             from .onnx_backend import require_onnxruntime
 
             require_onnxruntime()  # fails here, before any work, naming the extra
+        if self.hp_search_trials < 0:
+            raise ValueError(f"--hp_search_trials must be >= 0, got {self.hp_search_trials}.")
+        if self.hp_search_backend not in ("optuna", "ray"):
+            raise ValueError(f"--hp_search_backend must be 'optuna' or 'ray', got {self.hp_search_backend!r}.")
+        if self.hp_search_space:
+            from .hp_search import parse_space
+
+            parse_space(self.hp_search_space)
+        if self.hp_search_trials:
+            if not self.do_train:
+                raise ValueError("--hp_search_trials needs --do_train: the search trains one model per trial.")
+            from .hp_search import require_backend
+
+            require_backend(self.hp_search_backend)
         # On a machine without an accelerator, say use_cpu for the user: transformers refuses --bf16 otherwise,
         # and under `accelerate launch`/torchrun it leaves the processes undistributed (each trains alone).
         _check_writable(self.output_dir)

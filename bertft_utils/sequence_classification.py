@@ -162,6 +162,9 @@ class SequenceTask:
     def extend_model(self, model, label_list: list[str], model_args, training: bool) -> None:
         pass
 
+    def bind_model(self, model) -> None:
+        pass
+
     def model_inputs(self, records: LabeledTexts) -> list[str]:
         return [self.prepare(text) for text in records.texts]
 

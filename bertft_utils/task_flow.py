@@ -7,6 +7,7 @@ records become model inputs, and how predictions become outputs and metrics; eve
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .arguments import EMBEDDED_MODEL_ALIAS
+from .hp_search import run_search
 from .labels import resolve_label_list
 from .metrics import scalar_metrics
 from .mlm_warmup import warm_up_encoder
@@ -81,6 +83,9 @@ class Task(Protocol):
 
     def extend_model(self, model, label_list: list[str], model_args, training: bool) -> None:
         """Task layers beyond the pipeline model (a CRF), created or read from the checkpoint, as submodules."""
+
+    def bind_model(self, model) -> None:
+        """The model that trains from now on (a hyperparameter-search trial's copy)."""
 
     def model_inputs(self, records: Records) -> list[str]:
         """The records as a user would feed them to `pipeline` (model card examples, language, vocabulary)."""
@@ -179,6 +184,19 @@ def card_facts(task: Task, model_args, data_args, label_list: list[str], results
         license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
 
 
+def trial_model_factory(task: Task, prepared):
+    """`model_init` for a hyperparameter search: a fresh copy of the prepared model for every trial (and for the
+    final training), so that each starts from the same weights; the task follows the copy (its CRF)."""
+    template = copy.deepcopy(prepared).cpu()
+
+    def model_init(trial=None):
+        model = copy.deepcopy(template)
+        task.bind_model(model)
+        return model
+
+    return model_init
+
+
 def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     """Read, split, tokenize, train, evaluate and predict; write every output; card and push."""
     resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args)
@@ -217,12 +235,20 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         apply_precision(training_args, choose_precision(model, dict(batch), training=train_dataset is not None))
     warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate, resume_from)
 
+    searching = training_args.do_train and training_args.hp_search_trials > 0
+    if searching and "validation" not in encoded:
+        raise ValueError("--hp_search_trials needs validation data to compare trials: --validation_file, or "
+                         "--validation_split_percentage > 0.")
     trainer = BertftTrainer(
-        model=model, args=training_args, train_dataset=train_dataset,
+        model=None if searching else model, model_init=trial_model_factory(task, model) if searching else None,
+        args=training_args, train_dataset=train_dataset,
         eval_dataset=encoded["validation"].dataset() if "validation" in encoded else None,
         processing_class=tokenizer, embedding_learning_rate=embedding_learning_rate, callbacks=[checkpoint_marker],
         **hooks)
     results: dict[str, dict] = {}
+    if searching:
+        run_search(trainer, task.script, task.curve_metric, (model_args, data_args, training_args))
+        resume_from = None  # the best configuration is trained from the start
     if training_args.do_train:
         train_and_save(trainer, training_args, len(splits["train"]), resume_from)
     if training_args.do_eval:

@@ -90,6 +90,9 @@ class NerTask:
     def label_order(self) -> None:
         return None
 
+    def bind_model(self, model) -> None:
+        self.crf = getattr(model, "crf", None)
+
     def model_inputs(self, records: TokenFile) -> list[str]:
         sentences = records.sentences
         joiner = "" if sentences and guess_language(["".join(sentences[0].tokens)]) == "zh" else " "
@@ -118,11 +121,11 @@ class NerTask:
                  "compute_metrics": compute_metrics if validation is not None else None,
                  "preprocess_logits_for_metrics": keep}
         if self.crf is not None:
-            crf = self.crf
 
             def crf_loss(outputs, labels, num_items_in_batch=None):
-                """The CRF's negative log-likelihood per labelled token (the scale of the usual cross-entropy)."""
-                total, count = crf.negative_log_likelihood(outputs["logits"], labels)
+                """The CRF's negative log-likelihood per labelled token (the scale of the usual cross-entropy), under
+                the CRF of the model that trains now (see bind_model)."""
+                total, count = self.crf.negative_log_likelihood(outputs["logits"], labels)
                 return total / (num_items_in_batch if num_items_in_batch else max(count, 1))
 
             hooks["compute_loss_func"] = crf_loss
