@@ -5,7 +5,9 @@ contiguous sequences, while our labelled positions are scattered (-100 at [CLS]/
 window overlaps). Here the labelled positions of each window are gathered to the left first.
 
 The CRF is a submodule of the transformers model (`model.crf`), so the Trainer's optimizer, checkpoints and resumption
-carry it, and `save_pretrained` stores `crf.*` next to the encoder's weights. Plain transformers loads such a folder
+carry it, and `save_pretrained` stores `crf.*` next to the encoder's weights. Its loss replaces the classifier's
+cross-entropy inside the model's forward call (a forward hook), where DistributedDataParallel expects every parameter
+to be used. Plain transformers loads such a folder
 as an ordinary token classifier (it reports the `crf.*` keys as unused), so `pipeline` gives the per-token argmax;
 `crf_from_checkpoint` reads the CRF back for our scripts.
 """
@@ -80,12 +82,29 @@ def gather_labelled(emissions: torch.Tensor, labels: torch.Tensor) -> tuple[torc
     return gathered, tags, mask
 
 
+def crf_loss_hook(model, args, kwargs, output):
+    """Forward hook: with labels, the output's loss is the CRF's negative log-likelihood per labelled token (the
+    scale of the cross-entropy it replaces; summed over `num_items_in_batch` tokens when the Trainer passes it)."""
+    labels = kwargs.get("labels")
+    if labels is None or not hasattr(output, "logits"):
+        return output
+    total, count = model.crf.negative_log_likelihood(output.logits, labels)
+    items = kwargs.get("num_items_in_batch")
+    output.loss = total / (items if items else max(count, 1))
+    return output
+
+
+def _install(model, crf: LinearChainCrf) -> LinearChainCrf:
+    model.crf = crf.to(next(model.parameters()).device)
+    model.register_forward_hook(crf_loss_hook, with_kwargs=True)
+    return model.crf
+
+
 def attach_crf(model, num_labels: int, allowed: tuple[np.ndarray, np.ndarray, np.ndarray]) -> LinearChainCrf:
     """A new CRF as `model.crf`, the scheme's forbidden moves initialised to FORBIDDEN."""
-    crf = LinearChainCrf(num_labels).to(next(model.parameters()).device)
+    crf = LinearChainCrf(num_labels)
     crf.forbid(*allowed)
-    model.crf = crf
-    return crf
+    return _install(model, crf)
 
 
 def crf_from_checkpoint(weights_files: list[str], model, num_labels: int) -> LinearChainCrf | None:
@@ -106,6 +125,5 @@ def crf_from_checkpoint(weights_files: list[str], model, num_labels: int) -> Lin
                          f"{tuple(tensors.get('transitions', torch.empty(0)).shape)}, but the model has {num_labels} "
                          "labels: the folder mixes two models.")
     crf.load_state_dict(tensors)
-    model.crf = crf.to(next(model.parameters()).device)
-    return model.crf
+    return _install(model, crf)
 

@@ -96,7 +96,7 @@ class Task(Protocol):
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation: Records | None,
                       encoded_validation: Encoded | None) -> dict:
         """`data_collator`, `compute_metrics`, `preprocess_logits_for_metrics` for the Trainer (and any other keyword
-        argument of BertftTrainer, e.g. `compute_loss_func`)."""
+        argument of BertftTrainer, e.g. `crf_learning_rate`)."""
 
     def prediction_splits(self, splits: dict[str, Records]) -> list[str]:
         """The splits --do_predict predicts, in order."""

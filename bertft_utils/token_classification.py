@@ -121,14 +121,6 @@ class NerTask:
                  "compute_metrics": compute_metrics if validation is not None else None,
                  "preprocess_logits_for_metrics": keep}
         if self.crf is not None:
-
-            def crf_loss(outputs, labels, num_items_in_batch=None):
-                """The CRF's negative log-likelihood per labelled token (the scale of the usual cross-entropy), under
-                the CRF of the model that trains now (see bind_model)."""
-                total, count = self.crf.negative_log_likelihood(outputs["logits"], labels)
-                return total / (num_items_in_batch if num_items_in_batch else max(count, 1))
-
-            hooks["compute_loss_func"] = crf_loss
             hooks["crf_learning_rate"] = self.data_args.crf_learning_rate
         return hooks
 

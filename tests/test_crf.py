@@ -111,3 +111,25 @@ def test_own_group_moves_parameters_into_a_group_of_their_own():
     moved = optimizer.param_groups[-1]
     assert moved["params"][0] is b and moved["lr"] == 0.5 and moved["weight_decay"] == 0.0
     assert optimizer.param_groups[0]["lr"] == 1e-3 and optimizer.param_groups[0]["weight_decay"] == 0.01
+
+
+def test_the_models_loss_becomes_the_crf_likelihood_inside_its_forward_call():
+    """Inside forward (where DDP needs every parameter used): per labelled token, or over num_items_in_batch."""
+    from transformers import BertConfig, BertForTokenClassification
+
+    from bertft_utils.crf import attach_crf
+
+    torch.manual_seed(0)
+    model = BertForTokenClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                                  num_attention_heads=2, intermediate_size=32, num_labels=3))
+    crf = attach_crf(model, 3, allowed_transitions(IOB2, "IOB2"))
+    model.eval()
+    ids = torch.tensor([[1, 5, 6, 7, 2], [1, 8, 9, 2, 0]])
+    labels = torch.tensor([[-100, 1, 2, 0, -100], [-100, 0, 1, -100, -100]])
+    output = model(input_ids=ids, labels=labels)
+    total, count = crf.negative_log_likelihood(output.logits, labels)
+    assert count == 5 and output.loss.item() == pytest.approx(total.item() / 5)
+    assert model(input_ids=ids, labels=labels, num_items_in_batch=10).loss.item() == pytest.approx(total.item() / 10)
+    assert model(input_ids=ids).loss is None  # no labels: scores only
+    output.loss.backward()
+    assert crf.transitions.grad is not None

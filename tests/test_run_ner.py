@@ -178,6 +178,7 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
         "--test_file", str(TEST), "--validation_split_percentage", "10", "--test_split_percentage", "0",
         "--max_train_samples", "64", "--max_eval_samples", "21", "--max_seq_length", "64", "--num_train_epochs", "1",
         "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST, "--no_auto_bf16",
+        "--decoding", "crf",  # the CRF's scores are trained outside the DDP-wrapped forward: their gradients too
         launcher=[accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
                   "--mixed_precision", "no", "--dynamo_backend", "no"])
     log = process.stdout + process.stderr
@@ -187,7 +188,7 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
     assert len(lines) == len(TEST.read_text(encoding="utf-8").split("\n"))
     assert all(len(r) == 3 for r in rows) and len(rows) == TEST.read_text(encoding="utf-8").count("\t")
     assert json.loads((out / "eval_results.json").read_text())["eval_samples"] == 21
-    # the two processes predict exactly what one process predicts with the saved model
+    # the two processes predict exactly what one process predicts with the saved model (and its CRF)
     run_script("run_ner.py", "--model_name_or_path", str(out), "--test_file", str(TEST), "--max_seq_length", "64",
                "--do_predict", "--output_dir", str(tmp_path / "one"), "--no_auto_bf16")
     assert (tmp_path / "one" / "predictions.txt").read_text(encoding="utf-8") == \
