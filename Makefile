@@ -25,7 +25,7 @@ demo: $(STAMP)
 	@echo; echo "== test report (outputs/demo_sarcasm/test_report.txt) =="; head -2 outputs/demo_sarcasm/test_report.txt
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto tests
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

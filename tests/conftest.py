@@ -91,6 +91,15 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     return {kind: _build(kind, root / kind) for kind in ARCHITECTURES}
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now (for `accelerate launch --main_process_port`: tests run in parallel)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def run_script(script: str, *args: str, launcher: list[str] | None = None, timeout: int = 300,
                check: bool = True) -> subprocess.CompletedProcess:
     """Run one of our scripts in a subprocess, as a user would; returns the finished process."""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ARCHITECTURES, DATA, run_script
+from conftest import ARCHITECTURES, DATA, free_port, run_script
 
 SAMPLE = DATA / "sarcasm_headlines_sample.jsonl"
 FAST = ["--num_train_epochs", "2", "--learning_rate", "1e-3", "--per_device_train_batch_size", "16",
@@ -163,6 +163,7 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
         "--max_eval_samples", "50", "--max_predict_samples", "51",
         "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST, "--no_auto_bf16",
         launcher=[accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                  "--main_process_port", str(free_port()),
                   "--mixed_precision", "no", "--dynamo_backend", "no"],
     )
     log = process.stdout + process.stderr

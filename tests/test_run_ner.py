@@ -5,7 +5,7 @@ import random
 import sys
 
 import pytest
-from conftest import ARCHITECTURES, DATA, REPO, run_script
+from conftest import ARCHITECTURES, DATA, REPO, free_port, run_script
 from seqeval.metrics import f1_score
 
 TRAIN = DATA / "msra_ner_train_sample.txt"
@@ -180,6 +180,7 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
         "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), *FAST, "--no_auto_bf16",
         "--decoding", "crf",  # the CRF's scores are trained outside the DDP-wrapped forward: their gradients too
         launcher=[accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                  "--main_process_port", str(free_port()),
                   "--mixed_precision", "no", "--dynamo_backend", "no"])
     log = process.stdout + process.stderr
     assert "Process rank 1" in log and "distributed True" in log
