@@ -5,7 +5,7 @@ On 2,000 sarcasm headlines (1 epoch, batch 32, fp32, length-grouped batches: ber
 - the machine's fp32/bf16 matmul peaks (before and after the runs);
 - a torch.profiler breakdown of the baseline by operator (self CPU time);
 - every candidate change (bench/train_variant.py), interleaved over ROUNDS rounds so that drift of a shared CPU hits
-  all of them alike; the median samples/s of each, its ratio to the baseline's median, and whether it is kept.
+  all of them alike; the median (of 2: the mean) samples/s of each, its ratio to the baseline's median, and whether it is kept.
 `torch_compile` runs once (its compile time is the point).
 
     .venv/bin/python bench/train_throughput.py           # writes results/train_throughput.{md,json}
@@ -24,7 +24,7 @@ from pathlib import Path
 from common import REPO, facts_markdown, machine_facts, matmul_peaks, read_json, reference_peak, write_results
 from train_variant import VARIANTS
 
-ROUNDS = 3
+ROUNDS = 2
 ONCE = {"torch_compile"}
 # Why a change is or is not the default, beyond its measured speed.
 VERDICTS = {
