@@ -5,7 +5,8 @@ On 2,000 sarcasm headlines (1 epoch, batch 32, fp32, length-grouped batches: ber
 - the machine's fp32/bf16 matmul peaks (before and after the runs);
 - a torch.profiler breakdown of the baseline by operator (self CPU time);
 - every candidate change (bench/train_variant.py), interleaved over ROUNDS rounds so that drift of a shared CPU hits
-  all of them alike; the median (of 2: the mean) samples/s of each, its ratio to the baseline's median, and whether it is kept.
+  all of them alike; the median (of 2: the mean) samples/s of each, its ratio to the baseline's, and whether it is
+  kept.
 `torch_compile` runs once (its compile time is the point).
 
     .venv/bin/python bench/train_throughput.py           # writes results/train_throughput.{md,json}
