@@ -159,6 +159,14 @@ def model_bench_arguments(description: str):
     return args
 
 
+def slower_for_sure(flops: float, peaks: dict, faster_seconds: float) -> float | None:
+    """The least time a bf16 run of `flops` matmul work can take at the machine's measured bf16 matmul peak, when that
+    already exceeds the measured fp32 run of the same configuration (`faster_seconds`): the bf16 variant cannot be the
+    faster one, and running it would only cost time (software-emulated bf16 runs ~100x slower). Else None."""
+    bound = flops / (peaks["bfloat16"]["gflops"] * 1e9)
+    return bound if bound > faster_seconds else None
+
+
 def training_flops(model_path: str, lengths: list[int]) -> float:
     """Matmul FLOPs of one training epoch over sequences of these real (non-padding) lengths.
 
@@ -174,3 +182,8 @@ def training_flops(model_path: str, lengths: list[int]) -> float:
                 if p.dim() == 2 and not name.startswith(("embeddings", "pooler")))
     layers, hidden = config.num_hidden_layers, config.hidden_size
     return float(sum(6 * dense * n + 12 * layers * hidden * n * n for n in lengths))
+
+
+def inference_flops(model_path: str, lengths: list[int]) -> float:
+    """Matmul FLOPs of one forward pass over sequences of these lengths (a third of training_flops)."""
+    return training_flops(model_path, lengths) / 3
