@@ -37,7 +37,8 @@ VERDICTS = {
     "eager_attention": "not kept: sdpa (transformers' default) is faster",
     "no_dropout": "not kept as a default: it changes what is trained (no regularisation); measures dropout's cost",
     "rand_dropout": "not kept unless clearly faster: same distribution, another random stream than HF's",
-    "torch_compile": "not kept: compiling takes longer than the training it speeds up",
+    "torch_compile": "not kept: compiling takes longer than the training it speeds up (inductor's on-disk cache may "
+                     "already hold kernels of an earlier compile on the same machine: a first compile costs more)",
 }
 
 
