@@ -27,6 +27,7 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("ner_onnx.py", "", ["ner_onnx.md"]),
     ("ner_decoding.py", "", ["ner_decoding.md"]),
     ("train_throughput.py", "", ["train_throughput.md"]),
+    ("ner_crf.py", "", ["ner_crf.md"]),
 ]
 
 
