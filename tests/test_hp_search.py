@@ -102,10 +102,9 @@ def test_optuna_search_writes_its_reports_trains_the_best_and_a_rerun_continues(
     assert f"| {best['trial']} **best** | complete |" in table
     assert (out / "hp_search" / "trials.png").stat().st_size > 1000 and (out / "hp_search" / "optuna.db").exists()
     # the run's own model is the best configuration, trained again from the same start
-    trained = json.loads((out / "trainer_state.json").read_text()) if (out / "trainer_state.json").exists() else None
+    trained = json.loads((out / "trainer_state.json").read_text())
     assert (out / "model.safetensors").exists() and json.loads((out / "train_results.json").read_text())
-    if trained:
-        assert trained["train_batch_size"] == int(best["per_device_train_batch_size"])
+    assert trained["train_batch_size"] == int(best["per_device_train_batch_size"])
     # a rerun asking for 3 trials runs only the missing one
     process = search(tiny_models, out, 3)
     log = process.stdout + process.stderr
