@@ -13,19 +13,19 @@ emulation, so that a machine where bf16 is slow (or fast) does not flatter us. E
 
 from __future__ import annotations
 
-import re
 import sys
 import tempfile
 from pathlib import Path
 
 from common import (
     REPO,
+    chosen_precision,
+    earlier_runs,
     facts_markdown,
     machine_facts,
     matmul_peaks,
     read_json,
     reference_peak,
-    result_path,
     run,
     slower_for_sure,
     training_flops,
@@ -68,15 +68,9 @@ def real_lengths() -> list[int]:
     return [len(ids) for ids in tokenizer(texts, truncation=True, max_length=128)["input_ids"]]
 
 
-def chosen_precision(log: Path) -> str | None:
-    found = re.search(r"Precision: (fp32|bf16)", log.read_text(encoding="utf-8", errors="replace"))
-    return found.group(1) if found else None
-
 
 def measure() -> dict:
-    path = result_path("classify_speed.json")
-    previous = read_json(path) if path.exists() else None
-    earlier = [*previous.pop("earlier", []), previous] if previous else []
+    earlier = earlier_runs("classify_speed")
     facts = machine_facts()
     facts["matmul_peaks"] = matmul_peaks()
     print(facts_markdown(facts, "python bench/classify_speed.py"), flush=True)

@@ -46,6 +46,21 @@ def run(script: str, args: list[str], log_path: Path) -> float:
     return time.perf_counter() - start
 
 
+def chosen_precision(log: Path) -> str | None:
+    """The precision a run with measured precision chose, from its log ("Precision: fp32, measured ...")."""
+    import re
+
+    found = re.search(r"Precision: (fp32|bf16)", Path(log).read_text(encoding="utf-8", errors="replace"))
+    return found.group(1) if found else None
+
+
+def earlier_runs(name: str) -> list[dict]:
+    """The runs already in results/<name>.json (its own earlier ones first, then itself), to keep in the new one."""
+    path = result_path(f"{name}.json")
+    previous = read_json(path) if path.exists() else None
+    return [*previous.pop("earlier", []), previous] if previous else []
+
+
 def peak_rss_gib() -> float:
     import resource
 

@@ -11,7 +11,6 @@ machine's matmul peak measured in the same run. Earlier runs stay in the JSON an
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 import time
@@ -20,13 +19,14 @@ from pathlib import Path
 from common import (
     REPO,
     SHARED_DATA,
+    chosen_precision,
+    earlier_runs,
     facts_markdown,
     inference_flops,
     machine_facts,
     matmul_peaks,
     read_json,
     reference_peak,
-    result_path,
     run,
     slower_for_sure,
     training_flops,
@@ -85,10 +85,6 @@ def bertft_predict(model_dir: str, tmp: Path, key: str, flags: list[str]) -> dic
             "precision_chosen": None if flags else chosen_precision(log)}
 
 
-def chosen_precision(log: Path) -> str | None:
-    found = re.search(r"Precision: (fp32|bf16)", log.read_text(encoding="utf-8", errors="replace"))
-    return found.group(1) if found else None
-
 
 def train_lengths(max_seq_length: int) -> list[int]:
     """Real token counts of the training sentences as run_ner.py windows them (characters + [CLS]/[SEP] per window;
@@ -138,9 +134,7 @@ PREDICT_CONFIGS = [
 
 
 def measure(model_dir: str) -> dict:
-    path = result_path("ner_speed.json")
-    previous = read_json(path) if path.exists() else None
-    earlier = [*previous.pop("earlier", []), previous] if previous else []
+    earlier = earlier_runs("ner_speed")
     facts = machine_facts()
     facts["matmul_peaks"] = matmul_peaks()
     print(facts_markdown(facts, ""), flush=True)
