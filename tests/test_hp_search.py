@@ -119,3 +119,22 @@ def test_ray_search_runs_two_trials(tiny_models, tmp_path):
     rows = read_trials(out)
     assert len(rows) == 2 and all(r["eval_accuracy"] for r in rows)
     assert (out / "hp_search" / "best_config.json").exists() and (out / "model.safetensors").exists()
+
+
+def test_a_missing_backend_names_its_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
+    with pytest.raises(ImportError) as error:
+        hp_search.require_backend("optuna")
+    assert str(error.value) == ("--hp_search_backend optuna needs optuna: pip install 'bertft[hpsearch]' (or pip "
+                                "install -e '.[hpsearch]' in a checkout).")
+
+
+def test_a_search_without_validation_data_is_refused(tiny_models, tmp_path):
+    process = run_script(
+        "run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SARCASM),
+        "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "32",
+        "--validation_split_percentage", "0", "--test_split_percentage", "0", "--do_train", "--hp_search_trials", "2",
+        "--output_dir", str(tmp_path / "o"), check=False)
+    assert process.returncode != 0
+    assert ("--hp_search_trials needs validation data to compare trials: --validation_file, or "
+            "--validation_split_percentage > 0.") in process.stderr

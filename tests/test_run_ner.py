@@ -215,6 +215,7 @@ def test_raw_text_only_with_a_saved_model(tiny_models, tmp_path):
     (["--text_split", "words"], "--text_split must be 'char' or 'whitespace', got 'words'"),
     (["--predict_text_file", "/nonexistent/raw.txt"], "--predict_text_file '/nonexistent/raw.txt' does not exist"),
     (["--max_seq_length", "32", "--doc_stride", "40"], "--doc_stride must be in [0, 30) for --max_seq_length 32"),
+    (["--decoding", "crf", "--crf_learning_rate", "0"], "--crf_learning_rate must be > 0, got 0.0."),
 ])
 def test_ner_option_errors(flags, message, tiny_models, tmp_path):
     process = run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(TRAIN),
