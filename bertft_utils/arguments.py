@@ -186,6 +186,12 @@ class BertftTrainingArguments(TrainingArguments):
         metadata={"help": "What runs --do_predict (and new questions): 'torch' (the Trainer) or 'onnxruntime' (the "
                   "model exported once to <output_dir>/onnx/model.onnx; needs the 'onnx' extra)."},
     )
+    onnx_quantization: str = field(
+        default="none",
+        metadata={"help": "With --inference_backend onnxruntime: 'none' (fp32, the same predictions as PyTorch fp32) "
+                  "or 'dynamic_int8' (weights of the dense layers in int8, activations quantized per batch by ONNX "
+                  "Runtime; faster, but predictions can differ: results/ner_onnx.md measures how many)."},
+    )
     hp_search_trials: int = field(
         default=0,
         metadata={"help": "Search hyperparameters over N trials first (Trainer.hyperparameter_search; objective: the "
@@ -223,6 +229,14 @@ class BertftTrainingArguments(TrainingArguments):
             from .onnx_backend import require_onnxruntime
 
             require_onnxruntime()  # fails here, before any work, naming the extra
+        from .onnx_backend import QUANTIZATIONS
+
+        if self.onnx_quantization not in QUANTIZATIONS:
+            raise ValueError(f"--onnx_quantization must be one of {', '.join(QUANTIZATIONS)}, got "
+                             f"{self.onnx_quantization!r}.")
+        if self.onnx_quantization != "none" and self.inference_backend != "onnxruntime":
+            raise ValueError("--onnx_quantization applies to ONNX Runtime prediction: add --inference_backend "
+                             "onnxruntime (or leave --onnx_quantization none).")
         if self.hp_search_trials < 0:
             raise ValueError(f"--hp_search_trials must be >= 0, got {self.hp_search_trials}.")
         if self.hp_search_backend not in ("optuna", "ray"):

@@ -20,6 +20,7 @@ import torch
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnxruntime")
+QUANTIZATIONS = ("none", "dynamic_int8")
 EXTRA = "pip install 'bertft[onnx]' (from a checkout: pip install -e '.[onnx]')"
 
 
@@ -72,9 +73,43 @@ def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
     return path
 
 
-def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir: str) -> tuple[np.ndarray, dict]:
+def quantize(path: str, quantization: str) -> str:
+    """The model at `path` itself for 'none'; for 'dynamic_int8' a copy beside it (`model.dynamic_int8.onnx`) made by
+    ONNX Runtime's dynamic quantization, redone whenever the fp32 export changed.
+
+    Only matrix products with a constant weight matrix are quantized (int8 per output channel; activations to uint8 per
+    batch at run time): the embedding lookups, the attention products and the normalisations stay fp32, which kept
+    the most predictions equal to fp32 in the measurement of results/ner_onnx.md.
+    """
+    if quantization == "none":
+        return path
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folder = os.path.dirname(path)
+    target = os.path.join(folder, f"model.{quantization}.onnx")
+    stamp_path = os.path.join(folder, f"{quantization}.json")
+    with open(os.path.join(folder, "export.json"), encoding="utf-8") as handle:
+        stamp = {"export": json.load(handle), "quantization": quantization}
+    if os.path.exists(target) and os.path.exists(stamp_path):
+        with open(stamp_path, encoding="utf-8") as handle:
+            if json.load(handle) == stamp:
+                logger.info("Quantized ONNX model reused: %s.", target)
+                return target
+    start = time.perf_counter()
+    tmp = target + f".{os.getpid()}.tmp"
+    quantize_dynamic(path, tmp, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul", "Gemm"],
+                     extra_options={"MatMulConstBOnly": True})
+    os.replace(tmp, target)
+    with open(stamp_path, "w", encoding="utf-8") as handle:
+        json.dump(stamp, handle, indent=1)
+    logger.info("Quantized the ONNX model (%s) to %s in %.1f s.", quantization, target, time.perf_counter() - start)
+    return target
+
+
+def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir: str,
+                          quantization: str = "none") -> tuple[np.ndarray, dict]:
     """Logits for every example of `dataset`, in dataset order (padded to the longest example when per token), and
-    the prediction time (`test_runtime`, `test_samples_per_second`, export excluded)."""
+    the prediction time (`test_runtime`, `test_samples_per_second`, export and quantization excluded)."""
     require_onnxruntime()
     import onnxruntime
 
@@ -84,10 +119,11 @@ def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir:
     order = np.argsort(-lengths, kind="stable")
     example = {k: torch.as_tensor(v) for k, v in collator(rows[:2] if len(rows) > 1 else rows).items()
                if k in columns}
-    path = export(model, output_dir, example)
+    path = quantize(export(model, output_dir, example), quantization)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    logger.info("Predicting with ONNX Runtime: %s.", path)
     names = [i.name for i in session.get_inputs()]
     start = time.perf_counter()
     outputs: list[np.ndarray] = [None] * len(rows)  # type: ignore[list-item]

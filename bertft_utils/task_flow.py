@@ -142,7 +142,7 @@ def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]
         from .onnx_backend import predict_in_order_onnx
 
         return predict_in_order_onnx(trainer.model, dataset, collator, args.per_device_eval_batch_size,
-                                     args.output_dir)
+                                     args.output_dir, quantization=args.onnx_quantization)
     return predict_in_order(trainer, dataset)
 
 

@@ -12,11 +12,17 @@ FAST = ["--learning_rate", "2e-3", "--per_device_train_batch_size", "16", "--per
         "--save_strategy", "no", "--disable_tqdm", "true", "--seed", "1", "--no_auto_bf16"]
 
 
-def test_ner_tags_equal_pytorch_and_the_export_is_reused(tiny_models, tmp_path):
-    trained = tmp_path / "trained"
+@pytest.fixture(scope="module")
+def trained_ner(tiny_models, tmp_path_factory):
+    trained = tmp_path_factory.mktemp("onnx") / "trained"
     run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
                str(DATA / "msra_ner_train_sample.txt"), "--do_train", "--num_train_epochs", "2",
                "--max_seq_length", "32", "--output_dir", str(trained), *FAST)
+    return trained
+
+
+def test_ner_tags_equal_pytorch_and_the_export_is_reused(trained_ner, tmp_path):
+    trained = trained_ner
     test = ["--model_name_or_path", str(trained), "--test_file", str(DATA / "msra_ner_test_sample.txt"),
             "--do_predict", "--max_seq_length", "32", *FAST]
     run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "torch"))
@@ -33,6 +39,48 @@ def test_ner_tags_equal_pytorch_and_the_export_is_reused(tiny_models, tmp_path):
     again = run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "onnx"), "--inference_backend",
                        "onnxruntime")
     assert "ONNX model reused" in again.stdout + again.stderr and "Exported the model" not in again.stdout
+
+
+def test_dynamic_int8_quantization_runs_the_quantized_graph(trained_ner, tmp_path):
+    import onnx
+
+    test = ["--model_name_or_path", str(trained_ner), "--test_file", str(DATA / "msra_ner_test_sample.txt"),
+            "--do_predict", "--max_seq_length", "32", *FAST, "--inference_backend", "onnxruntime"]
+    run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "fp32"))
+    first = run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "int8"), "--onnx_quantization",
+                       "dynamic_int8")
+    folder = tmp_path / "int8" / "onnx"
+    assert "Quantized the ONNX model (dynamic_int8)" in first.stdout + first.stderr
+    assert f"Predicting with ONNX Runtime: {folder / 'model.dynamic_int8.onnx'}." in first.stdout + first.stderr
+    operators = {node.op_type for node in onnx.load(str(folder / "model.dynamic_int8.onnx")).graph.node}
+    assert {"MatMulInteger", "DynamicQuantizeLinear"} <= operators  # the products run in int8
+    assert "MatMulInteger" not in {node.op_type for node in onnx.load(str(folder / "model.onnx")).graph.node}
+    fp32_lines = (tmp_path / "fp32" / "predictions.txt").read_text(encoding="utf-8").splitlines()
+    int8_lines = (tmp_path / "int8" / "predictions.txt").read_text(encoding="utf-8").splitlines()
+    assert len(int8_lines) == len(fp32_lines) > 100  # no character lost
+    tagged = [(a, b) for a, b in zip(fp32_lines, int8_lines, strict=True) if a.strip()]
+    assert [a.split("\t")[0] for a, _ in tagged] == [b.split("\t")[0] for _, b in tagged]
+    assert sum(a == b for a, b in tagged) / len(tagged) > 0.9  # close to fp32 (not required to be equal)
+    again = run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "int8"), "--onnx_quantization",
+                       "dynamic_int8")
+    log = again.stdout + again.stderr
+    assert "Quantized ONNX model reused" in log and "Quantized the ONNX model" not in log
+    assert f"Predicting with ONNX Runtime: {folder / 'model.dynamic_int8.onnx'}." in log
+    assert (tmp_path / "int8" / "predictions.txt").read_text(encoding="utf-8").splitlines() == int8_lines
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--onnx_quantization", "dynamic_int8"], "error: --onnx_quantization applies to ONNX Runtime prediction: add "
+     "--inference_backend onnxruntime (or leave --onnx_quantization none)."),
+    (["--inference_backend", "onnxruntime", "--onnx_quantization", "int4"], "error: --onnx_quantization must be one "
+     "of none, dynamic_int8, got 'int4'."),
+])
+def test_quantization_option_errors(tiny_models, tmp_path, flags, message):
+    process = run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--test_file",
+                         str(DATA / "sarcasm_headlines_sample.jsonl"), "--do_predict", *flags, "--output_dir",
+                         str(tmp_path / "out"), check=False)
+    assert process.returncode == 1
+    assert [line for line in process.stderr.splitlines() if line.startswith("error:")] == [message]
 
 
 def test_classification_probabilities_equal_pytorch(tmp_path):
