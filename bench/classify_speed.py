@@ -142,7 +142,7 @@ def current_table(payload: dict) -> list[str]:
 
 
 def earlier_table(run: dict) -> list[str]:
-    """An earlier run as it was measured (its own configurations, ratios against its own first row)."""
+    """A run of 2026-11-28's layout as it was measured (its own configurations, ratios against its own first row)."""
     base = run["rows"][0]["samples_per_second"]
     lines = ["| configuration | flags | samples/s | non-padding tokens/s | train time (s) | vs first row |",
              "|---|---|---:|---:|---:|---:|"]
@@ -172,7 +172,7 @@ def report(payload: dict) -> str:
         lines += ["", f"## Earlier run: {facts['cpu']}, {facts['date_utc']} (commit {facts['git_commit']})", "",
                   *([f"Machine: {note}.", ""] if note else []),
                   facts_markdown(facts, run_.get("command", "python bench/classify_speed.py")),
-                  *earlier_table(run_)]
+                  *(current_table(run_) if "flops_per_epoch" in run_ else earlier_table(run_))]
     return "\n".join(lines) + "\n"
 
 

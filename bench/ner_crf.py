@@ -4,7 +4,9 @@
 Two trainings with the same data, recipe, epochs and seed (the embedded MiniLM + added characters): a plain token
 classifier, decoded with `--decoding argmax` and `--decoding viterbi`, and one with `--decoding crf` (the CRF trained
 with the encoder). Validation: lemonhu's 3,000 MSRA sentences; test: the full test.txt. Per decoding: validation and
-test micro F1, illegal transitions in the test predictions, model and decoding time on the test file.
+test micro F1, illegal transitions in the test predictions, model and decoding time on the test file. The precision of
+training is measured by run_ner.py (bf16 where it is faster); scoring runs in fp32. The models stay in
+`outputs/bench_crf/{plain,crf}`.
 
     .venv/bin/python bench/ner_crf.py                                   # full data, the msra_quality.py recipe
     .venv/bin/python bench/ner_crf.py --max-train-samples 8000 --epochs 1   # a reduced run (say so when quoting)
@@ -14,10 +16,10 @@ test micro F1, illegal transitions in the test predictions, model and decoding t
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 from common import (
+    REPO,
     chosen_precision,
     earlier_runs,
     facts_markdown,
@@ -28,6 +30,8 @@ from common import (
     write_results,
 )
 from msra_quality import BATCH, COMMON, RECIPE
+
+OUT = REPO / "outputs" / "bench_crf"
 
 
 def train(out: Path, decoding: str, args) -> dict:
@@ -54,14 +58,13 @@ def measure(args) -> dict:
     earlier = earlier_runs("ner_crf")
     facts = machine_facts()
     rows, training = {}, {}
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        training["token classifier"] = train(tmp / "plain", "viterbi", args)
-        training["CRF"] = train(tmp / "crf", "crf", args)
-        print(training, flush=True)
-        for decoding, model in (("argmax", "plain"), ("viterbi", "plain"), ("crf", "crf")):
-            rows[decoding] = score(tmp / model, decoding, tmp / f"score_{decoding}")
-            print(decoding, rows[decoding], flush=True)
+    # the models stay in outputs/bench_crf, for other benches to measure (a rerun starts afresh: run() empties them)
+    training["token classifier"] = train(OUT / "plain", "viterbi", args)
+    training["CRF"] = train(OUT / "crf", "crf", args)
+    print(training, flush=True)
+    for decoding, model in (("argmax", "plain"), ("viterbi", "plain"), ("crf", "crf")):
+        rows[decoding] = score(OUT / model, decoding, OUT / f"score_{decoding}")
+        print(decoding, rows[decoding], flush=True)
     command = "python bench/ner_crf.py" + (f" --max-train-samples {args.max_train_samples}"
                                            if args.max_train_samples else "") + f" --epochs {args.epochs}"
     return {"facts": facts, "command": command, "max_train_samples": args.max_train_samples, "epochs": args.epochs,

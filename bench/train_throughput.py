@@ -10,6 +10,7 @@ On 2,000 sarcasm headlines (1 epoch, batch 32, fp32, length-grouped batches: ber
 `torch_compile` runs once (its compile time is the point).
 
     .venv/bin/python bench/train_throughput.py           # writes results/train_throughput.{md,json}
+    .venv/bin/python bench/train_throughput.py --precision bf16   # the same in bf16: results/train_throughput_bf16.*
     .venv/bin/python bench/train_throughput.py --report  # the .md from the committed JSON only
 """
 
@@ -31,6 +32,8 @@ ONCE = {"torch_compile"}
 VERDICTS = {
     "baseline": "the defaults",
     "one_thread": "not kept: one thread per core (torch's default) is faster",
+    "malloc_as_is": "kept the other way: --keep_freed_memory is the default since 2026-12-01 (measured in bf16 on a "
+                    "Zen 5: 12% faster)",
     "no_grad_clipping": "not kept: clipping at 1.0 is the HF default and part of the recipe; its cost is measured here",
     "adamw_foreach": "not kept: the fused AdamW (transformers' default) is faster",
     "pad_to_multiple_of_8": "not kept: no tensor cores on a CPU; more padding is more work",
@@ -42,8 +45,13 @@ VERDICTS = {
 }
 
 
+PRECISION = sys.argv[sys.argv.index("--precision") + 1] if "--precision" in sys.argv else "fp32"
+NAME = "train_throughput" if PRECISION == "fp32" else f"train_throughput_{PRECISION}"
+
+
 def run_variant(variant: str, output_dir: Path, log: Path, profile: Path | None = None) -> dict:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "BERTFT_VARIANT_PRECISION": PRECISION}
     command = [sys.executable, str(REPO / "bench" / "train_variant.py"), variant, str(output_dir)]
     if profile:
         command += ["--profile", str(profile)]
@@ -63,7 +71,8 @@ def measure() -> dict:
 
     facts = machine_facts()
     facts["matmul_peaks"] = matmul_peaks()
-    print(facts_markdown(facts, "python bench/train_throughput.py"), flush=True)
+    command = "python bench/train_throughput.py" + (f" --precision {PRECISION}" if PRECISION != "fp32" else "")
+    print(facts_markdown(facts, command), flush=True)
     flops = training_flops(embedded_model_path(), real_lengths())
     runs: dict[str, list[dict]] = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -78,7 +87,7 @@ def measure() -> dict:
                 print(round_, name, runs[name][-1], flush=True)
         profile = read_json(profile_path)
     facts["matmul_peaks_after"] = matmul_peaks()
-    return {"facts": facts, "command": "python bench/train_throughput.py", "rounds": ROUNDS,
+    return {"facts": facts, "command": command, "precision": PRECISION, "rounds": ROUNDS,
             "flops_per_epoch": flops, "profile": {"ops": profile, "run": profiled}, "runs": runs}
 
 
@@ -88,7 +97,8 @@ def report(payload: dict) -> str:
     runtimes = {name: statistics.median(r["train_runtime_s"] for r in runs) for name, runs in payload["runs"].items()}
     base = medians["baseline"]
     lines = ["# Training throughput: where the time goes, and what each change does", "",
-             "run_classify.py, embedded MiniLM-L6, 2,000 sarcasm headlines from `data/`, 1 epoch, batch 32, fp32, "
+             f"run_classify.py, embedded MiniLM-L6, 2,000 sarcasm headlines from `data/`, 1 epoch, batch 32, "
+             f"{payload.get('precision', 'fp32')}, "
              "length-grouped batches. Each change is applied alone to the baseline (`bench/train_variant.py`); "
              f"runs interleaved over {payload['rounds']} rounds, medians reported (`torch_compile` once).", "",
              facts_markdown(payload["facts"], payload["command"]),
@@ -128,4 +138,4 @@ def report(payload: dict) -> str:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
-    write_results("train_throughput", report, None if "--report" in sys.argv else measure)
+    write_results(NAME, report, None if "--report" in sys.argv else measure)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""One run_classify.py training run (2,000 headlines, 1 epoch, batch 32, fp32) with one change applied, for
+"""One run_classify.py training run (2,000 headlines, 1 epoch, batch 32, fp32 or bf16) with one change applied, for
 bench/train_throughput.py. Changes without a command-line flag are applied by patching the library for this process
 only: this harness measures candidates; it is not how bertft runs.
 
@@ -9,6 +9,7 @@ only: this harness measures candidates; it is not how bertft runs.
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import sys
 from pathlib import Path
@@ -20,11 +21,16 @@ COMMON = ["--model_name_or_path", "embedded", "--train_file", str(REPO / "data" 
           "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--validation_split_percentage",
           "0", "--test_split_percentage", "0", "--max_train_samples", "2000", "--do_train", "--num_train_epochs", "1",
           "--per_device_train_batch_size", "32", "--save_strategy", "no", "--logging_strategy", "no",
-          "--disable_tqdm", "true", "--seed", "42", "--no_auto_bf16"]
+          "--disable_tqdm", "true", "--seed", "42"]
+# The precision every variant trains in (bench/train_throughput.py --precision): fp32 or bf16, forced either way.
+PRECISION = os.environ.get("BERTFT_VARIANT_PRECISION", "fp32")
+COMMON.append("--bf16" if PRECISION == "bf16" else "--no_auto_bf16")
 # variant -> (flags, what it changes)
 VARIANTS = {
-    "baseline": ([], "bertft defaults in fp32 (sdpa attention, fused AdamW, gradient clipping at 1.0, dropout 0.1, "
-                     "all cores)"),
+    "baseline": ([], "bertft defaults (sdpa attention, fused AdamW, gradient clipping at 1.0, dropout 0.1, all cores; "
+                     "since 2026-12-01 freed memory kept for reuse)"),
+    "malloc_as_is": (["--keep_freed_memory", "false"], "`--keep_freed_memory false`: glibc's malloc as it is (fresh "
+                                                        "mmap'd pages for every large tensor, heap trimmed)"),
     "one_thread": ([], "torch.set_num_threads(1) instead of one per core"),
     "no_grad_clipping": (["--max_grad_norm", "0"], "`--max_grad_norm 0`: no gradient-norm clipping"),
     "adamw_foreach": (["--optim", "adamw_torch"], "`--optim adamw_torch` (foreach AdamW) instead of the fused one"),

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .allocator import keep_freed_memory
 from .arguments import EMBEDDED_MODEL_ALIAS
 from .hp_search import run_search
 from .labels import resolve_label_list
@@ -199,6 +200,8 @@ def trial_model_factory(task: Task, prepared):
 
 def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     """Read, split, tokenize, train, evaluate and predict; write every output; card and push."""
+    if training_args.keep_freed_memory:
+        keep_freed_memory()  # before the model's weights are allocated
     resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args)
     config = load_config(model_args)
     task.configure(config)
