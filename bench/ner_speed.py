@@ -117,7 +117,7 @@ def training_run(key: str, flags: list[str], tmp: Path) -> dict:
             "precision_chosen": None if "--bf16" in flags or "--no_auto_bf16" in flags else chosen_precision(log)}
 
 
-HF_LIKE = ["--train_sampling_strategy", "random", "--max_seq_length", "512"]
+HF_LIKE = ["--train_sampling_strategy", "random", "--max_seq_length", "512", "--keep_freed_memory", "false"]
 TRAIN_CONFIGS = [  # (key, description, flags)
     ("hf_like_fp32", "HF example behaviour: random batches padded to the longest, up to 512 tokens, fp32",
      [*HF_LIKE, "--no_auto_bf16"]),

@@ -27,8 +27,12 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("ner_onnx.py", "", ["ner_onnx.md"]),
     ("ner_decoding.py", "", ["ner_decoding.md"]),
     ("train_throughput.py", "", ["train_throughput.md"]),
+    ("train_throughput.py", "", ["train_throughput_bf16.md"]),
     ("ner_crf.py", "", ["ner_crf.md"]),
 ]
+
+
+ARGUMENTS = {"train_throughput_bf16.md": ["--precision", "bf16"]}  # reports of one script run another way
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +43,14 @@ def copy_of_repo(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize(("script", "suffix", "files"), REPORTS, ids=[f"{s}{x}" for s, x, _ in REPORTS])
+@pytest.mark.parametrize(("script", "suffix", "files"), REPORTS, ids=[f"{s}{x}:{f[0]}" for s, x, f in REPORTS])
 def test_report_is_regenerated_byte_for_byte(copy_of_repo, script, suffix, files):
     for name in files:
         (copy_of_repo / "results" / name).unlink()
     env = {**os.environ, "BERTFT_BENCH_SUFFIX": suffix, "HF_HUB_OFFLINE": "1"}
-    subprocess.run([sys.executable, str(copy_of_repo / "bench" / script), "--report"], cwd=copy_of_repo, env=env,
-                   check=True, capture_output=True, timeout=120)
+    extra = [arg for name in files for arg in ARGUMENTS.get(name, [])]
+    subprocess.run([sys.executable, str(copy_of_repo / "bench" / script), "--report", *extra], cwd=copy_of_repo,
+                   env=env, check=True, capture_output=True, timeout=120)
     for name in files:
         assert (copy_of_repo / "results" / name).read_bytes() == (REPO / "results" / name).read_bytes(), name
 
