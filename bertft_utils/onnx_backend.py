@@ -43,33 +43,46 @@ def weights_fingerprint(model) -> str:
     return digest.hexdigest()
 
 
-def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
-    """`<output_dir>/onnx/model.onnx` for `model` (inputs named as in `example`), exported unless a matching one is
-    there; written to a temporary name first, so a killed export never looks finished."""
-    folder = os.path.join(output_dir, "onnx")
-    path, stamp_path = os.path.join(folder, "model.onnx"), os.path.join(folder, "export.json")
-    stamp = {"weights_sha256": weights_fingerprint(model), "inputs": sorted(example), "torch": torch.__version__}
+def stamped_file(path: str, stamp_path: str, stamp: dict, build) -> bool:
+    """`path` made by `build(temporary_path)` unless it is there with `stamp` in `stamp_path`; built under a temporary
+    name first, so a killed build never looks finished. True when it was reused."""
     if os.path.exists(path) and os.path.exists(stamp_path):
         with open(stamp_path, encoding="utf-8") as handle:
             if json.load(handle) == stamp:
-                logger.info("ONNX model reused: %s (same weights).", path)
-                return path
-    os.makedirs(folder, exist_ok=True)
-    start = time.perf_counter()
+                return True
     tmp = path + f".{os.getpid()}.tmp"
-    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    was_training = model.training
-    model.eval()
-    try:
-        torch.onnx.export(model, (), kwargs=example, f=tmp, dynamo=True, input_names=list(example),
-                          output_names=["logits"], dynamic_shapes={name: {0: batch, 1: sequence} for name in example},
-                          external_data=False, verbose=False)
-    finally:
-        model.train(was_training)
+    build(tmp)
     os.replace(tmp, path)
     with open(stamp_path, "w", encoding="utf-8") as handle:
         json.dump(stamp, handle, indent=1)
-    logger.info("Exported the model to %s in %.1f s.", path, time.perf_counter() - start)
+    return False
+
+
+def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
+    """`<output_dir>/onnx/model.onnx` for `model` (inputs named as in `example`), exported unless a matching one is
+    there."""
+    folder = os.path.join(output_dir, "onnx")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    stamp = {"weights_sha256": weights_fingerprint(model), "inputs": sorted(example), "torch": torch.__version__}
+
+    def build(tmp: str) -> None:
+        batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
+        was_training = model.training
+        model.eval()
+        try:
+            torch.onnx.export(model, (), kwargs=example, f=tmp, dynamo=True, input_names=list(example),
+                              output_names=["logits"],
+                              dynamic_shapes={name: {0: batch, 1: sequence} for name in example},
+                              external_data=False, verbose=False)
+        finally:
+            model.train(was_training)
+
+    start = time.perf_counter()
+    if stamped_file(path, os.path.join(folder, "export.json"), stamp, build):
+        logger.info("ONNX model reused: %s (same weights).", path)
+    else:
+        logger.info("Exported the model to %s in %.1f s.", path, time.perf_counter() - start)
     return path
 
 
@@ -87,22 +100,19 @@ def quantize(path: str, quantization: str) -> str:
 
     folder = os.path.dirname(path)
     target = os.path.join(folder, f"model.{quantization}.onnx")
-    stamp_path = os.path.join(folder, f"{quantization}.json")
     with open(os.path.join(folder, "export.json"), encoding="utf-8") as handle:
         stamp = {"export": json.load(handle), "quantization": quantization}
-    if os.path.exists(target) and os.path.exists(stamp_path):
-        with open(stamp_path, encoding="utf-8") as handle:
-            if json.load(handle) == stamp:
-                logger.info("Quantized ONNX model reused: %s.", target)
-                return target
+
+    def build(tmp: str) -> None:
+        quantize_dynamic(path, tmp, weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul", "Gemm"], extra_options={"MatMulConstBOnly": True})
+
     start = time.perf_counter()
-    tmp = target + f".{os.getpid()}.tmp"
-    quantize_dynamic(path, tmp, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul", "Gemm"],
-                     extra_options={"MatMulConstBOnly": True})
-    os.replace(tmp, target)
-    with open(stamp_path, "w", encoding="utf-8") as handle:
-        json.dump(stamp, handle, indent=1)
-    logger.info("Quantized the ONNX model (%s) to %s in %.1f s.", quantization, target, time.perf_counter() - start)
+    if stamped_file(target, os.path.join(folder, f"{quantization}.json"), stamp, build):
+        logger.info("Quantized ONNX model reused: %s.", target)
+    else:
+        logger.info("Quantized the ONNX model (%s) to %s in %.1f s.", quantization, target,
+                    time.perf_counter() - start)
     return target
 
 
