@@ -92,8 +92,15 @@ def machine_facts() -> dict:
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "versions": versions,
         "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                     text=True).stdout.strip(),
+                                     text=True).stdout.strip() + uncommitted_note(),
     }
+
+
+def uncommitted_note() -> str:
+    """' (with uncommitted changes)' when tracked files differ from HEAD: the commit alone does not say what ran."""
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
+                             text=True).stdout.strip()
+    return " (with uncommitted changes)" if changed else ""
 
 
 def matmul_peaks(budget_s: float = 2.0) -> dict:

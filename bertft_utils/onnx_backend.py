@@ -2,8 +2,18 @@
 `<output_dir>/onnx/model.onnx` and reused while its weights are unchanged.
 
 The export uses torch.onnx (dynamo exporter) rather than optimum: optimum-onnx pins transformers < 4.58, and this
-package runs on transformers 5. Examples go through the session sorted by length, in batches padded by the task's own
-collator, and come back in dataset order, as `training.predict_in_order` returns them.
+package runs on transformers 5. It is made with eager attention: the sdpa graph adds a NaN guard (IsNaN/Where over
+every attention matrix) that cost 5% of fp32 and 10% of int8 prediction time in results/ner_onnx.md. Examples go
+through the session sorted by length, in batches padded by the task's own collator, and come back in dataset order,
+as `training.predict_in_order` returns them.
+
+ONNX Runtime's graph fusions are not all faster everywhere: on the Zen 5 of results/ner_onnx.md its fused
+SkipLayerNormalization was slower than the LayerNormalization + Add it replaces. So each fusion in
+`FUSIONS_MEASURED` is timed on and off on the first batch, and the faster session is used (remembered per CPU, ONNX
+Runtime version, threads, model shape and graph in the cache folder, like the precision decision).
+
+With `dynamic_int8`, every example whose int8 logits put the top two classes closer than `recheck_margin` (at any
+token) is predicted again in fp32, so that uncertain predictions are those of fp32; the count is logged and reported.
 """
 
 from __future__ import annotations
@@ -17,10 +27,15 @@ import time
 import numpy as np
 import torch
 
+from .machine_cache import remembered
+from .precision import cpu_model
+
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnxruntime")
 QUANTIZATIONS = ("none", "dynamic_int8")
+FUSIONS_MEASURED = ("SkipLayerNormFusion",)
+SESSION_CACHE = "onnx_sessions.json"
 EXTRA = "pip install 'bertft[onnx]' (from a checkout: pip install -e '.[onnx]')"
 
 
@@ -64,12 +79,16 @@ def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
     folder = os.path.join(output_dir, "onnx")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "model.onnx")
-    stamp = {"weights_sha256": weights_fingerprint(model), "inputs": sorted(example), "torch": torch.__version__}
+    stamp = {"weights_sha256": weights_fingerprint(model), "inputs": sorted(example), "torch": torch.__version__,
+             "attention": "eager"}
 
     def build(tmp: str) -> None:
         batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
         was_training = model.training
+        attention = getattr(model.config, "_attn_implementation", None)
         model.eval()
+        if attention not in (None, "eager") and hasattr(model, "set_attn_implementation"):
+            model.set_attn_implementation("eager")
         try:
             torch.onnx.export(model, (), kwargs=example, f=tmp, dynamo=True, input_names=list(example),
                               output_names=["logits"],
@@ -77,6 +96,8 @@ def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
                               external_data=False, verbose=False)
         finally:
             model.train(was_training)
+            if attention not in (None, "eager") and hasattr(model, "set_attn_implementation"):
+                model.set_attn_implementation(attention)
 
     start = time.perf_counter()
     if stamped_file(path, os.path.join(folder, "export.json"), stamp, build):
@@ -116,12 +137,77 @@ def quantize(path: str, quantization: str) -> str:
     return target
 
 
-def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir: str,
-                          quantization: str = "none") -> tuple[np.ndarray, dict]:
-    """Logits for every example of `dataset`, in dataset order (padded to the longest example when per token), and
-    the prediction time (`test_runtime`, `test_samples_per_second`, export and quantization excluded)."""
-    require_onnxruntime()
+def open_session(path: str, disabled: tuple[str, ...] = ()):
+    """An ONNX Runtime CPU session on as many threads as torch uses, with the named graph optimizers left out."""
     import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"],
+                                        disabled_optimizers=list(disabled))
+
+
+def run_session(session, feed: dict) -> np.ndarray:
+    """The first output for `feed`, given only the inputs the graph has (the exporter drops unused ones)."""
+    return session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
+
+
+def _run_seconds(session, feed: dict) -> float:
+    start = time.perf_counter()
+    run_session(session, feed)
+    return time.perf_counter() - start
+
+
+def time_fusions(path: str, feed: dict, rounds: int = 2, sessions: dict | None = None) -> dict:
+    """Seconds per run of `feed` with ONNX Runtime's default graph and with each fusion of `FUSIONS_MEASURED` left
+    out: one warm-up each, then `rounds` interleaved runs, the fastest kept. The sessions are left in `sessions`
+    (by label) when given."""
+    variants = {"default": (), **{f"without {name}": (name,) for name in FUSIONS_MEASURED}}
+    sessions = {} if sessions is None else sessions
+    sessions.update({label: open_session(path, disabled) for label, disabled in variants.items()})
+    for session in sessions.values():
+        run_session(session, feed)  # warm-up: the first run allocates
+    best = {label: float("inf") for label in sessions}
+    for _ in range(rounds):
+        for label, session in sessions.items():
+            best[label] = min(best[label], _run_seconds(session, feed))
+    fastest = min(best, key=best.get)
+    return {"seconds": best, "disabled": list(variants[fastest]), "choice": fastest}
+
+
+def measured_session(path: str, feed: dict, model, graph: str):
+    """The faster ONNX Runtime session for `path` (the `graph` named: 'none' for fp32 or a quantization) on this
+    machine (see `time_fusions`), measured once per key."""
+    import onnxruntime
+
+    config = model.config
+    rows, length = np.shape(feed["input_ids"])
+    key = (f"{cpu_model()} | onnxruntime {onnxruntime.__version__} | {torch.get_num_threads()} threads | "
+           f"{config.model_type} hidden {getattr(config, 'hidden_size', '?')} layers "
+           f"{getattr(config, 'num_hidden_layers', '?')} | {graph} | batch {rows} x up to "
+           f"{1 << max(int(length) - 1, 1).bit_length()} tokens")
+    measured: dict = {}
+    entry, cached = remembered(SESSION_CACHE, key, lambda: time_fusions(path, feed, sessions=measured))
+    timings = ", ".join(f"{label} {seconds:.4f} s" for label, seconds in entry["seconds"].items())
+    logger.info("ONNX Runtime graph: %s (%s one batch: %s).", entry["choice"],
+                f"measured on {entry['date']}, cached," if cached else "measured here on", timings)
+    return measured.get(entry["choice"]) or open_session(path, tuple(entry["disabled"]))
+
+
+def top_two_gap(logits: np.ndarray) -> float:
+    """The smallest difference between the two largest logits of any position (inf with a single class)."""
+    if logits.shape[-1] < 2:
+        return float("inf")
+    top = np.partition(logits, -2, axis=-1)
+    return float((top[..., -1] - top[..., -2]).min()) if top.size else float("inf")
+
+
+def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir: str,
+                          quantization: str = "none", recheck_margin: float = 0.0) -> tuple[np.ndarray, dict]:
+    """Logits for every example of `dataset`, in dataset order (padded to the longest example when per token), and
+    the prediction time (`test_runtime`, `test_samples_per_second`; export, quantization and the session measurement
+    excluded; with int8 the fp32 recheck included, and `onnx_int8_rechecked_in_fp32` counts the examples)."""
+    require_onnxruntime()
 
     columns = [c for c in dataset.column_names if c != "labels"]
     rows = dataset.select_columns(columns).to_list()  # decoded once, not once per row and column
@@ -129,20 +215,39 @@ def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir:
     order = np.argsort(-lengths, kind="stable")
     example = {k: torch.as_tensor(v) for k, v in collator(rows[:2] if len(rows) > 1 else rows).items()
                if k in columns}
-    path = quantize(export(model, output_dir, example), quantization)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    logger.info("Predicting with ONNX Runtime: %s.", path)
-    names = [i.name for i in session.get_inputs()]
+    fp32_path = export(model, output_dir, example)
+    path = quantize(fp32_path, quantization)
+
+    def feed(indices) -> dict:
+        batch = collator([rows[i] for i in indices])
+        return {name: np.asarray(batch[name], dtype=np.int64) for name in example}
+
+    first = feed(order[:batch_size]) if len(rows) else None
+    session = measured_session(path, first, model, quantization) if len(rows) else None
+    recheck = quantization != "none" and recheck_margin > 0 and len(rows) > 0
+    fp32_session = measured_session(fp32_path, first, model, "none") if recheck else None
+    logger.info("Predicting with ONNX Runtime: %s%s.", path,
+                f" (examples with a top-two logit gap below {recheck_margin} predicted again in fp32)" if recheck
+                else "")
     start = time.perf_counter()
     outputs: list[np.ndarray] = [None] * len(rows)  # type: ignore[list-item]
-    for begin in range(0, len(rows), batch_size):
-        indices = order[begin:begin + batch_size]
-        batch = collator([rows[i] for i in indices])
-        logits = session.run(None, {name: np.asarray(batch[name], dtype=np.int64) for name in names})[0]
-        for position, index in enumerate(indices):
-            outputs[index] = logits[position][:lengths[index]] if logits.ndim == 3 else logits[position]
+
+    def predict(session, indices) -> None:
+        for begin in range(0, len(indices), batch_size):
+            chunk = indices[begin:begin + batch_size]
+            logits = run_session(session, feed(chunk))
+            for position, index in enumerate(chunk):
+                outputs[index] = logits[position][:lengths[index]] if logits.ndim == 3 else logits[position]
+
+    predict(session, order)
+    timing: dict = {}
+    if recheck:
+        uncertain = [int(i) for i in order if top_two_gap(outputs[i]) < recheck_margin]  # still longest first
+        predict(fp32_session, uncertain)
+        timing["onnx_int8_rechecked_in_fp32"] = len(uncertain)
+        logger.info("int8: %d of %d examples (%.1f%%) had a top-two logit gap below %s and were predicted again in "
+                    "fp32 (--onnx_recheck_margin).", len(uncertain), len(rows), 100 * len(uncertain) / len(rows),
+                    recheck_margin)
     seconds = time.perf_counter() - start
     if outputs and outputs[0].ndim == 2:  # per-token logits: pad to one array as Trainer.predict does
         width = int(lengths.max())
@@ -152,4 +257,5 @@ def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir:
         predictions = padded
     else:
         predictions = np.stack(outputs) if outputs else np.zeros((0,))
-    return predictions, {"test_runtime": seconds, "test_samples_per_second": len(rows) / seconds if seconds else None}
+    return predictions, {"test_runtime": seconds, "test_samples_per_second": len(rows) / seconds if seconds else None,
+                         **timing}

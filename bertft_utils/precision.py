@@ -10,23 +10,19 @@ force a choice; a GPU keeps the usual rule (the user says).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 import torch
+
+from .machine_cache import cache_path, remembered
 
 logger = logging.getLogger(__name__)
 
 TINY_SLOWDOWN = 3.0  # bf16 this much slower on a tiny batch already: no need to time a full one
-
-
-def cache_file() -> Path:
-    return Path(os.environ.get("BERTFT_CACHE", Path.home() / ".cache" / "bertft")) / "precision.json"
+CACHE_NAME = "precision.json"
 
 
 # CPU features that decide how fast fp32 and bf16 matmuls run.
@@ -98,33 +94,20 @@ def time_precisions(model, batch: dict, training: bool, repeats: int = 1) -> dic
 
 def choose_precision(model, batch: dict, training: bool) -> bool:
     """True for bf16: the faster on this machine, measured once per key and remembered in the cache file."""
-    key = decision_key(model, batch, training)
-    path = cache_file()
-    try:
-        remembered = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError):
-        remembered = {}
-    if key in remembered:
-        entry = remembered[key]
+
+    def measure() -> dict:
+        timing = time_precisions(model, batch, training)
+        choice = "bf16" if timing["bf16_s"] < timing["fp32_s"] else "fp32"
+        logger.info("Precision: %s, measured here on a %s batch: fp32 %.4f s, bf16 %.4f s per %s step (bf16/fp32 = "
+                    "%.2f). --bf16 or --no_auto_bf16 force a choice.", choice, timing["batch"], timing["fp32_s"],
+                    timing["bf16_s"], "training" if training else "prediction", timing["bf16_s"] / timing["fp32_s"])
+        return {**timing, "choice": choice}
+
+    entry, cached = remembered(CACHE_NAME, decision_key(model, batch, training), measure)
+    if cached:
         logger.info("Precision: %s (measured on %s on this machine: fp32 %.4f s, bf16 %.4f s per step; cached in %s).",
-                    entry["choice"], entry["date"], entry["fp32_s"], entry["bf16_s"], path)
-        return entry["choice"] == "bf16"
-    timing = time_precisions(model, batch, training)
-    choice = "bf16" if timing["bf16_s"] < timing["fp32_s"] else "fp32"
-    logger.info("Precision: %s, measured here on a %s batch: fp32 %.4f s, bf16 %.4f s per %s step (bf16/fp32 = "
-                "%.2f). --bf16 or --no_auto_bf16 force a choice.", choice, timing["batch"], timing["fp32_s"],
-                timing["bf16_s"], "training" if training else "prediction", timing["bf16_s"] / timing["fp32_s"])
-    remembered[key] = {**timing, "choice": choice,
-                       "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(remembered, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as error:
-        logger.warning("Could not remember the precision decision in %s (%s): it is measured again next run.", path,
-                       error)
-    return choice == "bf16"
+                    entry["choice"], entry["date"], entry["fp32_s"], entry["bf16_s"], cache_path(CACHE_NAME))
+    return entry["choice"] == "bf16"
 
 
 def precision_is_measured(training_args) -> bool:

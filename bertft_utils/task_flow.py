@@ -143,7 +143,8 @@ def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]
         from .onnx_backend import predict_in_order_onnx
 
         return predict_in_order_onnx(trainer.model, dataset, collator, args.per_device_eval_batch_size,
-                                     args.output_dir, quantization=args.onnx_quantization)
+                                     args.output_dir, quantization=args.onnx_quantization,
+                                     recheck_margin=args.onnx_recheck_margin)
     return predict_in_order(trainer, dataset)
 
 
@@ -267,6 +268,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
             if not trainer.is_world_process_zero():
                 continue
             metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing)
+            if metrics and "onnx_int8_rechecked_in_fp32" in timing:
+                metrics["onnx_int8_rechecked_in_fp32"] = timing["onnx_int8_rechecked_in_fp32"]
             if metrics:
                 save_split_metrics(trainer, name, scalar_metrics(metrics, name))
                 results[name] = metrics

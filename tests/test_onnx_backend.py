@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 
 import pytest
 from conftest import DATA, run_script
@@ -48,7 +49,7 @@ def test_dynamic_int8_quantization_runs_the_quantized_graph(trained_ner, tmp_pat
             "--do_predict", "--max_seq_length", "32", *FAST, "--inference_backend", "onnxruntime"]
     run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "fp32"))
     first = run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "int8"), "--onnx_quantization",
-                       "dynamic_int8")
+                       "dynamic_int8", "--onnx_recheck_margin", "0")
     folder = tmp_path / "int8" / "onnx"
     assert "Quantized the ONNX model (dynamic_int8)" in first.stdout + first.stderr
     assert f"Predicting with ONNX Runtime: {folder / 'model.dynamic_int8.onnx'}." in first.stdout + first.stderr
@@ -61,12 +62,85 @@ def test_dynamic_int8_quantization_runs_the_quantized_graph(trained_ner, tmp_pat
     tagged = [(a, b) for a, b in zip(fp32_lines, int8_lines, strict=True) if a.strip()]
     assert [a.split("\t")[0] for a, _ in tagged] == [b.split("\t")[0] for _, b in tagged]
     assert sum(a == b for a, b in tagged) / len(tagged) > 0.9  # close to fp32 (not required to be equal)
+    assert "onnx_int8_rechecked_in_fp32" not in (tmp_path / "int8" / "test_results.json").read_text()
     again = run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "int8"), "--onnx_quantization",
-                       "dynamic_int8")
+                       "dynamic_int8", "--onnx_recheck_margin", "0")
     log = again.stdout + again.stderr
     assert "Quantized ONNX model reused" in log and "Quantized the ONNX model" not in log
     assert f"Predicting with ONNX Runtime: {folder / 'model.dynamic_int8.onnx'}." in log
     assert (tmp_path / "int8" / "predictions.txt").read_text(encoding="utf-8").splitlines() == int8_lines
+
+
+def test_int8_recheck_predicts_uncertain_examples_again_in_fp32(trained_ner, tmp_path):
+    test = ["--model_name_or_path", str(trained_ner), "--test_file", str(DATA / "msra_ner_test_sample.txt"),
+            "--do_predict", "--max_seq_length", "32", *FAST, "--inference_backend", "onnxruntime"]
+    run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "fp32"))
+    fp32_lines = (tmp_path / "fp32" / "predictions.txt").read_text(encoding="utf-8").splitlines()
+    counts = {}
+    for margin in ("1e9", "0.3"):  # every example rechecked; the default
+        out = tmp_path / f"int8_{margin}"
+        process = run_script("run_ner.py", *test, "--output_dir", str(out), "--onnx_quantization", "dynamic_int8",
+                             "--onnx_recheck_margin", margin)
+        line = next(line for line in (process.stdout + process.stderr).splitlines() if "int8: " in line)
+        rechecked, examples = (int(x) for x in re.search(r"int8: (\d+) of (\d+) examples", line).groups())
+        assert json.loads((out / "test_results.json").read_text())["test_onnx_int8_rechecked_in_fp32"] == rechecked
+        counts[margin] = rechecked, examples
+        if margin == "1e9":
+            assert rechecked == examples > 20  # the sample's windows, each predicted again in fp32
+            assert (out / "predictions.txt").read_text(encoding="utf-8").splitlines() == fp32_lines
+    assert counts["0.3"][0] < counts["1e9"][0]  # the default reruns only the uncertain ones
+
+
+def test_top_two_gap():
+    import numpy as np
+
+    from bertft_utils.onnx_backend import top_two_gap
+
+    assert top_two_gap(np.array([0.1, 2.0, 1.5])) == pytest.approx(0.5)  # one example's class logits
+    assert top_two_gap(np.array([[3.0, 0.0, 1.0], [1.0, 1.2, -4.0]])) == pytest.approx(0.2)  # tokens: the smallest
+    assert top_two_gap(np.array([[5.0], [1.0]])) == float("inf")  # one output: nothing to confuse
+
+
+def test_onnx_graph_fusions_are_measured_cached_and_applied(tiny_models, tmp_path, monkeypatch):
+    import onnxruntime
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    from bertft_utils import onnx_backend
+
+    monkeypatch.setenv("BERTFT_CACHE", str(tmp_path / "cache"))
+    model = AutoModelForTokenClassification.from_pretrained(str(tiny_models["bert"]), num_labels=3)
+    feed = {"input_ids": torch.randint(5, 100, (4, 16)), "attention_mask": torch.ones(4, 16, dtype=torch.long)}
+    path = onnx_backend.export(model, str(tmp_path / "out"), feed)
+    numpy_feed = {k: v.numpy() for k, v in feed.items()}
+    onnx_backend.measured_session(path, numpy_feed, model, "none")
+    (entry,) = json.loads((tmp_path / "cache" / "onnx_sessions.json").read_text()).values()
+    assert set(entry["seconds"]) == {"default", "without SkipLayerNormFusion"}
+    assert entry["choice"] == min(entry["seconds"], key=entry["seconds"].get)
+
+    def executed_operators(session) -> set[str]:
+        session.run(None, numpy_feed)
+        trace = json.loads(open(session.end_profiling(), encoding="utf-8").read())
+        return {event["args"]["op_name"] for event in trace if event.get("cat") == "Node"}
+
+    opened = []
+
+    def profiled(path, disabled=()):
+        options = onnxruntime.SessionOptions()
+        options.enable_profiling = True
+        options.profile_file_prefix = str(tmp_path / f"profile{len(opened)}")
+        opened.append(disabled)
+        return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"],
+                                            disabled_optimizers=list(disabled))
+
+    monkeypatch.setattr(onnx_backend, "open_session", profiled)
+    for choice, disabled in (("without SkipLayerNormFusion", ["SkipLayerNormFusion"]), ("default", [])):
+        cache = tmp_path / "cache" / "onnx_sessions.json"
+        cache.write_text(json.dumps({key: {**entry, "choice": choice, "disabled": disabled}
+                                     for key in json.loads(cache.read_text())}))
+        operators = executed_operators(onnx_backend.measured_session(path, numpy_feed, model, "none"))
+        assert ("SkipLayerNormalization" in operators) == (choice == "default")  # the cached choice is applied
+    assert opened == [("SkipLayerNormFusion",), ()]  # from the cache: no new measurement
 
 
 @pytest.mark.parametrize(("flags", "message"), [
