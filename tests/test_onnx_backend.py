@@ -63,32 +63,23 @@ def test_dynamic_int8_quantization_runs_the_quantized_graph(trained_ner, tmp_pat
     assert [a.split("\t")[0] for a, _ in tagged] == [b.split("\t")[0] for _, b in tagged]
     assert sum(a == b for a, b in tagged) / len(tagged) > 0.9  # close to fp32 (not required to be equal)
     assert "onnx_int8_rechecked_in_fp32" not in (tmp_path / "int8" / "test_results.json").read_text()
-    again = run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "int8"), "--onnx_quantization",
-                       "dynamic_int8", "--onnx_recheck_margin", "0")
-    log = again.stdout + again.stderr
+
+    def rechecked(margin: str) -> tuple[str, int, int]:
+        """A run with this recheck margin: its log and how many of how many examples it predicted again in fp32."""
+        process = run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "int8"), "--onnx_quantization",
+                             "dynamic_int8", "--onnx_recheck_margin", margin)
+        log = process.stdout + process.stderr
+        count, examples = (int(x) for x in re.search(r"int8: (\d+) of (\d+) examples", log).groups())
+        assert json.loads((tmp_path / "int8" / "test_results.json").read_text())[
+            "test_onnx_int8_rechecked_in_fp32"] == count
+        return log, count, examples
+
+    log, count, examples = rechecked("1e9")  # every example predicted again in fp32
     assert "Quantized ONNX model reused" in log and "Quantized the ONNX model" not in log
-    assert f"Predicting with ONNX Runtime: {folder / 'model.dynamic_int8.onnx'}." in log
-    assert (tmp_path / "int8" / "predictions.txt").read_text(encoding="utf-8").splitlines() == int8_lines
-
-
-def test_int8_recheck_predicts_uncertain_examples_again_in_fp32(trained_ner, tmp_path):
-    test = ["--model_name_or_path", str(trained_ner), "--test_file", str(DATA / "msra_ner_test_sample.txt"),
-            "--do_predict", "--max_seq_length", "32", *FAST, "--inference_backend", "onnxruntime"]
-    run_script("run_ner.py", *test, "--output_dir", str(tmp_path / "fp32"))
-    fp32_lines = (tmp_path / "fp32" / "predictions.txt").read_text(encoding="utf-8").splitlines()
-    counts = {}
-    for margin in ("1e9", "0.3"):  # every example rechecked; the default
-        out = tmp_path / f"int8_{margin}"
-        process = run_script("run_ner.py", *test, "--output_dir", str(out), "--onnx_quantization", "dynamic_int8",
-                             "--onnx_recheck_margin", margin)
-        line = next(line for line in (process.stdout + process.stderr).splitlines() if "int8: " in line)
-        rechecked, examples = (int(x) for x in re.search(r"int8: (\d+) of (\d+) examples", line).groups())
-        assert json.loads((out / "test_results.json").read_text())["test_onnx_int8_rechecked_in_fp32"] == rechecked
-        counts[margin] = rechecked, examples
-        if margin == "1e9":
-            assert rechecked == examples > 20  # the sample's windows, each predicted again in fp32
-            assert (out / "predictions.txt").read_text(encoding="utf-8").splitlines() == fp32_lines
-    assert counts["0.3"][0] < counts["1e9"][0]  # the default reruns only the uncertain ones
+    assert count == examples > 20  # the sample's windows
+    assert (tmp_path / "int8" / "predictions.txt").read_text(encoding="utf-8").splitlines() == fp32_lines
+    _, count, examples = rechecked("0.3")  # the default: only the uncertain ones
+    assert count < examples
 
 
 def test_top_two_gap():
