@@ -168,10 +168,21 @@ def measure(model_dir: str) -> dict:
 
 def report(payload: dict) -> str:
     """results/ner_speed.md from the JSON alone."""
+    lines = ["# NER speed on MSRA", "", "## This run", "", *run_report(payload)]
+    for run_ in reversed(payload.get("earlier", [])):
+        facts = run_["facts"]
+        lines += ["", *(earlier_report(run_) if "bertft" in run_["predict"] else  # the first runs' layout
+                        [f"## Earlier run: {facts['cpu']}, {facts['date_utc']} (commit {facts['git_commit']})", "",
+                         *run_report(run_)])]
+    return "\n".join(lines) + "\n"
+
+
+def run_report(payload: dict) -> list[str]:
+    """One run in the current layout: prediction and training tables beside the matmul peak."""
     predict, train = payload["predict"], payload["train"]
     fast, peak = reference_peak(payload["facts"])
     pipe = predict["pipeline"]["sentences_per_second"]
-    lines = ["# NER speed on MSRA", "", "## This run", "", facts_markdown(payload["facts"], payload["command"]),
+    lines = [facts_markdown(payload["facts"], payload["command"]),
              f"Model: `{payload['model']}` (embedded MiniLM + added characters, fine-tuned on MSRA; prediction speed "
              "does not depend on how long it was trained).", "",
              "### (a) Prediction on the full MSRA test file (3,442 sentences, 172,601 characters)", "",
@@ -215,9 +226,7 @@ def report(payload: dict) -> str:
               f"{peak:.1f} GFLOP/s, the higher of the measurements before and after the runs). A bf16 row is not run "
               "when its matmul work alone, at the bf16 matmul speed measured here, takes longer than the same "
               "configuration took in fp32: it cannot be the faster variant."]
-    for run_ in reversed(payload.get("earlier", [])):
-        lines += ["", *earlier_report(run_)]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def earlier_report(run_: dict) -> list[str]:
