@@ -89,6 +89,11 @@ def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
         model.eval()
         if attention not in (None, "eager") and hasattr(model, "set_attn_implementation"):
             model.set_attn_implementation("eager")
+        # After bf16 training, accelerate's autocast wraps `model.forward` (the original kept as _original_forward):
+        # traced through it, the graph would hold bf16 products, which ONNX Runtime's CPU provider cannot run.
+        autocast_forward = model.__dict__.get("forward") if "_original_forward" in model.__dict__ else None
+        if autocast_forward is not None:
+            model.forward = model._original_forward
         try:
             torch.onnx.export(model, (), kwargs=example, f=tmp, dynamo=True, input_names=list(example),
                               output_names=["logits"],
@@ -96,6 +101,8 @@ def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
                               external_data=False, verbose=False)
         finally:
             model.train(was_training)
+            if autocast_forward is not None:
+                model.forward = autocast_forward
             if attention not in (None, "eager") and hasattr(model, "set_attn_implementation"):
                 model.set_attn_implementation(attention)
 

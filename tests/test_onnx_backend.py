@@ -170,6 +170,21 @@ def test_classification_probabilities_equal_pytorch(tmp_path):
                                                                                      strict=True)) < 1e-4
 
 
+def test_export_after_bf16_training_runs_in_fp32(tiny_models, tmp_path):
+    """Trained with --bf16 and predicted in the same run: accelerate's autocast wrapper must not reach the graph."""
+    import onnx
+
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
+               str(DATA / "sarcasm_headlines_sample.jsonl"), "--text_column_name", "headline", "--label_column_name",
+               "is_sarcastic", "--do_train", "--do_predict", "--max_steps", "2", "--max_predict_samples", "20",
+               "--bf16", "--save_strategy", "no", "--disable_tqdm", "true", "--inference_backend", "onnxruntime",
+               "--output_dir", str(tmp_path / "out"))
+    graph = onnx.load(str(tmp_path / "out" / "onnx" / "model.onnx")).graph
+    types = {value.type.tensor_type.elem_type for value in [*graph.value_info, *graph.output]}
+    assert onnx.TensorProto.BFLOAT16 not in types | {tensor.data_type for tensor in graph.initializer}
+    assert len((tmp_path / "out" / "predictions.tsv").read_text(encoding="utf-8").splitlines()) == 21
+
+
 def test_a_missing_extra_is_named(tiny_models, tmp_path):
     blocker = tmp_path / "blocked"
     blocker.mkdir()
