@@ -139,6 +139,8 @@ def test_onnx_graph_fusions_are_measured_cached_and_applied(tiny_models, tmp_pat
      "--inference_backend onnxruntime (or leave --onnx_quantization none)."),
     (["--inference_backend", "onnxruntime", "--onnx_quantization", "int4"], "error: --onnx_quantization must be one "
      "of none, dynamic_int8, got 'int4'."),
+    (["--onnx_recheck_margin", "-1"], "error: --onnx_recheck_margin must be >= 0 (0 turns the fp32 recheck off), got "
+     "-1.0."),
 ])
 def test_quantization_option_errors(tiny_models, tmp_path, flags, message):
     process = run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--test_file",
