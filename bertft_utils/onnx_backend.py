@@ -18,6 +18,7 @@ token) is predicted again in fp32, so that uncertain predictions are those of fp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -73,6 +74,32 @@ def stamped_file(path: str, stamp_path: str, stamp: dict, build) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def prepared_for_export(model):
+    """The model as it should be traced, put back afterwards: eval mode, eager attention, and its own forward.
+
+    After bf16 training, accelerate's autocast wraps `model.forward` (the original kept as `_original_forward`):
+    traced through it, the graph would hold bf16 products, which ONNX Runtime's CPU provider cannot run.
+    """
+    was_training = model.training
+    attention = getattr(model.config, "_attn_implementation", None)
+    switch_attention = attention not in (None, "eager") and hasattr(model, "set_attn_implementation")
+    autocast_forward = model.__dict__.get("forward") if "_original_forward" in model.__dict__ else None
+    model.eval()
+    if switch_attention:
+        model.set_attn_implementation("eager")
+    if autocast_forward is not None:
+        model.forward = model._original_forward
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+        if autocast_forward is not None:
+            model.forward = autocast_forward
+        if switch_attention:
+            model.set_attn_implementation(attention)
+
+
 def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
     """`<output_dir>/onnx/model.onnx` for `model` (inputs named as in `example`), exported unless a matching one is
     there."""
@@ -84,27 +111,11 @@ def export(model, output_dir: str, example: dict[str, torch.Tensor]) -> str:
 
     def build(tmp: str) -> None:
         batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
-        was_training = model.training
-        attention = getattr(model.config, "_attn_implementation", None)
-        model.eval()
-        if attention not in (None, "eager") and hasattr(model, "set_attn_implementation"):
-            model.set_attn_implementation("eager")
-        # After bf16 training, accelerate's autocast wraps `model.forward` (the original kept as _original_forward):
-        # traced through it, the graph would hold bf16 products, which ONNX Runtime's CPU provider cannot run.
-        autocast_forward = model.__dict__.get("forward") if "_original_forward" in model.__dict__ else None
-        if autocast_forward is not None:
-            model.forward = model._original_forward
-        try:
+        with prepared_for_export(model):
             torch.onnx.export(model, (), kwargs=example, f=tmp, dynamo=True, input_names=list(example),
                               output_names=["logits"],
                               dynamic_shapes={name: {0: batch, 1: sequence} for name in example},
                               external_data=False, verbose=False)
-        finally:
-            model.train(was_training)
-            if autocast_forward is not None:
-                model.forward = autocast_forward
-            if attention not in (None, "eager") and hasattr(model, "set_attn_implementation"):
-                model.set_attn_implementation(attention)
 
     start = time.perf_counter()
     if stamped_file(path, os.path.join(folder, "export.json"), stamp, build):
@@ -165,26 +176,22 @@ def _run_seconds(session, feed: dict) -> float:
     return time.perf_counter() - start
 
 
-def time_fusions(path: str, feed: dict, rounds: int = 2, sessions: dict | None = None) -> dict:
-    """Seconds per run of `feed` with ONNX Runtime's default graph and with each fusion of `FUSIONS_MEASURED` left
-    out: one warm-up each, then `rounds` interleaved runs, the fastest kept. The sessions are left in `sessions`
-    (by label) when given."""
-    variants = {"default": (), **{f"without {name}": (name,) for name in FUSIONS_MEASURED}}
-    sessions = {} if sessions is None else sessions
-    sessions.update({label: open_session(path, disabled) for label, disabled in variants.items()})
+def time_sessions(sessions: dict, feed: dict, rounds: int = 2) -> dict[str, float]:
+    """Seconds per run of `feed` for each session (by label): one warm-up each, then `rounds` interleaved runs, the
+    fastest kept."""
     for session in sessions.values():
         run_session(session, feed)  # warm-up: the first run allocates
     best = {label: float("inf") for label in sessions}
     for _ in range(rounds):
         for label, session in sessions.items():
             best[label] = min(best[label], _run_seconds(session, feed))
-    fastest = min(best, key=best.get)
-    return {"seconds": best, "disabled": list(variants[fastest]), "choice": fastest}
+    return best
 
 
 def measured_session(path: str, feed: dict, model, graph: str):
     """The faster ONNX Runtime session for `path` (the `graph` named: 'none' for fp32 or a quantization) on this
-    machine (see `time_fusions`), measured once per key."""
+    machine: ONNX Runtime's default graph and the graph without each fusion of `FUSIONS_MEASURED`, timed on `feed`
+    once per key and remembered."""
     import onnxruntime
 
     config = model.config
@@ -193,12 +200,20 @@ def measured_session(path: str, feed: dict, model, graph: str):
            f"{config.model_type} hidden {getattr(config, 'hidden_size', '?')} layers "
            f"{getattr(config, 'num_hidden_layers', '?')} | {graph} | batch {rows} x up to "
            f"{1 << max(int(length) - 1, 1).bit_length()} tokens")
-    measured: dict = {}
-    entry, cached = remembered(SESSION_CACHE, key, lambda: time_fusions(path, feed, sessions=measured))
+    variants = {"default": (), **{f"without {name}": (name,) for name in FUSIONS_MEASURED}}
+    sessions: dict = {}
+
+    def measure() -> dict:
+        sessions.update({label: open_session(path, disabled) for label, disabled in variants.items()})
+        seconds = time_sessions(sessions, feed)
+        fastest = min(seconds, key=seconds.get)
+        return {"seconds": seconds, "disabled": list(variants[fastest]), "choice": fastest}
+
+    entry, cached = remembered(SESSION_CACHE, key, measure)
     timings = ", ".join(f"{label} {seconds:.4f} s" for label, seconds in entry["seconds"].items())
     logger.info("ONNX Runtime graph: %s (%s one batch: %s).", entry["choice"],
                 f"measured on {entry['date']}, cached," if cached else "measured here on", timings)
-    return measured.get(entry["choice"]) or open_session(path, tuple(entry["disabled"]))
+    return sessions.get(entry["choice"]) or open_session(path, tuple(entry["disabled"]))
 
 
 def top_two_gap(logits: np.ndarray) -> float:
