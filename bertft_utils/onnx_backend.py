@@ -273,6 +273,11 @@ def predict_in_order_onnx(model, dataset, collator, batch_size: int, output_dir:
                     len(uncertain), len(rows), 100 * len(uncertain) / len(rows),
                     100 * lengths[uncertain].sum() / lengths.sum(), recheck_margin, first_pass,
                     time.perf_counter() - start - first_pass)
+        if len(uncertain) > len(rows) / 2:
+            logger.warning("Most examples were predicted again in fp32, so int8 saved no time: this model's logits "
+                           "rarely clear --onnx_recheck_margin %s (a CRF model's emissions, for one: the transitions "
+                           "decide). Use --onnx_quantization none, or a smaller margin (0: int8 alone).",
+                           recheck_margin)
     seconds = time.perf_counter() - start
     if outputs and outputs[0].ndim == 2:  # per-token logits: pad to one array as Trainer.predict does
         width = int(lengths.max())

@@ -77,9 +77,11 @@ def test_dynamic_int8_quantization_runs_the_quantized_graph(trained_ner, tmp_pat
     log, count, examples = rechecked("1e9")  # every example predicted again in fp32
     assert "Quantized ONNX model reused" in log and "Quantized the ONNX model" not in log
     assert count == examples > 20  # the sample's windows
+    assert "Most examples were predicted again in fp32, so int8 saved no time" in log
     assert (tmp_path / "int8" / "predictions.txt").read_text(encoding="utf-8").splitlines() == fp32_lines
-    _, count, examples = rechecked("0.3")  # the default: only the uncertain ones
+    log, count, examples = rechecked("0.3")  # the default: only the uncertain ones
     assert count < examples
+    assert ("int8 saved no time" in log) == (count > examples / 2)
 
 
 def test_top_two_gap():
