@@ -48,7 +48,7 @@ class NerDataArguments(DataArguments):
     )
     decoding: str | None = field(default=None, metadata={
         "help": "How tags are chosen from the model's scores: 'viterbi' (the best sequence the tag scheme allows, "
-                "never an I-X after O or another type; +6.5 validation F1 on MSRA in results/ner_decoding.md), "
+                "never an I-X after O or another type; results/ner_decoding.md compares it with argmax), "
                 "'crf' (a CRF layer trained over the token scores, its transitions added to the same search; saved "
                 "with the model) or 'argmax' (each token on its own, as pipeline does). Default: 'crf' for a model "
                 "trained with a CRF, else 'viterbi'."})

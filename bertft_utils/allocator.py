@@ -3,8 +3,8 @@
 By default glibc maps every block above its mmap threshold (at most 32 MiB) afresh and unmaps it on free. A training
 step makes several such blocks (the word-embedding gradient: 47 MiB for MiniLM's 30,522 x 384; more with added
 characters) and many smaller ones that the heap trims away, so the next step faults the same memory in again, page by
-page. With mmap off and trimming off, malloc serves them from memory the process already has: bf16 training on the
-Zen 5 EPYC of 2026-12-01 ran 12% faster (results/train_throughput_bf16.md). The cost: memory the process freed is not
+page. With mmap off and trimming off, malloc serves them from memory the process already has (what that is worth is
+measured in results/train_throughput_bf16.md, "malloc as it is"). The cost: memory the process freed is not
 given back to the system before it ends (peak resident memory: results/ner_memory.md).
 """
 

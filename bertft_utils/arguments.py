@@ -193,7 +193,7 @@ class BertftTrainingArguments(TrainingArguments):
                   "Runtime; faster; uncertain examples are predicted again in fp32, see --onnx_recheck_margin)."},
     )
     onnx_recheck_margin: float = field(
-        default=0.3,  # on MSRA: int8 argmax 99.96% equal to fp32's with 17% of the tokens rerun (results/ner_onnx.md)
+        default=0.3,  # results/ner_onnx.md measures its agreement with fp32 and its cost
         metadata={"help": "With --onnx_quantization dynamic_int8: an example whose int8 logits put the top two classes "
                   "closer than this (at any token) is predicted again in fp32, so that int8 changes few predictions "
                   "(results/ner_onnx.md measures how many, and the cost). 0: int8 only (fastest, more differences)."},
@@ -224,8 +224,9 @@ class BertftTrainingArguments(TrainingArguments):
     keep_freed_memory: bool = field(
         default=True,
         metadata={"help": "Tell glibc's malloc to keep freed memory for reuse (no mmap, no trimming), so that the "
-                  "large tensors of every step cost no page faults (12% faster bf16 training on a CPU); memory the "
-                  "process frees then stays with it until it ends. --keep_freed_memory false leaves malloc as is."},
+                  "large tensors of every step cost no page faults (results/train_throughput_bf16.md measures it); "
+                  "memory the process frees then stays with it until it ends. --keep_freed_memory false leaves malloc "
+                  "as is."},
     )
     auto_bf16: bool = field(
         default=True,

@@ -1,11 +1,11 @@
 """fp32 or bf16 on a CPU, chosen by timing the model's own work on this machine, never from CPU flags.
 
-The same flags mean very different things from one CPU to the next: bf16 matmuls run 2.6x faster than fp32 on an AMD
-Zen 4, 2x slower on an Intel Xeon without AMX, and hundreds of times slower where bf16 is emulated. So before the
-Trainer is built, one typical batch goes forward (and backward, when training) in fp32 and under bf16 autocast, the
-faster wins, both figures are logged, and the decision is remembered per CPU model, torch version, thread count and
-model shape in the user's cache folder (`$BERTFT_CACHE`, default `~/.cache/bertft`). `--bf16` / `--no_auto_bf16`
-force a choice; a GPU keeps the usual rule (the user says).
+The same flags mean very different things from one CPU to the next: bf16 matmuls run faster than fp32 on some CPUs,
+slower on others, and far slower where bf16 is emulated (results/*_speed.md record what each machine measured). So
+before the Trainer is built, one typical batch goes forward (and backward, when training) in fp32 and under bf16
+autocast, the faster wins, both figures are logged, and the decision is remembered per CPU model, torch version,
+thread count and model shape in the user's cache folder (`$BERTFT_CACHE`, default `~/.cache/bertft`). `--bf16` /
+`--no_auto_bf16` force a choice; a GPU keeps the usual rule (the user says).
 """
 
 from __future__ import annotations
