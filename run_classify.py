@@ -14,7 +14,12 @@ from functools import partial
 
 from transformers import set_seed
 
-from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from bertft_utils.arguments import (
+    BertftTrainingArguments,
+    ModelArguments,
+    SequenceDataArguments,
+    parse_arguments,
+)
 from bertft_utils.cli import run_cli
 from bertft_utils.labels import parse_label_names
 from bertft_utils.logging_setup import setup_logging
@@ -25,7 +30,7 @@ from bertft_utils.transforms import resolve_regex_transformations
 
 
 @dataclass
-class ClassificationDataArguments(DataArguments):
+class ClassificationDataArguments(SequenceDataArguments):
     """Which columns hold the text and the label, and how to clean the text."""
 
     text_column_name: str = field(default="text", metadata={
@@ -66,7 +71,7 @@ def main() -> None:
     task = SequenceTask("classify", partial(read_table, data_format=data_args.data_format,
                                                     tsv_quoting=data_args.tsv_quoting),
                         data_args.text_column_name, data_args.label_column_name, make_preprocessor,
-                        rename_labels=data_args.rename_labels,
+                        rename_labels=data_args.rename_labels, positive_label=data_args.positive_label,
                         text_fallbacks=("sentence",) if data_args.text_column_name == "text" else ())
     run_task(task, model_args, data_args, training_args)
 

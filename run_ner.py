@@ -18,6 +18,7 @@ from transformers import set_seed
 from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
 from bertft_utils.cli import run_cli
 from bertft_utils.decoding import DECODINGS
+from bertft_utils.errors import UsageError
 from bertft_utils.logging_setup import setup_logging
 from bertft_utils.tags import SCHEMES, parse_tag_names
 from bertft_utils.task_flow import run_task
@@ -67,16 +68,16 @@ class NerDataArguments(DataArguments):
         if self.doc_stride is None:
             self.doc_stride = self.max_seq_length // 4
         if not 0 <= self.doc_stride < self.max_seq_length - 2:  # the exact bound (special tokens) is checked later
-            raise ValueError(f"--doc_stride must be in [0, {self.max_seq_length - 2}) for --max_seq_length "
+            raise UsageError(f"--doc_stride must be in [0, {self.max_seq_length - 2}) for --max_seq_length "
                              f"{self.max_seq_length}, got {self.doc_stride}; leave it out for a quarter of it.")
         if self.tag_scheme is not None and self.tag_scheme not in SCHEMES:
-            raise ValueError(f"--tag_scheme must be one of {SCHEMES}, got {self.tag_scheme!r}.")
+            raise UsageError(f"--tag_scheme must be one of {SCHEMES}, got {self.tag_scheme!r}.")
         if self.decoding is not None and self.decoding not in DECODINGS:
-            raise ValueError(f"--decoding must be one of {DECODINGS}, got {self.decoding!r}.")
+            raise UsageError(f"--decoding must be one of {DECODINGS}, got {self.decoding!r}.")
         if self.crf_learning_rate is not None and self.crf_learning_rate <= 0:
-            raise ValueError(f"--crf_learning_rate must be > 0, got {self.crf_learning_rate}.")
+            raise UsageError(f"--crf_learning_rate must be > 0, got {self.crf_learning_rate}.")
         if self.text_split not in ("char", "whitespace"):
-            raise ValueError(f"--text_split must be 'char' or 'whitespace', got {self.text_split!r}.")
+            raise UsageError(f"--text_split must be 'char' or 'whitespace', got {self.text_split!r}.")
         if self.tag_names is not None:
             parse_tag_names(self.tag_names)  # a bad list fails here, before any work
         if self.predict_text_file is not None and not os.path.isfile(self.predict_text_file):

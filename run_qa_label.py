@@ -18,8 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from transformers import set_seed
 
-from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from bertft_utils.arguments import (
+    BertftTrainingArguments,
+    ModelArguments,
+    SequenceDataArguments,
+    parse_arguments,
+)
 from bertft_utils.cli import run_cli
+from bertft_utils.errors import UsageError
 from bertft_utils.labels import duplicates_and_conflicts
 from bertft_utils.logging_setup import setup_logging
 from bertft_utils.prompts import PRESETS, PromptTemplate
@@ -32,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class QaLabelDataArguments(DataArguments):
+class QaLabelDataArguments(SequenceDataArguments):
     """Question/answer columns, prompt template, and new questions to answer."""
 
     question_column_name: str = field(default="question", metadata={"help": "csv/jsonl: column with the question."})
@@ -52,7 +58,7 @@ class QaLabelDataArguments(DataArguments):
         if self.questions_file is not None and not os.path.isfile(self.questions_file):
             raise FileNotFoundError(f"--questions_file {self.questions_file!r} does not exist.")
         if self.top_k < 1:
-            raise ValueError(f"--top_k must be >= 1, got {self.top_k}.")
+            raise UsageError(f"--top_k must be >= 1, got {self.top_k}.")
 
     def new_questions(self) -> list[str]:
         questions = list(self.questions or [])
@@ -105,7 +111,8 @@ def main() -> None:
                           f"(`{template.template}`) before tokenization: feed `pipeline` the wrapped question.")
 
     task = SequenceTask("qa_label", read, data_args.question_column_name, data_args.answer_column_name,
-                        make_preprocessor, top_k=(3, 5), column_flags="--question_column_name/--answer_column_name",
+                        make_preprocessor, top_k=(3, 5), positive_label=data_args.positive_label,
+                        column_flags="--question_column_name/--answer_column_name",
                         extra_data_report=lambda: data_reports)
     run = run_task(task, model_args, data_args, training_args)
     questions = data_args.new_questions()

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser, TrainingArguments
 
+from .errors import UsageError
+
 EMBEDDED_MODEL_ALIAS = "embedded"
 
 
@@ -78,15 +80,15 @@ class ModelArguments:
             from transformers import CONFIG_MAPPING
 
             if self.load_as not in CONFIG_MAPPING:
-                raise ValueError(f"--load_as must be a model type such as bert, albert, roberta; got {self.load_as!r}.")
+                raise UsageError(f"--load_as must be a model type such as bert, albert, roberta; got {self.load_as!r}.")
         if self.embedding_learning_rate is not None and self.embedding_learning_rate <= 0:
-            raise ValueError(f"--embedding_learning_rate must be > 0, got {self.embedding_learning_rate}.")
+            raise UsageError(f"--embedding_learning_rate must be > 0, got {self.embedding_learning_rate}.")
         if self.mlm_warmup_epochs < 0:
-            raise ValueError(f"--mlm_warmup_epochs must be >= 0, got {self.mlm_warmup_epochs}.")
+            raise UsageError(f"--mlm_warmup_epochs must be >= 0, got {self.mlm_warmup_epochs}.")
         if self.mlm_warmup_trains not in ("embeddings", "all"):
-            raise ValueError(f"--mlm_warmup_trains must be 'embeddings' or 'all', got {self.mlm_warmup_trains!r}.")
+            raise UsageError(f"--mlm_warmup_trains must be 'embeddings' or 'all', got {self.mlm_warmup_trains!r}.")
         if not 0 < self.mlm_probability < 1:
-            raise ValueError(f"--mlm_probability must be between 0 and 1, got {self.mlm_probability}.")
+            raise UsageError(f"--mlm_probability must be between 0 and 1, got {self.mlm_probability}.")
 
 
 @dataclass
@@ -116,7 +118,14 @@ class DataArguments:
     split_seed: int = field(default=42, metadata={"help": "Seed of the stratified train/validation/test split."})
     split_file: str | None = field(
         default=None,
-        metadata={"help": "A split_ids.json written by an earlier run: reuse exactly that split of --train_file."},
+        metadata={"help": "A split_ids.json written by an earlier run: reuse exactly that split of --train_file. "
+                  "Without it, a model folder given as --model_name_or_path lends its own split_ids.json when it was "
+                  "made of the same --train_file content (another file is refused, see --new_split)."},
+    )
+    new_split: bool = field(
+        default=False,
+        metadata={"help": "Split --train_file afresh even though --model_name_or_path was trained on a split of "
+                  "another file (its training records may then be in this run's validation or test part)."},
     )
     max_seq_length: int = field(
         default=128,
@@ -149,15 +158,27 @@ class DataArguments:
         for name in ("validation_split_percentage", "test_split_percentage"):
             value = getattr(self, name)
             if not 0 <= value < 100:
-                raise ValueError(f"--{name} must be in [0, 100), got {value}.")
+                raise UsageError(f"--{name} must be in [0, 100), got {value}.")
         if self.validation_split_percentage + self.test_split_percentage >= 100:
-            raise ValueError("--validation_split_percentage + --test_split_percentage must leave data for training.")
+            raise UsageError("--validation_split_percentage + --test_split_percentage must leave data for training.")
         if self.max_seq_length < 8:
-            raise ValueError(f"--max_seq_length must be at least 8, got {self.max_seq_length}.")
+            raise UsageError(f"--max_seq_length must be at least 8, got {self.max_seq_length}.")
         for name in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ValueError(f"--{name} must be >= 1, got {value}.")
+                raise UsageError(f"--{name} must be >= 1, got {value}.")
+
+
+@dataclass
+class SequenceDataArguments(DataArguments):
+    """What every sentence-level task adds: which class binary precision/recall/F1 are about."""
+
+    positive_label: str | None = field(
+        default=None,
+        metadata={"help": "Two classes: the label that binary precision/recall/F1 are computed for (after "
+                  "--rename_labels). Default: the one stored with a fine-tuned model, else the label whose raw value "
+                  "is 1/true/yes, else the rarer training label; the report names the one taken."},
+    )
 
 
 @dataclass
@@ -180,6 +201,11 @@ class BertftTrainingArguments(TrainingArguments):
         metadata={"help": "With --push_to_hub, also publish the files that hold the data's texts (predictions.tsv, "
                   "predictions.txt, text_predictions.txt, answers.tsv, data_report.json, logs). Off by default, so "
                   "that a private test set never becomes public by accident."},
+    )
+    card_example: str | None = field(
+        default=None,
+        metadata={"help": "The text the model card's usage example feeds the model. Default: a neutral sentence in "
+                  "the data's language (the card never quotes the data)."},
     )
     inference_backend: str = field(
         default="torch",
@@ -237,7 +263,7 @@ class BertftTrainingArguments(TrainingArguments):
 
     def __post_init__(self):
         if self.inference_backend not in ("torch", "onnxruntime"):
-            raise ValueError(f"--inference_backend must be 'torch' or 'onnxruntime', got {self.inference_backend!r}.")
+            raise UsageError(f"--inference_backend must be 'torch' or 'onnxruntime', got {self.inference_backend!r}.")
         if self.inference_backend == "onnxruntime":
             from .onnx_backend import require_onnxruntime
 
@@ -245,25 +271,25 @@ class BertftTrainingArguments(TrainingArguments):
         from .onnx_backend import QUANTIZATIONS
 
         if self.onnx_quantization not in QUANTIZATIONS:
-            raise ValueError(f"--onnx_quantization must be one of {', '.join(QUANTIZATIONS)}, got "
+            raise UsageError(f"--onnx_quantization must be one of {', '.join(QUANTIZATIONS)}, got "
                              f"{self.onnx_quantization!r}.")
         if self.onnx_recheck_margin < 0:
-            raise ValueError(f"--onnx_recheck_margin must be >= 0 (0 turns the fp32 recheck off), got "
+            raise UsageError(f"--onnx_recheck_margin must be >= 0 (0 turns the fp32 recheck off), got "
                              f"{self.onnx_recheck_margin}.")
         if self.onnx_quantization != "none" and self.inference_backend != "onnxruntime":
-            raise ValueError("--onnx_quantization applies to ONNX Runtime prediction: add --inference_backend "
+            raise UsageError("--onnx_quantization applies to ONNX Runtime prediction: add --inference_backend "
                              "onnxruntime (or leave --onnx_quantization none).")
         if self.hp_search_trials < 0:
-            raise ValueError(f"--hp_search_trials must be >= 0, got {self.hp_search_trials}.")
+            raise UsageError(f"--hp_search_trials must be >= 0, got {self.hp_search_trials}.")
         if self.hp_search_backend not in ("optuna", "ray"):
-            raise ValueError(f"--hp_search_backend must be 'optuna' or 'ray', got {self.hp_search_backend!r}.")
+            raise UsageError(f"--hp_search_backend must be 'optuna' or 'ray', got {self.hp_search_backend!r}.")
         if self.hp_search_space:
             from .hp_search import parse_space
 
             parse_space(self.hp_search_space)
         if self.hp_search_trials:
             if not self.do_train:
-                raise ValueError("--hp_search_trials needs --do_train: the search trains one model per trial.")
+                raise UsageError("--hp_search_trials needs --do_train: the search trains one model per trial.")
             from .hp_search import require_backend
 
             require_backend(self.hp_search_backend)
@@ -287,7 +313,7 @@ def _check_writable(folder: str | None) -> None:
             handle.write("ok")
         os.remove(probe)
     except OSError as error:
-        raise ValueError(f"--output_dir {folder} cannot be written ({error.strerror or error}): choose a folder you "
+        raise UsageError(f"--output_dir {folder} cannot be written ({error.strerror or error}): choose a folder you "
                          "can write to.") from None
 
 
@@ -303,8 +329,13 @@ def parse_arguments(*dataclass_types: type, args: list[str] | None = None) -> tu
     """Parse dataclasses from the command line, or from a JSON file given as the only argument."""
     parser = HfArgumentParser(dataclass_types)
     argv = sys.argv[1:] if args is None else args
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        if not os.path.isfile(argv[0]):
-            raise FileNotFoundError(f"Config file {argv[0]!r} does not exist.")
-        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(args=argv)
+    try:
+        if len(argv) == 1 and argv[0].endswith(".json"):
+            if not os.path.isfile(argv[0]):
+                raise FileNotFoundError(f"Config file {argv[0]!r} does not exist.")
+            return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+        return parser.parse_args_into_dataclasses(args=argv)
+    except UsageError:
+        raise
+    except ValueError as error:  # TrainingArguments' own checks of the flags: a user error too
+        raise UsageError(str(error)) from error

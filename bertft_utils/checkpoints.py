@@ -17,6 +17,9 @@ import re
 
 from transformers import TrainerCallback
 
+from .errors import UsageError
+from .readers import file_sha256
+
 logger = logging.getLogger(__name__)
 
 MARKER = "bertft_checkpoint.json"
@@ -33,14 +36,6 @@ IGNORED_FIELDS = {"cache_dir", "token", "preprocessing_num_workers", "max_predic
 DATA_FILE_FIELDS = ("train_file", "validation_file", "split_file")
 
 
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def run_fingerprint(model_args, data_args, training_args) -> dict:
     """The settings of this run that a checkpoint must share to be resumed, with their hash under 'hash'."""
     settings: dict = {}
@@ -55,7 +50,7 @@ def run_fingerprint(model_args, data_args, training_args) -> dict:
     for name in DATA_FILE_FIELDS:
         path = getattr(data_args, name, None)
         if path and os.path.isfile(path):
-            settings[f"{name} content"] = _file_sha256(path)
+            settings[f"{name} content"] = file_sha256(path)
     payload = json.dumps(settings, sort_keys=True, default=str)
     return {"hash": hashlib.sha256(payload.encode()).hexdigest(), "settings": settings}
 
@@ -118,7 +113,7 @@ def resumable_checkpoint(training_args, fingerprint: dict) -> str | None:
         marker = _read_marker(folder)
         if marker is None:
             if _complete_without_marker(folder):
-                raise ValueError(
+                raise UsageError(
                     f"{folder} was not written by a bertft run (no {MARKER}): it may belong to another run. "
                     "Start afresh with another --output_dir (or delete the checkpoint-* folders), or resume from it "
                     f"on purpose with --resume_from_checkpoint {folder}.")
@@ -127,7 +122,7 @@ def resumable_checkpoint(training_args, fingerprint: dict) -> str | None:
             continue
         if marker.get("hash") != fingerprint["hash"]:
             changes = _differences(marker.get("settings", {}), fingerprint["settings"])
-            raise ValueError(
+            raise UsageError(
                 f"{folder} belongs to a different run ({'; '.join(changes[:10]) or 'other settings'}"
                 f"{f'; and {len(changes) - 10} more' if len(changes) > 10 else ''}). Start afresh with another "
                 "--output_dir (or delete the checkpoint-* folders), or resume from it on purpose with "

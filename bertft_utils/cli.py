@@ -6,16 +6,19 @@ import os
 import sys
 from collections.abc import Callable
 
+from .errors import UsageError
+
 TRACEBACK_VARIABLE = "BERTFT_TRACEBACK"
 
 
 def run_cli(main: Callable[[], None]) -> None:
-    """Run `main`; errors that describe bad input or a bad environment (ValueError, OSError: file, line, path and
-    what to do; ImportError: a missing optional extra) are printed as one line and exit with status 1.
-    BERTFT_TRACEBACK=1 shows the traceback instead."""
+    """Run `main`; errors that describe bad input or a bad environment (UsageError: a flag, file, line and what to
+    do; OSError: a path, the disk; ImportError: a missing optional extra) are printed as one line and exit with
+    status 1. BERTFT_TRACEBACK=1 shows the traceback instead. Anything else, an internal ValueError included, is a
+    bug: its traceback is shown."""
     try:
         main()
-    except (ValueError, OSError, ImportError) as error:
+    except (UsageError, OSError, ImportError) as error:
         if os.environ.get(TRACEBACK_VARIABLE):
             raise
         print(f"error: {error}\n(set {TRACEBACK_VARIABLE}=1 to see where it was raised)", file=sys.stderr)

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import UsageError
+
 # The score of a transition the tag scheme forbids, at initialisation: exp(-1e4) is 0 in any precision.
 FORBIDDEN = -1e4
 WEIGHT_PREFIX = "crf."
@@ -121,7 +123,7 @@ def crf_from_checkpoint(weights_files: list[str], model, num_labels: int) -> Lin
         return None
     crf = LinearChainCrf(num_labels)
     if tuple(tensors.get("transitions", torch.empty(0)).shape) != (num_labels, num_labels):
-        raise ValueError(f"The CRF stored with the model has transitions of shape "
+        raise UsageError(f"The CRF stored with the model has transitions of shape "
                          f"{tuple(tensors.get('transitions', torch.empty(0)).shape)}, but the model has {num_labels} "
                          "labels: the folder mixes two models.")
     crf.load_state_dict(tensors)

@@ -21,6 +21,7 @@ import math
 import os
 from typing import Any
 
+from .errors import UsageError
 from .option_values import parse_option_value
 from .reporting import announce
 
@@ -52,7 +53,7 @@ def parse_space(value: str) -> dict[str, dict]:
     """--hp_search_space read and checked."""
     space = parse_option_value(value, "--hp_search_space")
     if not isinstance(space, dict) or not space:
-        raise ValueError("--hp_search_space must be a JSON object {argument: {\"type\": ...}}, e.g. "
+        raise UsageError("--hp_search_space must be a JSON object {argument: {\"type\": ...}}, e.g. "
                          '{"learning_rate": {"type": "float", "low": 1e-5, "high": 1e-4, "log": true}}.')
     for name, spec in space.items():
         kind = spec.get("type") if isinstance(spec, dict) else None
@@ -64,7 +65,7 @@ def parse_space(value: str) -> dict[str, dict]:
         else:
             ok = False
         if not ok:
-            raise ValueError(f"--hp_search_space: {name!r} must be {{\"type\": \"float\" or \"int\", \"low\": L, "
+            raise UsageError(f"--hp_search_space: {name!r} must be {{\"type\": \"float\" or \"int\", \"low\": L, "
                              f"\"high\": H (L <= H)[, \"log\": true]}} or {{\"type\": \"categorical\", \"choices\": "
                              f"[...]}}; got {json.dumps(spec)}.")
     return space
@@ -143,7 +144,7 @@ def run_search(trainer, script: str, objective_metric: str, argument_sets: tuple
 
     def objective(metrics: dict) -> float:
         if objective_metric not in metrics:
-            raise ValueError(f"The hyperparameter search needs {objective_metric} in the validation metrics; got "
+            raise UsageError(f"The hyperparameter search needs {objective_metric} in the validation metrics; got "
                              f"{sorted(metrics)}.")
         return metrics[objective_metric]
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
 
+from .errors import UsageError
 from .modeling import labels_from_config
 from .option_values import parse_option_value
 from .readers import DataFormatError, shown_values
 from .stored_settings import resolve_stored
 
+logger = logging.getLogger(__name__)
 LABEL_NAMES_KEY = "bertft_label_names"
 
 
@@ -42,10 +45,10 @@ def parse_label_names(value: str) -> dict[str, str]:
     else:
         pairs = []
     if not pairs or any(len(pair) != 2 or not all(pair) for pair in pairs):
-        raise ValueError(f"--rename_labels must be raw=name pairs such as '0=serious,1=sarcastic'; got {value!r}.")
+        raise UsageError(f"--rename_labels must be raw=name pairs such as '0=serious,1=sarcastic'; got {value!r}.")
     names = dict(pairs)
     if len(names) != len(pairs) or len(set(names.values())) != len(names):
-        raise ValueError(f"--rename_labels must give each raw label one name and each name once; got {value!r}.")
+        raise UsageError(f"--rename_labels must give each raw label one name and each name once; got {value!r}.")
     return names
 
 
@@ -80,7 +83,7 @@ def check_unseen_labels(label_list: list[str], labels_by_split: dict[str, list[s
     unseen = {split: counts for split, counts in unseen.items() if counts}
     if unseen and not allow:
         details = "; ".join(f"{split}: {shown_values(sorted(counts))}" for split, counts in unseen.items())
-        raise ValueError(
+        raise UsageError(
             f"Labels that never occur in the training data: {details}. The model cannot predict them. "
             "Fix the split, or pass --allow_unseen_labels to keep them (they then always count as errors)."
         )
@@ -96,22 +99,70 @@ def apply_label_maps(config, label_list: list[str]) -> None:
 
 def resolve_label_list(config, do_train: bool, train_labels: Iterable[str] | None,
                        other_labels: dict[str, list[str]], allow_unseen: bool,
-                       order: list[str] | None = None) -> list[str]:
-    """The label list: from the training data when training, else from a fine-tuned checkpoint's config.
+                       order: list[str] | None = None) -> tuple[list[str], bool]:
+    """The label list and whether the model needs a new classification head.
 
-    Training labels are sorted (or follow `order`, e.g. that of --rename_labels). Checks validation/test labels
-    against the list and writes it into `config`.
+    Evaluation or prediction: the fine-tuned checkpoint's labels. Training: the training data's labels (sorted, or in
+    `order`, e.g. that of --rename_labels); a checkpoint that already has a head over the same label set keeps its
+    order (as HF's scripts do), so its rows keep their meaning; another label set gets a new head. Checks
+    validation/test labels against the list and writes it into `config`.
     """
-    label_list = None if do_train else labels_from_config(config)
+    checkpoint = labels_from_config(config)
+    label_list, new_head = (None if do_train else checkpoint), False
     if label_list is None:
         if train_labels is None:
-            raise ValueError("The label set comes from the training data (or a fine-tuned checkpoint): "
+            raise UsageError("The label set comes from the training data (or a fine-tuned checkpoint): "
                              "pass --train_file.")
         seen = set(train_labels)
         label_list = [label for label in order if label in seen] if order else sort_labels(seen)
+        if checkpoint is not None and set(checkpoint) == seen:
+            if checkpoint != label_list:
+                logger.info("The checkpoint's head already has these %d labels: its order is kept.", len(checkpoint))
+            label_list = checkpoint
+        elif checkpoint is not None:
+            new_head = True
+            logger.warning("The checkpoint's head has %d other labels (%s): a new head is trained for the data's %d "
+                           "(%s).", len(checkpoint), shown_values(checkpoint), len(label_list),
+                           shown_values(label_list))
     check_unseen_labels(label_list, {k: v for k, v in other_labels.items() if v}, allow_unseen)
     apply_label_maps(config, label_list)
-    return label_list
+    return label_list, new_head
+
+
+POSITIVE_LABEL_KEY = "bertft_positive_label"
+TRUE_VALUES = ("1", "true", "yes")
+
+
+def resolve_positive_label(config, given: str | None, label_list: list[str], train_counts: Counter | None,
+                           names: dict[str, str] | None) -> tuple[str, str] | None:
+    """(positive label, why it was taken) for two classes, stored in the config; None for more classes.
+
+    --positive_label, else the one stored with a fine-tuned model, else the label whose raw value is 1/true/yes,
+    else the rarer training label (the first in the training file on a tie). Never "whichever sorts second".
+    """
+    if len(label_list) != 2:
+        return None
+    stored = getattr(config, POSITIVE_LABEL_KEY, None)
+    raw_of = {name: raw for raw, name in (names or {}).items()}
+    truthy = [label for label in label_list if raw_of.get(label, label).strip().lower() in TRUE_VALUES]
+    if given:
+        if given not in label_list:
+            raise UsageError(f"--positive_label {given!r} is not one of the two labels {label_list}.")
+        chosen, why = given, "--positive_label"
+    elif stored in label_list:
+        chosen, why = stored, "stored with the model"
+    elif len(truthy) == 1:
+        chosen, why = truthy[0], f"its raw value is {raw_of.get(truthy[0], truthy[0])!r}"
+    elif train_counts:
+        chosen = min(label_list, key=lambda label: (train_counts.get(label, 0), list(train_counts).index(label)
+                                                   if label in train_counts else 0))
+        why = "the rarer label in training"
+    else:
+        raise UsageError(f"Which of {label_list} is the positive class? Pass --positive_label.")
+    setattr(config, POSITIVE_LABEL_KEY, chosen)
+    logger.info("Binary precision/recall/F1 are for the positive label %r (%s; --positive_label chooses).", chosen,
+                why)
+    return chosen, why
 
 
 def duplicates_and_conflicts(texts: list[str], labels: list[str]) -> dict:

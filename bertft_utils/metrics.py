@@ -12,28 +12,33 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def classification_metrics(gold: list[int], predicted: list[int], label_list: list[str]) -> dict:
+def classification_metrics(gold: list[int], predicted: list[int], label_list: list[str],
+                           positive_label: str | None = None) -> dict:
     """Accuracy, precision/recall/F1 and the confusion matrix.
 
-    Two classes: `precision/recall/f1` are binary for the second label in sorted order (e.g. 1 = sarcastic);
-    more classes: they are macro averages. `macro_*` and `weighted_*` are always reported.
+    Two classes: `precision/recall/f1` are binary, for `positive_label` (named in the result); more classes: they
+    are macro averages. `macro_*` and `weighted_*` run over the labels present in this split's gold or
+    predictions (scikit-learn's `labels=`; `macro_labels` says how many): a label neither in the gold nor predicted
+    says nothing about this split. Gold labels unseen in training (negative ids) count as one label, never predicted.
     """
-    label_ids = list(range(len(label_list)))
-    metrics = {"accuracy": float(accuracy_score(gold, predicted))}
+    present = sorted(set(gold) | set(predicted))
+    metrics = {"accuracy": float(accuracy_score(gold, predicted)), "macro_labels": len(present)}
     for average in ("macro", "weighted"):
-        p, r, f, _ = precision_recall_fscore_support(
-            gold, predicted, labels=label_ids, average=average, zero_division=0
-        )
+        p, r, f, _ = precision_recall_fscore_support(gold, predicted, labels=present, average=average,
+                                                     zero_division=0)
         metrics.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
-    if len(label_list) == 2:
+    if len(label_list) == 2 and positive_label is not None:
         # per-label scores, not average="binary": gold labels unseen in training (negative ids) make scikit-learn
         # call the task multiclass; here they count as errors of whatever was predicted for them
-        p, r, f, _ = precision_recall_fscore_support(gold, predicted, labels=label_ids, average=None, zero_division=0)
-        metrics.update({"precision": float(p[1]), "recall": float(r[1]), "f1": float(f[1]),
-                        "positive_label": label_list[1]})
+        positive = label_list.index(positive_label)
+        p, r, f, _ = precision_recall_fscore_support(gold, predicted, labels=[positive], average=None,
+                                                     zero_division=0)
+        metrics.update({"precision": float(p[0]), "recall": float(r[0]), "f1": float(f[0]),
+                        "positive_label": positive_label})
     else:
         metrics.update({"precision": metrics["macro_precision"], "recall": metrics["macro_recall"],
                         "f1": metrics["macro_f1"]})
+    label_ids = list(range(len(label_list)))
     metrics["confusion_matrix"] = confusion_matrix(gold, predicted, labels=label_ids).tolist()
     metrics["unseen_label_records"] = int(sum(g < 0 for g in gold))
     return metrics
@@ -46,9 +51,15 @@ def top_k_accuracy(gold: np.ndarray, scores: np.ndarray, k: int) -> float:
     return float(np.mean([g in row for g, row in zip(gold, top, strict=True)]))
 
 
+# Text facts kept beside the numbers in *_results.json: what a number means.
+NAMED_FACTS = ("positive_label", "positive_label_rule", "compute_precision", "compute_precision_chosen_by",
+               "decoding")
+
+
 def scalar_metrics(metrics: dict, prefix: str) -> dict:
-    """Numbers only, with the split prefix, as the Trainer logs and `save_metrics` expects."""
-    return {f"{prefix}_{k}": v for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    """Numbers (and the NAMED_FACTS), with the split prefix, as the Trainer logs and `save_metrics` expects."""
+    return {f"{prefix}_{k}": v for k, v in metrics.items()
+            if (isinstance(v, int | float) and not isinstance(v, bool)) or (k in NAMED_FACTS and isinstance(v, str))}
 
 
 def entity_metrics(gold: list[list[str]], predicted: list[list[str]], strict_scheme: str | None = None) -> dict:

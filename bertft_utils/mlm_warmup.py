@@ -16,6 +16,7 @@ from datasets import Dataset
 from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling, PreTrainedModel, TrainingArguments
 
 from .arguments import ModelArguments
+from .errors import UsageError
 from .reporting import write_json
 from .training import BertftTrainer
 
@@ -31,7 +32,7 @@ def masked_lm_sharing_encoder(model: PreTrainedModel) -> PreTrainedModel:
     masked_lm = AutoModelForMaskedLM.from_config(model.config)
     prefix = masked_lm.base_model_prefix
     if not hasattr(masked_lm, prefix) or type(getattr(masked_lm, prefix)) is not type(model.base_model):
-        raise ValueError(f"--mlm_warmup_epochs: no masked-LM head shares the encoder of {type(model).__name__}.")
+        raise UsageError(f"--mlm_warmup_epochs: no masked-LM head shares the encoder of {type(model).__name__}.")
     setattr(masked_lm, prefix, model.base_model)
     masked_lm.tie_weights()
     if masked_lm.get_output_embeddings().weight is not model.get_input_embeddings().weight:
@@ -48,7 +49,7 @@ def warm_up_encoder(model: PreTrainedModel, tokenizer, train_dataset: Dataset | 
     if not model_args.mlm_warmup_epochs or not training_args.do_train or train_dataset is None:
         return None
     if tokenizer.mask_token is None:
-        raise ValueError("--mlm_warmup_epochs needs a tokenizer with a mask token.")
+        raise UsageError("--mlm_warmup_epochs needs a tokenizer with a mask token.")
     if resume_from:  # the checkpoint's weights replace whatever a warm-up would do
         logger.info("Masked-LM warm-up skipped: training resumes from a checkpoint.")
         return None

@@ -11,6 +11,7 @@ from transformers import CONFIG_MAPPING, AutoConfig, AutoTokenizer, BertTokenize
 from transformers.utils import cached_file
 
 from .arguments import EMBEDDED_MODEL_ALIAS, ModelArguments
+from .errors import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def check_tokenizer_fits(tokenizer, config: PretrainedConfig, source: str) -> No
     fits = (not expected or 0.9 * expected <= base <= expected
             or (base <= expected and 0.9 * expected <= full <= expected))
     if full < 100 or not fits:
-        raise ValueError(
+        raise UsageError(
             f"The tokenizer loaded from {source!r} ({type(tokenizer).__name__}) has {base} tokens, but the "
             f"checkpoint's config says vocab_size {expected}: its vocabulary file was not found or not understood, "
             "or it belongs to another model. Pass --tokenizer_name with the tokenizer the checkpoint was trained with."
@@ -158,7 +159,7 @@ def load_tokenizer(model_args: ModelArguments, config: PretrainedConfig, pretoke
         reason += "; add_prefix_space=True for pre-split words (byte-level BPE)"
     check_tokenizer_fits(tokenizer, config, source)
     if tokenizer.pad_token is None:
-        raise ValueError(
+        raise UsageError(
             f"The tokenizer of {source!r} has no padding token. Pass --tokenizer_name with one that has."
         )
     if choice == "wordpiece" and config.model_type in _OFFSET_POSITION_TYPES and not model_args.load_as:
@@ -200,23 +201,26 @@ def _explained_load_errors(source: str):
     except OSError as error:
         if os.path.isdir(source):
             present = sorted(os.listdir(source))[:12]
-            raise ValueError(f"{source} is not a complete checkpoint folder (it holds {present}): it needs "
+            raise UsageError(f"{source} is not a complete checkpoint folder (it holds {present}): it needs "
                              "config.json, weights (model.safetensors or pytorch_model.bin) and the tokenizer files. "
                              f"({str(error).splitlines()[0]})") from None
         if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-            raise ValueError(f"{source} is neither a local folder nor in the Hugging Face cache, and HF_HUB_OFFLINE "
+            raise UsageError(f"{source} is neither a local folder nor in the Hugging Face cache, and HF_HUB_OFFLINE "
                              f"is set: download it first (huggingface-cli download {source}) or pass a local "
                              "folder.") from None
-        raise ValueError(f"{source}: cannot load it ({str(error).splitlines()[0]}). Check the name or folder, and "
+        raise UsageError(f"{source}: cannot load it ({str(error).splitlines()[0]}). Check the name or folder, and "
                          "your network or Hub token for a Hub name.") from None
 
 
 # Parameters a task head adds on top of a pretrained encoder: missing from a base checkpoint by design.
 _HEAD_PREFIXES = ("classifier", "score", "qa_outputs", "cls.", "lm_head", "pooler", "crf")
+# The modules of a classification head over the labels (what a new label set replaces).
+_TASK_HEADS = ("classifier", "score")
 
 
-def load_model(model_class, model_args: ModelArguments, config: PretrainedConfig, tokenizer):
-    """Load weights into `model_class` (an Auto*For* class); pad id taken from the tokenizer.
+def load_model(model_class, model_args: ModelArguments, config: PretrainedConfig, tokenizer, new_head: bool = False):
+    """Load weights into `model_class` (an Auto*For* class); pad id taken from the tokenizer. `new_head`: the
+    checkpoint's classification head (over other labels) is not loaded but initialised afresh.
 
     Encoder weights missing from the checkpoint (another architecture's key names, a folder without weights) are
     an error: training would start from random weights while looking like a fine-tune.
@@ -227,7 +231,7 @@ def load_model(model_class, model_args: ModelArguments, config: PretrainedConfig
         model, info = model_class.from_pretrained(
             source,
             config=config,
-            ignore_mismatched_sizes=model_args.ignore_mismatched_sizes,
+            ignore_mismatched_sizes=model_args.ignore_mismatched_sizes or new_head,
             output_loading_info=True,
             **_hub_kwargs(model_args),
         )
@@ -236,12 +240,16 @@ def load_model(model_class, model_args: ModelArguments, config: PretrainedConfig
     missing = [key for key in missing if not key.startswith(_HEAD_PREFIXES) and "position_ids" not in key]
     encoder = [name for name, _ in model.base_model.named_parameters()]
     if missing and len(missing) > len(encoder) // 2:
-        raise ValueError(
+        raise UsageError(
             f"{model_args.model_name_or_path}: {len(missing)} of the encoder's {len(encoder)} weights were not found "
             f"in the checkpoint (e.g. {', '.join(missing[:3])}): it was saved by another architecture than "
             f"{type(model).__name__}. For a checkpoint trained as BERT but labelled otherwise (clue/roberta_chinese_*) "
             "pass --load_as bert; otherwise check --model_name_or_path."
         )
+    if new_head:
+        for name, module in model.named_modules():
+            if name.split(".")[0] in _TASK_HEADS:
+                model._init_weights(module)
     if missing:
         logger.warning("%s: %d encoder weights not in the checkpoint, initialised at random: %s",
                        model_args.model_name_or_path, len(missing), missing[:10])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 
+from .errors import UsageError
+
 
 def parse_option_value(value: str, flag: str) -> list | dict:
     """The value of `flag`: a path to a file holding it, or the value itself.
@@ -26,7 +28,7 @@ def parse_option_value(value: str, flag: str) -> list | dict:
         try:
             return json.loads(text)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{source}: not valid JSON ({error.msg}, line {error.lineno} column {error.colno}); "
+            raise UsageError(f"{source}: not valid JSON ({error.msg}, line {error.lineno} column {error.colno}); "
                              f"got {shorten(text)}.") from None
     items = [item.strip() for item in text.split(",")]
     if items and not items[-1]:
@@ -34,7 +36,7 @@ def parse_option_value(value: str, flag: str) -> list | dict:
     empty = [position for position, item in enumerate(items, start=1) if not item]
     if empty or not items:
         where = f" (item {empty[0]} is empty)" if empty else ""
-        raise ValueError(f"{source}: expected a comma-separated list, a JSON value or a file{where}; got "
+        raise UsageError(f"{source}: expected a comma-separated list, a JSON value or a file{where}; got "
                          f"{shorten(text)}.")
     return items
 

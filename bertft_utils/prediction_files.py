@@ -58,7 +58,8 @@ def write_entity_report(metrics: dict, output_dir: str, prefix: str) -> None:
 
 
 def write_classification_predictions(split, probabilities: np.ndarray, label_list: list[str], output_dir: str,
-                      top_k: tuple[int, ...] = ()) -> dict:
+                                     top_k: tuple[int, ...] = (), notes: list[str] = (),
+                                     positive: tuple[str, str] | None = None) -> dict:
     """predictions.tsv, test metrics, the text report and the confusion-matrix PNG; returns the metrics.
 
     predictions.tsv shows each text as read (a question, not its prompt).
@@ -86,14 +87,16 @@ def write_classification_predictions(split, probabilities: np.ndarray, label_lis
         logger.info("The test file has no labels: wrote predictions only.")
         return {}
     gold_ids = np.array([label_to_id.get(label, -1) for label in split.labels])
-    metrics = classification_metrics(gold_ids.tolist(), predicted.tolist(), label_list)
+    metrics = classification_metrics(gold_ids.tolist(), predicted.tolist(), label_list, positive and positive[0])
+    if positive:
+        metrics["positive_label_rule"] = positive[1]
     for k in top_k:
         metrics[f"top{k}_accuracy"] = top_k_accuracy(gold_ids, probabilities, k)
     metrics["samples"] = len(split)
     known = gold_ids >= 0
     table = classification_report(gold_ids[known], predicted[known], labels=list(range(len(label_list))),
                                   target_names=label_list, digits=4, zero_division=0)
-    write_text(os.path.join(output_dir, "test_report.txt"), format_classification_report(metrics, table))
+    write_text(os.path.join(output_dir, "test_report.txt"), format_classification_report(metrics, table, notes))
     write_json(os.path.join(output_dir, "confusion_matrix.json"),
                {"labels": label_list, "rows": "gold", "columns": "predicted", "matrix": metrics["confusion_matrix"]})
     plot_confusion_matrix(metrics["confusion_matrix"], label_list, os.path.join(output_dir, "confusion_matrix.png"),

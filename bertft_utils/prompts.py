@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from string import Formatter
 
+from .errors import UsageError
 from .stored_settings import resolve_stored
 
 CONFIG_KEY = "bertft_prompt_template"
@@ -26,12 +27,12 @@ def validate_template(template: str) -> str:
     try:
         fields = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
     except ValueError as error:
-        raise ValueError(f"--prompt_template {template!r} is not a valid template ({error}). Write literal braces "
+        raise UsageError(f"--prompt_template {template!r} is not a valid template ({error}). Write literal braces "
                          "as {{ and }}.") from None
     if fields != {"question"}:
         extra = sorted(fields - {"question"})
         problem = f"unknown field(s) {extra}" if extra else "no {question} field"
-        raise ValueError(f"--prompt_template {template!r}: {problem}. Use exactly one field, {{question}}, or a "
+        raise UsageError(f"--prompt_template {template!r}: {problem}. Use exactly one field, {{question}}, or a "
                          f"preset: {', '.join(PRESETS)}.")
     return template
 

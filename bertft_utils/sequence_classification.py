@@ -4,6 +4,7 @@ encoded, and how class probabilities become predictions and metrics."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from transformers import (
     default_data_collator,
 )
 
-from .labels import label_to_str, name_labels, named_label_order, resolve_label_names
+from .labels import label_to_str, name_labels, named_label_order, resolve_label_names, resolve_positive_label
 from .metrics import classification_metrics, softmax
 from .prediction_files import write_classification_predictions
 from .readers import Table
@@ -86,13 +87,14 @@ def data_collator(tokenizer: PreTrainedTokenizerBase, pad_to_max_length: bool):
     return default_data_collator if pad_to_max_length else DataCollatorWithPadding(tokenizer)
 
 
-def make_compute_metrics(label_list: list[str]):
+def make_compute_metrics(label_list: list[str], positive_label: str | None):
     """Trainer hook: scalar classification metrics from logits."""
 
     def compute_metrics(prediction) -> dict:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
         predicted = np.argmax(logits, axis=-1)
-        metrics = classification_metrics(prediction.label_ids.tolist(), predicted.tolist(), label_list)
+        metrics = classification_metrics(prediction.label_ids.tolist(), predicted.tolist(), label_list,
+                                         positive_label)
         return {k: v for k, v in metrics.items() if isinstance(v, float)}
 
     return compute_metrics
@@ -114,6 +116,7 @@ class SequenceTask:
     make_preprocessor: Callable[[object], tuple[Callable[[str], str], str]]
     top_k: tuple[int, ...] = ()
     rename_labels: str | None = None  # --rename_labels, for tasks that offer it
+    positive_label: str | None = None  # --positive_label (two classes)
     column_flags: str = "--text_column_name/--label_column_name"  # named in errors about columns
     text_fallbacks: tuple[str, ...] = ()  # columns to use when the (default) text column is absent
     extra_data_report: Callable[[], dict] = dict
@@ -128,6 +131,8 @@ class SequenceTask:
         self.prepare: Callable[[str], str] = str
         self.input_note = ""
         self.label_names: dict[str, str] | None = None
+        self.train_counts: Counter | None = None
+        self.positive: tuple[str, str] | None = None  # (label, why it was taken)
 
     def configure(self, config) -> None:
         self.label_names = resolve_label_names(config, self.rename_labels)
@@ -152,6 +157,8 @@ class SequenceTask:
             for records in splits.values():
                 if records.labels is not None:
                     records.labels = name_labels(records.labels, records.sources, self.label_names)
+        if "train" in splits:
+            self.train_counts = Counter(splits["train"].labels)
 
     def gold_labels(self, records: LabeledTexts) -> list[str] | None:
         return records.labels
@@ -159,8 +166,10 @@ class SequenceTask:
     def label_order(self) -> list[str] | None:
         return named_label_order(self.label_names)
 
-    def extend_model(self, model, label_list: list[str], model_args, training: bool) -> None:
-        pass
+    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool) -> None:
+        """Two classes: which one binary precision/recall/F1 are for (stored in the config)."""
+        self.positive = resolve_positive_label(model.config, self.positive_label, label_list, self.train_counts,
+                                               self.label_names)
 
     def bind_model(self, model) -> None:
         pass
@@ -176,7 +185,7 @@ class SequenceTask:
 
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation, encoded_validation) -> dict:
         return {"data_collator": data_collator(tokenizer, data_args.pad_to_max_length),
-                "compute_metrics": make_compute_metrics(label_list)}
+                "compute_metrics": make_compute_metrics(label_list, self.positive and self.positive[0])}
 
     def prediction_splits(self, splits: dict[str, LabeledTexts]) -> list[str]:
         return ["test"] if "test" in splits else []
@@ -186,8 +195,9 @@ class SequenceTask:
         return softmax(np.asarray(predictions, dtype=np.float64))
 
     def write_outputs(self, split: str, records: LabeledTexts, outputs: np.ndarray, label_list: list[str],
-                      output_dir: str, timing: dict) -> dict:
-        return write_classification_predictions(records, outputs, label_list, output_dir, self.top_k)
+                      output_dir: str, timing: dict, notes: list[str]) -> dict:
+        return write_classification_predictions(records, outputs, label_list, output_dir, self.top_k, notes,
+                                                self.positive)
 
     def data_report(self, coverage, encoded: dict) -> dict:
         return self.extra_data_report()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .errors import UsageError
+
 
 def resolve_stored(config, key: str, given, flag: str, default=None):
     """The value given on the command line, else the one stored under `key`, else `default`; a value different
@@ -11,7 +13,7 @@ def resolve_stored(config, key: str, given, flag: str, default=None):
     """
     stored = getattr(config, key, None)
     if stored and given and given != stored:
-        raise ValueError(f"The model was fine-tuned with {flag} {stored!r}, but {given!r} was given. "
+        raise UsageError(f"The model was fine-tuned with {flag} {stored!r}, but {given!r} was given. "
                          f"Drop {flag} to use the stored one: a model must be fed the way it was trained.")
     value = given or stored or default
     setattr(config, key, value)

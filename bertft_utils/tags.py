@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import UsageError
 from .option_values import parse_option_value
 from .readers import DataFormatError, TokenFile
 
@@ -33,7 +34,7 @@ def parse_tag_names(value: str) -> list[str]:
     parsed = parse_option_value(value, "--tag_names")
     names = [str(name).strip() for name in parsed] if isinstance(parsed, list) else []
     if not names or any(not name for name in names) or len(set(names)) != len(names):
-        raise ValueError(f"--tag_names must list distinct, non-empty names in id order; got {value!r}.")
+        raise UsageError(f"--tag_names must list distinct, non-empty names in id order; got {value!r}.")
     return names
 
 

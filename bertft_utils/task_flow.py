@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from .allocator import keep_freed_memory
 from .arguments import EMBEDDED_MODEL_ALIAS
+from .errors import UsageError
 from .hp_search import run_search
 from .labels import resolve_label_list
 from .metrics import scalar_metrics
@@ -25,7 +26,7 @@ from .modeling import load_config, load_model, load_tokenizer
 from .precision import apply_precision, choose_precision, precision_is_measured
 from .publishing import finetuned_from, finish
 from .reporting import write_json
-from .splits import sample_indices, split_train_file
+from .splits import sample_indices, split_train_file, train_overlap
 from .training import (
     BertftTrainer,
     evaluate_and_save,
@@ -82,8 +83,9 @@ class Task(Protocol):
     def label_order(self) -> list[str] | None:
         """An order the label list must follow (else sorted)."""
 
-    def extend_model(self, model, label_list: list[str], model_args, training: bool) -> None:
-        """Task layers beyond the pipeline model (a CRF), created or read from the checkpoint, as submodules."""
+    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool) -> None:
+        """Task layers beyond the pipeline model (a CRF), created or read from the checkpoint (not when the head is
+        new: another label set), as submodules."""
 
     def bind_model(self, model) -> None:
         """The model that trains from now on (a hyperparameter-search trial's copy)."""
@@ -106,8 +108,9 @@ class Task(Protocol):
         """Raw model predictions (in dataset order) -> the task's outputs (tags per word, label probabilities)."""
 
     def write_outputs(self, split: str, records: Records, outputs, label_list: list[str], output_dir: str,
-                      timing: dict) -> dict:
-        """Prediction files and test reports of one split; returns its metrics ({} without gold labels)."""
+                      timing: dict, notes: list[str]) -> dict:
+        """Prediction files and test reports of one split (`notes`: lines the report adds, e.g. on records that
+        also occur in training); returns its metrics ({} without gold labels)."""
 
     def data_report(self, coverage, encoded: dict[str, Encoded]) -> dict:
         """What the data looked like (data_report.json; empty: none written)."""
@@ -149,15 +152,16 @@ def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]
 
 
 def load_splits(task: Task, data_args, output_dir: str, is_main_process: bool,
-                needed: tuple[bool, bool] = (True, True)) -> dict[str, Records]:
-    """train/validation/test records: --train_file split (or --split_file applied) where a file is missing, the given
-    files otherwise, then the seeded --max_*_samples subsets."""
+                model_name_or_path: str | None = None) -> dict[str, Records]:
+    """train/validation/test records: --train_file split (--split_file, or the split the model folder was trained
+    with) where a file is missing, the given files otherwise, then the seeded --max_*_samples subsets."""
     splits: dict[str, Records] = {}
     if data_args.train_file:
         train = task.read(data_args.train_file, "train")
         strata = task.strata(train)
         indices = split_train_file(data_args, [0] * len(train) if strata is None else strata, output_dir,
-                                   write=is_main_process, needed=needed)
+                                   write=is_main_process, texts=task.model_inputs(train),
+                                   model_name_or_path=model_name_or_path)
         splits.update({name: train.subset(ids) for name, ids in indices.items() if ids})
         logger.info("Split of %s: %s.", data_args.train_file, {name: len(ids) for name, ids in indices.items()})
     for name in ("validation", "test"):
@@ -171,18 +175,57 @@ def load_splits(task: Task, data_args, output_dir: str, is_main_process: bool,
         for name, records in splits.items()}
 
 
+def set_aside_unused(splits: dict[str, Records], training_args) -> None:
+    """Held-out parts this run does not use are dropped (and said so): they are never trained on, and the split
+    stays the same whatever the run does."""
+    evaluates, predicts = held_out_splits_needed(training_args)
+    for name, used, flag in (("validation", evaluates, "--do_eval or --eval_strategy"), ("test", predicts,
+                                                                                        "--do_predict")):
+        if name in splits and not used:
+            logger.info("%d %s records are held out and unused in this run (no %s): never trained on.",
+                        len(splits.pop(name)), name, flag)
+
+
+def overlap_with_training(task: Task, splits: dict[str, Records]) -> dict[str, dict]:
+    """Per held-out split: how many of its records also occur in this run's training part."""
+    if "train" not in splits:
+        return {}
+    train_texts = task.model_inputs(splits["train"])
+    return {name: train_overlap(train_texts, task.model_inputs(splits[name]))
+            for name in ("validation", "test") if name in splits}
+
+
+def overlap_note(split: str, overlap: dict | None) -> list[str]:
+    """The test report's line on records that also occur in training."""
+    if not overlap:
+        return []
+    return [f"{overlap['identical_in_train']} of {overlap['records']} {split} records also appear in training "
+            f"(identical after whitespace normalisation); {overlap['near_identical_in_train']} nearly (case, spaces "
+            "and punctuation ignored)."]
+
+
+# What the model card's usage snippet feeds the model when the user gives no --card_example: never a data record.
+NEUTRAL_EXAMPLES = {("token-classification", "zh"): "李明在北京的一家公司工作。",
+                    ("token-classification", None): "Ada Lovelace worked in London.",
+                    ("text-classification", "zh"): "这是一个例子。",
+                    ("text-classification", None): "This is an example sentence."}
+
+
 def card_facts(task: Task, model_args, data_args, label_list: list[str], results: dict[str, dict],
-               splits: dict[str, Records]) -> ModelCardFacts:
-    """What the model card says about a run."""
+               splits: dict[str, Records], card_example: str | None = None) -> ModelCardFacts:
+    """What the model card says about a run. It quotes no text of the data: the usage example is --card_example
+    or a neutral sentence in the data's language."""
     examples = next((task.model_inputs(records) for records in splits.values() if len(records)), [""])
     data_file = next((f for f in (data_args.train_file, data_args.validation_file, data_args.test_file,
                                   getattr(data_args, "predict_text_file", None)) if f), "")
+    language = guess_language(examples[:200])
+    example = card_example or NEUTRAL_EXAMPLES[(task.pipeline_task, "zh" if language == "zh" else None)]
     return ModelCardFacts(
         base_model=finetuned_from(model_args), task=task.pipeline_task, dataset=os.path.basename(data_file),
         labels=label_list, script=task.script, results=results,
         split_sizes={name: len(records) for name, records in splits.items()},
         extra_sections=task.card_sections(results), input_note=task.input_note,
-        language=guess_language(examples[:200]), example_input=examples[0].replace('"', "'")[:200],
+        language=language, example_input=example.replace('"', "'")[:200],
         license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
 
 
@@ -208,12 +251,17 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     task.configure(config)
     with training_args.main_process_first(desc="reading and splitting the data"):
         splits = load_splits(task, data_args, training_args.output_dir, training_args.should_save,
-                             held_out_splits_needed(training_args))
+                             model_args.model_name_or_path)
         task.prepare_splits(splits, data_args)
+    set_aside_unused(splits, training_args)
+    overlap = overlap_with_training(task, splits)
+    for name, counts in overlap.items():
+        if counts["identical_in_train"] or counts["near_identical_in_train"]:
+            logger.warning(" ".join(overlap_note(name, counts)))
     if not training_args.do_train:
         splits.pop("train", None)  # evaluation or prediction only: the training part is neither encoded nor used
     require_splits(training_args, splits, task.prediction_splits(splits))
-    label_list = resolve_label_list(config, training_args.do_train,
+    label_list, new_head = resolve_label_list(config, training_args.do_train,
                                     task.gold_labels(splits["train"]) if "train" in splits else None,
                                     {name: task.gold_labels(records) for name, records in splits.items()
                                      if name != "train"}, data_args.allow_unseen_labels, task.label_order())
@@ -221,8 +269,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     label_to_id = {label: i for i, label in enumerate(label_list)}
 
     tokenizer = load_tokenizer(model_args, config, pretokenized=task.pretokenized)
-    model = load_model(task.model_class, model_args, config, tokenizer)
-    task.extend_model(model, label_list, model_args, training=training_args.do_train)
+    model = load_model(task.model_class, model_args, config, tokenizer, new_head=new_head)
+    task.extend_model(model, label_list, model_args, training=training_args.do_train, new_head=new_head)
     coverage, embedding_learning_rate = prepare_vocabulary(
         model_args, training_args, tokenizer, model,
         task.model_inputs(splits["train"]) if "train" in splits else None)
@@ -241,7 +289,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
 
     searching = training_args.do_train and training_args.hp_search_trials > 0
     if searching and "validation" not in encoded:
-        raise ValueError("--hp_search_trials needs validation data to compare trials: --validation_file, or "
+        raise UsageError("--hp_search_trials needs validation data to compare trials: --validation_file, or "
                          "--validation_split_percentage > 0.")
     trainer = BertftTrainer(
         model=None if searching else model, model_init=trial_model_factory(task, model) if searching else None,
@@ -267,15 +315,21 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
             timing["decode_runtime"] = time.perf_counter() - started
             if not trainer.is_world_process_zero():
                 continue
-            metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing)
+            notes = overlap_note(name, overlap.get(name))
+            metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing,
+                                         notes)
+            if name in overlap and metrics:
+                metrics["records_in_train"] = overlap[name]["identical_in_train"]
+                metrics["records_nearly_in_train"] = overlap[name]["near_identical_in_train"]
             if metrics and "onnx_int8_rechecked_in_fp32" in timing:
                 metrics["onnx_int8_rechecked_in_fp32"] = timing["onnx_int8_rechecked_in_fp32"]
             if metrics:
                 save_split_metrics(trainer, name, scalar_metrics(metrics, name))
                 results[name] = metrics
-    report = task.data_report(coverage, encoded)
-    if report and trainer.is_world_process_zero():
+    report = {**task.data_report(coverage, encoded), "overlap_with_training": overlap}
+    if trainer.is_world_process_zero():
         write_json(os.path.join(training_args.output_dir, "data_report.json"), report)
-    finish(trainer, training_args, card_facts(task, model_args, data_args, label_list, results, splits),
+    finish(trainer, training_args, card_facts(task, model_args, data_args, label_list, results, splits,
+                                              training_args.card_example),
            task.curve_metric)
     return TaskRun(task, trainer, tokenizer, label_list, results, data_args)

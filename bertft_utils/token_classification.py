@@ -10,6 +10,7 @@ from transformers import AutoModelForTokenClassification, DataCollatorForTokenCl
 
 from .crf import LinearChainCrf, attach_crf, crf_from_checkpoint
 from .decoding import allowed_transitions, crf_rules, log_softmax, viterbi
+from .errors import UsageError
 from .metrics import entity_metrics
 from .model_card import guess_language
 from .modeling import checkpoint_weight_files
@@ -19,6 +20,7 @@ from .tags import count_illegal, detect_scheme, name_tag_ids, parse_tag_names, r
 from .windows import Windows, encode_windows, stitch_predictions, stitch_scores
 
 logger = logging.getLogger(__name__)
+TAG_SCHEME_KEY = "bertft_tag_scheme"  # the scheme a model's predictions follow, stored in its config
 
 
 class NerTask:
@@ -37,24 +39,35 @@ class NerTask:
         self.tag_report: dict = {}
         self.decoding = data_args.decoding or "viterbi"
         self.crf: LinearChainCrf | None = None
+        self.stored_scheme: str | None = None
+        self.decoding_scheme: str | None = None
 
     def configure(self, config) -> None:
-        """--decoding's default: 'crf' for a model saved with a CRF, else 'viterbi'."""
+        """--decoding's default: 'crf' for a model saved with a CRF, else 'viterbi'; the tag scheme the model was
+        trained with (stored in its config)."""
         if self.data_args.decoding is None and getattr(config, "bertft_crf", False):
             self.decoding = "crf"
+        self.stored_scheme = getattr(config, TAG_SCHEME_KEY, None)
         logger.info("Decoding: %s.", self.decoding)
 
-    def extend_model(self, model, label_list: list[str], model_args, training: bool) -> None:
-        """With --decoding crf: the CRF stored with the checkpoint, else (training only) a new one whose forbidden
-        moves start at crf.FORBIDDEN. The config records whether the saved model has a CRF."""
+    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool) -> None:
+        """The tag scheme decoding follows (training: the training data's, after --fix_tags; else the model's own),
+        stored in the config. With --decoding crf: the CRF stored with the checkpoint, else (training only) a new
+        one whose forbidden moves start at crf.FORBIDDEN. The config records whether the saved model has a CRF."""
+        self.decoding_scheme = (self.tag_report.get("training_scheme") if training else self.stored_scheme) \
+            or self.fallback_scheme(label_list)
+        if training or self.stored_scheme is None:
+            setattr(model.config, TAG_SCHEME_KEY, self.decoding_scheme)
+        logger.info("Tag scheme of the model's predictions: %s.", self.decoding_scheme)
         if self.decoding != "crf":
             if training and getattr(model.config, "bertft_crf", False):
                 model.config.bertft_crf = False  # the CRF of the checkpoint is not trained, nor saved
             return
-        self.crf = crf_from_checkpoint(checkpoint_weight_files(model_args), model, len(label_list))
+        self.crf = None if new_head else crf_from_checkpoint(checkpoint_weight_files(model_args), model,
+                                                             len(label_list))
         if self.crf is None:
             if not training:
-                raise ValueError(f"--decoding crf: {model_args.model_name_or_path} has no CRF layer (no crf.* "
+                raise UsageError(f"--decoding crf: {model_args.model_name_or_path} has no CRF layer (no crf.* "
                                  "weights): it was not trained with --decoding crf. Use --decoding viterbi (the same "
                                  "search without learned transitions), or train with --decoding crf.")
             self.crf = attach_crf(model, len(label_list), allowed_transitions(label_list, self.scheme(label_list)))
@@ -145,7 +158,11 @@ class NerTask:
         return [[label_list[i] for i in viterbi(word_scores, *rules)] for word_scores in stitch_scores(encoded, scores)]
 
     def scheme(self, label_list: list[str]) -> str:
-        """The tag scheme decoding follows: given, else detected from the data, else from the labels."""
+        """The tag scheme decoding follows (see extend_model)."""
+        return self.decoding_scheme or self.fallback_scheme(label_list)
+
+    def fallback_scheme(self, label_list: list[str]) -> str:
+        """For a model that stored no scheme: given, else detected from the data, else from the labels."""
         if self.data_args.tag_scheme:
             return self.data_args.tag_scheme
         if self.tag_report.get("tagged"):
@@ -153,7 +170,7 @@ class NerTask:
         return "IOBES" if any(label[:2] in ("E-", "S-", "M-") for label in label_list) else "IOB2"
 
     def write_outputs(self, split: str, records: TokenFile, outputs: list[list[str]], label_list: list[str],
-                      output_dir: str, timing: dict) -> dict:
+                      output_dir: str, timing: dict, notes: list[str]) -> dict:
         file_name = "predictions.txt" if split == "test" else f"{split}_predictions.txt"
         write_tagged_predictions(records, outputs, os.path.join(output_dir, file_name))
         if records.sentences[0].tags is None:
@@ -165,7 +182,7 @@ class NerTask:
         metrics["sentences_with_illegal_predictions"] = illegal.sentences_with_illegal
         metrics["report_text"] += (f"\n{illegal.illegal} illegal tag transitions in the predictions ({illegal.scheme}, "
                                    f"decoding: {self.decoding}), in {illegal.sentences_with_illegal} "
-                                   "sentences.\n")
+                                   "sentences.\n") + "".join(f"{note}\n" for note in notes)
         metrics["samples"] = len(records)
         metrics["tokens"] = sum(len(t) for t in outputs)
         metrics["runtime"] = timing.get("test_runtime")
@@ -185,20 +202,25 @@ class NerTask:
 
 
 def check_tags(splits: dict[str, TokenFile], given_scheme: str | None, fix: bool) -> dict:
-    """Detect the scheme (from train when there is one), count illegal transitions
-    per split and, with `fix`, repair them. Returns the tag report."""
+    """Detect the scheme (from train when there is one), count illegal transitions per split and, with `fix`,
+    repair those of the training split only: validation and test gold is scored as given. Returns the tag report;
+    `training_scheme` is the scheme the model learns (IOB1 repaired becomes IOB2)."""
     reference = splits.get("train") or next(iter(splits.values()), None)
     scheme = given_scheme or (detect_scheme([s.tags for s in reference.sentences]) if reference else "IOB2")
-    report = {"scheme": scheme, "fixed": fix, "illegal": {}, "tagged": reference is not None}
+    repairs = fix and "train" in splits
+    report = {"scheme": scheme, "fixed": repairs, "illegal": {}, "tagged": reference is not None,
+              "training_scheme": "IOB2" if repairs and scheme == "IOB1" else scheme}
     for name, token_file in splits.items():
         counts = count_illegal([s.tags for s in token_file.sentences], scheme)
         report["illegal"][name] = {"tags": counts.illegal, "sentences": counts.sentences_with_illegal}
+        repaired = fix and name == "train"
         if counts.illegal:
             logger.warning("%s (%s): %d illegal tag transitions (a continuation after O or another type) in %d "
                            "sentences: %s.", name, token_file.path, counts.illegal, counts.sentences_with_illegal,
-                           "repaired (--fix_tags)" if fix else
-                           "scored as seqeval does by default; --fix_tags repairs them")
-        if fix:
+                           "repaired for training (--fix_tags)" if repaired else
+                           "scored as given (seqeval's default chunking)" if name != "train" else
+                           "trained on as given; --fix_tags repairs them")
+        if repaired:
             for sentence in token_file.sentences:
                 sentence.tags = repair(sentence.tags, scheme)
     logger.info("Tag scheme: %s. Sentences: %s.", scheme, {k: len(v) for k, v in splits.items()})

@@ -12,6 +12,7 @@ from transformers import Trainer, TrainingArguments
 from transformers.trainer_utils import IntervalStrategy
 
 from .checkpoints import CheckpointMarker, resumable_checkpoint, run_fingerprint
+from .errors import UsageError
 from .model_card import ModelCardFacts, write_model_card
 from .publishing import data_texts_kept_back
 from .reporting import announce
@@ -124,9 +125,9 @@ def require_splits(training_args: TrainingArguments, available, predicted: list[
     """--do_train/--do_eval need their split; --do_predict needs something to predict (`predicted`)."""
     for flag, split in (("do_train", "train"), ("do_eval", "validation")):
         if getattr(training_args, flag) and split not in available:
-            raise ValueError(f"--{flag} needs a {split} split: pass --{split}_file, or a --train_file to split.")
+            raise UsageError(f"--{flag} needs a {split} split: pass --{split}_file, or a --train_file to split.")
     if training_args.do_predict and not predicted:
-        raise ValueError("--do_predict needs a test split: pass --test_file, or a --train_file to split.")
+        raise UsageError("--do_predict needs a test split: pass --test_file, or a --train_file to split.")
 
 
 def evaluate_and_save(trainer: Trainer, num_examples: int) -> dict:
@@ -150,23 +151,39 @@ def train_and_save(trainer: Trainer, training_args: TrainingArguments, num_examp
     return metrics
 
 
-MODEL_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "config.json")
+def _file_stamps(folder: str) -> dict[str, tuple[int, int]]:
+    """(size, modification time) of every file directly in `folder`."""
+    if not os.path.isdir(folder):
+        return {}
+    return {entry.name: (entry.stat().st_size, entry.stat().st_mtime_ns) for entry in os.scandir(folder)
+            if entry.is_file()}
 
 
 def save_final_model(trainer: Trainer, output_dir: str) -> None:
-    """Save model + tokenizer; if that fails (disk full, file-size limit), remove what was half written, so that no
-    later run takes a broken model for a finished one, and say how to go on."""
+    """Save model + tokenizer; if that fails for lack of room (disk full, file-size limit), remove the files this
+    save wrote (and only those), so that no later run takes a broken model for a finished one, and say what is left.
+
+    Only I/O failures are caught: any other error is a bug and keeps its traceback."""
+    from safetensors import SafetensorError  # safetensors reports the same I/O failure with its own type
+
+    before = _file_stamps(output_dir)
     try:
         trainer.save_model(_internal_call=True)  # pushed once, with its card, by finish()
-    except Exception as error:  # OSError, or safetensors' own error type for the same I/O failure
-        for name in MODEL_FILES:
-            path = os.path.join(output_dir, name)
-            if os.path.isfile(path):
-                os.remove(path)
+    except (OSError, SafetensorError) as error:
+        written = sorted(name for name, stamp in _file_stamps(output_dir).items() if before.get(name) != stamp)
+        for name in written:
+            os.remove(os.path.join(output_dir, name))
         reason = getattr(error, "strerror", None) or str(error).splitlines()[-1]
-        raise OSError(f"saving the model to {output_dir} failed ({reason}); the half-written model "
-                      "files were removed. Free disk space (or raise the file-size limit), then run the same "
-                      "command again: training resumes from its last checkpoint.") from None
+        checkpoints = sorted((name for name in os.listdir(output_dir)
+                              if name.startswith("checkpoint-") and name.removeprefix("checkpoint-").isdigit()),
+                             key=lambda name: int(name.removeprefix("checkpoint-")))
+        strategy = getattr(trainer.args.save_strategy, "value", trainer.args.save_strategy)
+        after = (f"run the same command again: training resumes from {checkpoints[-1]}." if checkpoints else
+                 f"run the same command again: no checkpoint was saved (--save_strategy {strategy}), so there is "
+                 "nothing to resume from and it trains afresh.")
+        raise OSError(f"saving the model to {output_dir} failed ({reason}); the {len(written)} half-written files of "
+                      f"this save were removed ({', '.join(written) or 'none'}). Free disk space (or raise the "
+                      f"file-size limit), then {after}") from None
 
 
 def save_split_metrics(trainer: Trainer, split: str, metrics: dict) -> None:

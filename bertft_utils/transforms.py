@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .errors import UsageError
 from .option_values import parse_option_value
 from .stored_settings import resolve_stored
 
@@ -24,7 +25,7 @@ class RegexTransformations:
             try:
                 self._compiled.append((re.compile(pattern), replacement))
             except re.error as error:
-                raise ValueError(f"--regex_transformations: invalid pattern {pattern!r}: {error}.") from None
+                raise UsageError(f"--regex_transformations: invalid pattern {pattern!r}: {error}.") from None
 
     @classmethod
     def from_argument(cls, value: str | None) -> RegexTransformations:
@@ -38,10 +39,10 @@ class RegexTransformations:
         elif isinstance(data, list) and all(isinstance(p, list | tuple) and len(p) == 2 for p in data):
             pairs = [tuple(p) for p in data]
         else:
-            raise ValueError(f"{source}: expected a JSON object {{pattern: replacement}} or a list of pairs, such as "
+            raise UsageError(f"{source}: expected a JSON object {{pattern: replacement}} or a list of pairs, such as "
                              '\'{"https?://\\\\S+": "", "\\\\s+": " "}\', or a path to a file holding one.')
         if not all(isinstance(p, str) and isinstance(r, str) for p, r in pairs):
-            raise ValueError(f"{source}: patterns and replacements must be strings.")
+            raise UsageError(f"{source}: patterns and replacements must be strings.")
         return cls(pairs)
 
     def __bool__(self) -> bool:

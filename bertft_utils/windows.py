@@ -15,6 +15,8 @@ import numpy as np
 from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
+from .errors import UsageError
+
 logger = logging.getLogger(__name__)
 IGNORE = -100
 
@@ -72,7 +74,7 @@ def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, 
     before, after = len(prefix), len(suffix)
     content = min(max_seq_length, tokenizer.model_max_length) - before - after
     if not 0 <= doc_stride < content:
-        raise ValueError(f"--doc_stride must be in [0, {content}) for --max_seq_length {max_seq_length}.")
+        raise UsageError(f"--doc_stride must be in [0, {content}) for --max_seq_length {max_seq_length}.")
     result = Windows()
     encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False, verbose=False)
     for s, words in enumerate(sentences):

@@ -6,7 +6,8 @@ if [ -z "${PYTHON:-}" ]; then
   if [ -x "$REPO/.venv/bin/python" ]; then PYTHON="$REPO/.venv/bin/python"; else PYTHON=python3; fi
 fi
 DATA_DIR=${DATA_DIR:-$REPO/../shared/data}   # holds msra_ner/, sarcasm/, taipei_qa/ (see README)
-OUT=${OUT:-$REPO/outputs/reproduce}          # one folder per run: $OUT/<task>/<model-slug>/seed<k>/
+OUT_GIVEN=${OUT:+1}
+OUT=${OUT:-$REPO/outputs/reproduce}          # one folder per run: $OUT/<task>/<model-slug>/seed<k>/ (--smoke: reproduce_smoke)
 SEEDS=${SEEDS:-42}                           # several seeds ("13 42 87") give mean ± std in the report
 HUB_NAMESPACE=${HUB_NAMESPACE:-}             # --push: models go to $HUB_NAMESPACE/bertft-<task>-<model-slug>
 SMOKE=${SMOKE:-0}
@@ -16,7 +17,8 @@ export TOKENIZERS_PARALLELISM=${TOKENIZERS_PARALLELISM:-false}
 common_usage() {
   cat <<USAGE
 Options:
-  --smoke   tiny subsets and 1 epoch: checks the whole path in minutes (use tiny models, e.g. look-alikes)
+  --smoke   tiny subsets and 1 epoch: checks the whole path in minutes (use tiny models, e.g. look-alikes);
+            writes to outputs/reproduce_smoke unless OUT is set
   --push    push every fine-tuned model to the Hub as \$HUB_NAMESPACE/bertft-<task>-<model-slug>
   -h        this help
 Environment (defaults in brackets):
@@ -26,7 +28,8 @@ Environment (defaults in brackets):
   LAUNCHER  [accelerate launch when a GPU is visible, else python]: e.g. "accelerate launch --multi_gpu"
   PYTHON    [$PYTHON]
   HUB_NAMESPACE [${HUB_NAMESPACE:-unset}]
-A finished run (run_done.json in its folder) is skipped; an unfinished one resumes from its last checkpoint.
+A finished run (run_done.json in its folder) is skipped only when it was made with the same settings (arguments,
+model, data content, smoke or not); one made otherwise is refused. An unfinished run resumes from its last checkpoint.
 USAGE
 }
 
@@ -39,6 +42,9 @@ parse_options() {  # sets SMOKE/PUSH; prints the help (with the script's own tex
       *) echo "unknown option: $arg (see -h)" >&2; exit 2 ;;
     esac
   done
+  if [ "$SMOKE" = 1 ] && [ -z "$OUT_GIVEN" ]; then
+    OUT=$REPO/outputs/reproduce_smoke  # never mixed with (or taken for) a full run's numbers
+  fi
   if [ "$PUSH" = 1 ] && [ -z "$HUB_NAMESPACE" ]; then
     echo "--push needs HUB_NAMESPACE (your Hub user or organisation), e.g. HUB_NAMESPACE=me $0 --push" >&2
     exit 2
@@ -73,12 +79,17 @@ run_one() {
   local slug dir split_args=() push_args=() repo=""
   slug=$(model_slug "$model")
   dir="$OUT/$task/$slug/seed$seed"
-  if [ -f "$dir/run_done.json" ]; then
-    echo "[$task] $model seed $seed: finished earlier, skipped ($dir)"
+  if [ -f "$OUT/$task/split_ids.json" ]; then split_args=(--split_file "$OUT/$task/split_ids.json"); fi
+  local record=("$script" "$model" "$seed" "$SMOKE" "$@")
+  local verdict=0
+  "$PYTHON" "$REPO/scripts/run_record.py" check "$dir" -- "${record[@]}" || verdict=$?
+  if [ "$verdict" = 0 ]; then
+    echo "[$task] $model seed $seed: finished earlier with the same settings, skipped ($dir)"
     return 0
+  elif [ "$verdict" = 2 ]; then
+    exit 2
   fi
   mkdir -p "$dir"
-  if [ -f "$OUT/$task/split_ids.json" ]; then split_args=(--split_file "$OUT/$task/split_ids.json"); fi
   if [ "$PUSH" = 1 ]; then
     repo="$HUB_NAMESPACE/bertft-$task-$slug"
     push_args=(--push_to_hub --hub_model_id "$repo")
@@ -95,12 +106,7 @@ run_one() {
   if [ ! -f "$OUT/$task/split_ids.json" ] && [ -f "$dir/split_ids.json" ]; then
     cp "$dir/split_ids.json" "$OUT/$task/split_ids.json"
   fi
-  "$PYTHON" - "$dir/run_done.json" "$task" "$model" "$seed" "$repo" "$((SECONDS - start))" "$SMOKE" <<'PY'
-import json, sys
-path, task, model, seed, repo, seconds, smoke = sys.argv[1:]
-json.dump({"task": task, "model": model, "seed": int(seed), "hub_repo": repo or None,
-           "wall_seconds": int(seconds), "smoke": smoke == "1"}, open(path, "w"), indent=2)
-PY
+  "$PYTHON" "$REPO/scripts/run_record.py" write "$dir" "$task" "$repo" "$((SECONDS - start))" -- "${record[@]}"
   echo "[$task] $model seed $seed: done in $((SECONDS - start)) s"
 }
 

@@ -38,14 +38,20 @@ def test_full_disk_while_saving_leaves_no_half_written_model(tiny_models, tmp_pa
     def limit_file_size():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
+    out.mkdir()
+    (out / "pytorch_model.bin").write_bytes(b"an earlier model: not this save's to remove")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     process = subprocess.run([sys.executable, str(REPO / "run_classify.py"), "--model_name_or_path",
                               str(tiny_models["bert"]), "--train_file", str(HEADLINES), "--do_train", "--output_dir",
                               str(out), *FAST], cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
                              preexec_fn=limit_file_size)
     stderr = failed(process)
-    assert f"saving the model to {out} failed" in stderr and "half-written model files were removed" in stderr
+    assert f"saving the model to {out} failed" in stderr and "half-written files of this save were removed" in stderr
     assert not (out / "model.safetensors").exists() and not (out / "config.json").exists()
+    assert (out / "pytorch_model.bin").read_bytes().startswith(b"an earlier model")  # not written by this save
+    # --save_strategy no: the message does not promise a checkpoint to resume from
+    assert "no checkpoint was saved (--save_strategy no), so there is nothing to resume from" in stderr
+    assert "resumes from its last checkpoint" not in stderr
 
 
 def test_model_folder_without_weights(tiny_models, tmp_path):
@@ -77,3 +83,28 @@ def test_input_file_that_is_a_directory_or_binary(tiny_models, tmp_path):
     gbk.write_bytes(b"text,label\nok,1\n" + "北京,0\n".encode("gbk"))
     with pytest.raises(DataFormatError, match=r"gbk\.csv, line 3: not UTF-8"):
         read_table(str(gbk))
+
+
+def test_user_errors_are_one_line_and_bugs_keep_their_traceback(capsys, monkeypatch):
+    from bertft_utils.cli import TRACEBACK_VARIABLE, run_cli
+    from bertft_utils.errors import UsageError
+
+    monkeypatch.delenv(TRACEBACK_VARIABLE, raising=False)
+
+    def fails(error):
+        def main():
+            raise error
+        return main
+
+    for user_error in (UsageError("--flag must be > 0"), DataFormatError("f.txt, line 3: bad"),
+                       FileNotFoundError("--train_file 'x' does not exist")):
+        with pytest.raises(SystemExit) as stopped:
+            run_cli(fails(user_error))
+        assert stopped.value.code == 1 and capsys.readouterr().err.startswith(f"error: {user_error}\n")
+    with pytest.raises(ValueError, match="an internal invariant"):  # a bug: its traceback is shown
+        run_cli(fails(ValueError("an internal invariant")))
+    from bertft_utils.arguments import BertftTrainingArguments, parse_arguments
+
+    with pytest.raises(UsageError, match="load_best_model_at_end"):  # transformers' own flag checks: user errors
+        parse_arguments(BertftTrainingArguments, args=["--output_dir", "/tmp/x", "--load_best_model_at_end",
+                                                       "--eval_strategy", "epoch", "--save_strategy", "steps"])

@@ -74,21 +74,27 @@ def test_name_labels_names_every_value_or_says_which_line_has_none():
 
 def test_label_list_from_training_labels_or_a_fine_tuned_config():
     config = BertConfig()
-    assert resolve_label_list(config, True, ["b", "a", "b"], {"test": ["a"], "validation": None}, False) == ["a", "b"]
+    assert resolve_label_list(config, True, ["b", "a", "b"], {"test": ["a"], "validation": None}, False) == (
+        ["a", "b"], False)
     assert config.id2label == {0: "a", 1: "b"} and config.label2id == {"a": 0, "b": 1} and config.num_labels == 2
     # an order (that of --rename_labels) is kept, less the labels training never saw
-    assert resolve_label_list(BertConfig(), True, ["y", "x"], {}, False, ["z", "y", "x"]) == ["y", "x"]
+    assert resolve_label_list(BertConfig(), True, ["y", "x"], {}, False, ["z", "y", "x"]) == (["y", "x"], False)
     # evaluation only: the fine-tuned model's labels, not the (unknown) training data's
     tuned = BertConfig(id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1})
-    assert resolve_label_list(tuned, False, None, {"test": ["pos"]}, False) == ["neg", "pos"]
-    # training replaces a fine-tuned model's labels
-    assert resolve_label_list(tuned, True, ["1", "0"], {}, False) == ["0", "1"]
+    assert resolve_label_list(tuned, False, None, {"test": ["pos"]}, False) == (["neg", "pos"], False)
+    # training on another label set: a new head over the data's labels
+    assert resolve_label_list(tuned, True, ["1", "0"], {}, False) == (["0", "1"], True)
+    # the same label set: the head keeps its order, so that its rows keep their meaning (as HF's scripts do)
+    public = BertConfig(id2label=dict(enumerate(["O", "B-MISC", "I-MISC", "B-PER", "I-PER"])))
+    assert resolve_label_list(public, True, ["B-PER", "O", "I-PER", "B-MISC", "I-MISC"], {}, False) == (
+        ["O", "B-MISC", "I-MISC", "B-PER", "I-PER"], False)
+    assert public.label2id == {"O": 0, "B-MISC": 1, "I-MISC": 2, "B-PER": 3, "I-PER": 4}
     with pytest.raises(ValueError, match=r"^The label set comes from the training data \(or a fine-tuned checkpoint\): "
                                          r"pass --train_file\.$"):
         resolve_label_list(BertConfig(), False, None, {"test": ["a"]}, False)
     with pytest.raises(ValueError, match="never occur in the training data: test: \\['c'\\]"):
         resolve_label_list(BertConfig(), True, ["a"], {"test": ["c"]}, False)
-    assert resolve_label_list(BertConfig(), True, ["a"], {"test": ["c"]}, True) == ["a"]
+    assert resolve_label_list(BertConfig(), True, ["a"], {"test": ["c"]}, True) == (["a"], False)
 
 
 def test_label_names_are_stored_and_reused():

@@ -4,10 +4,12 @@ import pytest
 from bertft_utils.metrics import classification_metrics, top_k_accuracy
 
 
-def test_binary_metrics_use_the_second_label_as_positive():
+def test_binary_metrics_are_for_the_named_positive_label():
     gold = [0, 0, 1, 1, 1]
     pred = [0, 1, 1, 1, 0]
-    m = classification_metrics(gold, pred, ["0", "1"])
+    assert classification_metrics(gold, pred, ["0", "1"], "0")["precision"] == pytest.approx(1 / 2)
+    assert "positive_label" not in classification_metrics(gold, pred, ["0", "1"])  # none named: macro, said so
+    m = classification_metrics(gold, pred, ["0", "1"], "1")
     assert m["accuracy"] == pytest.approx(3 / 5)
     assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3)
     assert m["macro_f1"] == pytest.approx((0.5 + 2 / 3) / 2)
@@ -27,7 +29,7 @@ def test_binary_task_with_unseen_gold_labels_scores_them_as_errors(unseen):
     """--allow_unseen_labels on a two-class task: scikit-learn's average='binary' refused these."""
     gold = [0, 1, 1, unseen, unseen]
     pred = [0, 1, 0, 1, 0]
-    m = classification_metrics(gold, pred, ["serious", "sarcastic"])
+    m = classification_metrics(gold, pred, ["serious", "sarcastic"], "sarcastic")
     assert m["accuracy"] == pytest.approx(2 / 5)  # unseen records are errors whatever was predicted
     assert m["precision"] == pytest.approx(1 / 2)  # predicted sarcastic: one right, one on an unseen record
     assert m["recall"] == pytest.approx(1 / 2) and m["unseen_label_records"] == 2
@@ -51,7 +53,7 @@ def test_every_average_is_reported_exactly():
     assert (m["precision"], m["recall"]) == (m["macro_precision"], m["macro_recall"])
     assert "positive_label" not in m and m["unseen_label_records"] == 0
     assert m["confusion_matrix"] == [[2, 1, 0], [0, 1, 0], [1, 0, 1]]
-    binary = classification_metrics([1, 0], [1, 1], ["neg", "pos"])
+    binary = classification_metrics([1, 0], [1, 1], ["neg", "pos"], "pos")
     assert binary["positive_label"] == "pos" and binary["f1"] == pytest.approx(2 / 3)
     assert binary["precision"] == 0.5 and binary["recall"] == 1.0
 
@@ -106,22 +108,50 @@ def test_entity_metrics_per_type_and_averages():
     assert nothing["report_text"] == "no entities in the gold or predicted tags\n"
 
 
-def test_labels_never_seen_or_never_predicted_count_as_zero():
+def test_macro_averages_run_over_the_labels_present_in_the_split():
     from bertft_utils.metrics import classification_metrics, entity_metrics
 
-    # label "c" occurs nowhere: it still counts in the macro averages, with zeros
+    # label "c" is neither in the gold nor predicted: it says nothing about this split and is left out
     m = classification_metrics([0, 1, 1], [0, 1, 0], ["a", "b", "c"])
-    assert m["macro_precision"] == pytest.approx((1 / 2 + 1 + 0) / 3)
-    assert m["macro_recall"] == pytest.approx((1 + 1 / 2 + 0) / 3)
+    assert m["macro_labels"] == 2
+    assert m["macro_precision"] == pytest.approx((1 / 2 + 1) / 2)
+    assert m["macro_recall"] == pytest.approx((1 + 1 / 2) / 2)
     assert m["confusion_matrix"] == [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
+    # a label only predicted (never in the gold) is present: precision 0 for it
+    predicted_only = classification_metrics([0, 0], [0, 2], ["a", "b", "c"])
+    assert predicted_only["macro_labels"] == 2 and predicted_only["macro_precision"] == pytest.approx(1 / 2)
     # the positive class is never predicted: precision 0, not 1
-    binary = classification_metrics([0, 1], [0, 0], ["no", "yes"])
+    binary = classification_metrics([0, 1], [0, 0], ["no", "yes"], "yes")
     assert (binary["precision"], binary["recall"], binary["f1"]) == (0.0, 0.0, 0.0)
     assert binary["macro_precision"] == pytest.approx(0.25) and binary["weighted_precision"] == pytest.approx(0.25)
     entities = entity_metrics([["B-LOC", "O"]], [["O", "O"]])  # LOC never predicted
     assert entities["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 1}
     assert type(entities["per_type"]["LOC"]["support"]) is int and type(entities["per_type"]["LOC"]["recall"]) is float
     assert entities["report_text"].split("\n")[2].split() == ["LOC", "0.0000", "0.0000", "0.0000", "1"]
+
+
+def test_the_positive_label_is_named_never_the_one_that_sorts_second():
+    from collections import Counter
+
+    from transformers import BertConfig
+
+    from bertft_utils.labels import POSITIVE_LABEL_KEY, resolve_positive_label
+
+    counts = Counter({"serious": 30, "sarcastic": 20})
+    config = BertConfig()
+    assert resolve_positive_label(config, None, ["sarcastic", "serious"], counts, None) == (
+        "sarcastic", "the rarer label in training")
+    assert getattr(config, POSITIVE_LABEL_KEY) == "sarcastic"
+    assert resolve_positive_label(config, None, ["sarcastic", "serious"], Counter(), None)[0] == "sarcastic"  # stored
+    named = {"0": "serious", "1": "sarcastic"}
+    majority = Counter({"sarcastic": 90, "serious": 9})
+    assert resolve_positive_label(BertConfig(), None, ["serious", "sarcastic"], majority, named) == (
+        "sarcastic", "its raw value is '1'")
+    assert resolve_positive_label(BertConfig(), None, ["False", "True"], None, None)[0] == "True"
+    assert resolve_positive_label(BertConfig(), "serious", ["sarcastic", "serious"], counts, None)[0] == "serious"
+    with pytest.raises(ValueError, match="--positive_label 'x' is not one of"):
+        resolve_positive_label(BertConfig(), "x", ["a", "b"], counts, None)
+    assert resolve_positive_label(BertConfig(), None, ["a", "b", "c"], counts, None) is None
 
 
 def test_strict_mode_reaches_the_text_report_too():

@@ -62,6 +62,11 @@ def test_qa_label_push_publishes_a_usable_model_without_the_data_texts(hub_cache
     assert set(pushed) == set(expected)  # exactly these files, and none of the texts
     assert all(pushed[name] == content for name, content in expected.items())  # byte-equal to the output folder
     assert {"predictions.tsv", "answers.tsv", "data_report.json"} <= {p.name for p in out.iterdir()}
+    # no record of train/validation/test appears in any pushed file (the card's usage example included)
+    questions = {line.split(" ", 1)[1] for line in train.read_text(encoding="utf-8").splitlines() if " " in line}
+    leaked = {(name, question) for name, content in pushed.items() for question in questions
+              if len(question) >= 6 and question in content.decode("utf-8", "ignore")}
+    assert not leaked, sorted(leaked)[:5]
     assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "test_results.json",
             "confusion_matrix.png", "learning_curve.png"} <= set(pushed)
 

@@ -4,6 +4,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,38 @@ def test_report_gives_mean_and_std_over_seeds_and_links_pushed_models(tmp_path):
     assert "| `FacebookAI/roberta-base` | RoBERTa | 3 seeds (13, 42, 87) | 0.9200 ± 0.0200 | 0.9256 |" in report
     assert "[me/bertft-classify-roberta-base](https://huggingface.co/me/bertft-classify-roberta-base)" in report
     assert "Smoke run" not in report and (tmp_path / "classify.png").is_file()
+
+
+def test_a_finished_run_is_skipped_only_with_the_same_settings(tmp_path):
+    """A full run after a smoke run (or after a change of arguments or data) never reuses the other run's numbers."""
+    data = tmp_path / "train.txt"
+    data.write_text("a\n")
+    run = tmp_path / "ner" / "bert" / "seed42"
+    run.mkdir(parents=True)
+    record = ["--", "run_ner.py", "google-bert/bert-base-chinese", "42", "1", "--train_file", str(data)]
+
+    def call(command: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(REPO / "scripts" / "run_record.py"), command, str(run), *args],
+                              capture_output=True, text=True, cwd=REPO)
+
+    assert call("check", *record).returncode == 1  # nothing finished: run it
+    assert call("write", "ner", "", "12", *record).returncode == 0
+    assert json.loads((run / "run_done.json").read_text())["settings"]["smoke"] is True
+    assert call("check", *record).returncode == 0  # the same settings: skipped
+    full = call("check", *record[:4], "0", *record[5:])  # the full run after a smoke run: refused, saying why
+    assert full.returncode == 2 and "smoke: True then, False now" in full.stderr
+    data.write_text("b\n")  # the same arguments on other data: refused too
+    changed = call("check", *record)
+    assert changed.returncode == 2 and "data_sha256" in changed.stderr
+
+
+def test_smoke_runs_write_to_their_own_folder_by_default():
+    shell = 'source scripts/lib.sh; parse_options "$@"; echo "$OUT"'
+    env = {k: v for k, v in os.environ.items() if k != "OUT"}
+    smoke = subprocess.run(["bash", "-c", shell, "bash", "--smoke"], capture_output=True, text=True, cwd=REPO, env=env)
+    full = subprocess.run(["bash", "-c", shell, "bash"], capture_output=True, text=True, cwd=REPO, env=env)
+    assert smoke.stdout.strip().endswith("outputs/reproduce_smoke")
+    assert full.stdout.strip().endswith("outputs/reproduce")
+    given = subprocess.run(["bash", "-c", shell, "bash", "--smoke"], capture_output=True, text=True, cwd=REPO,
+                           env={**env, "OUT": "/tmp/mine"})
+    assert given.stdout.strip() == "/tmp/mine"

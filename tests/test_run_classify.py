@@ -60,11 +60,17 @@ def test_train_eval_predict_and_reload_with_pipeline(architecture, tiny_models, 
     test = json.loads((out / "test_results.json").read_text())
     correct = sum(p["gold"] == p["predicted"] for p in predictions)
     assert test["test_accuracy"] == pytest.approx(correct / 40)
-    true_pos = sum(p["gold"] == p["predicted"] == "serious" for p in predictions)
-    predicted_pos = sum(p["predicted"] == "serious" for p in predictions)
+    # neither label is 1/true/yes: the positive class is the rarer training label, named, never the one sorting second
+    kinds = [row["kind"] for row in csv.DictReader(named_label_csv.open(encoding="utf-8"))]
+    train_kinds = [kinds[i] for i in split["train"]]
+    rarer = min(("sarcastic", "serious"), key=train_kinds.count)
+    assert test["test_positive_label"] == rarer and test["test_positive_label_rule"] == "the rarer label in training"
+    true_pos = sum(p["gold"] == p["predicted"] == rarer for p in predictions)
+    predicted_pos = sum(p["predicted"] == rarer for p in predictions)
     assert test["test_precision"] == pytest.approx(true_pos / predicted_pos if predicted_pos else 0.0)
     report = (out / "test_report.txt").read_text()
     assert report.startswith(f"accuracy: {test['test_accuracy']:.4f} recall: {test['test_recall']:.4f}")
+    assert f"positive label {rarer!r}, the rarer label in training" in report
     all_results = json.loads((out / "all_results.json").read_text())
     assert all_results["test_accuracy"] == test["test_accuracy"] and "eval_accuracy" in all_results
 
@@ -187,3 +193,61 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
     assert [p["predicted"] for p in single] == [p["predicted"] for p in predictions]
     assert [float(p["probability"]) for p in single] == pytest.approx([float(p["probability"]) for p in predictions],
                                                                      abs=1e-4)  # padding differs
+
+
+def test_a_later_run_on_the_same_train_file_scores_only_records_the_model_never_saw(tiny_models, named_label_csv,
+                                                                                    tmp_path):
+    """Train with --do_train (with and without --do_eval), then predict on the same --train_file with the model
+    folder: the test records are exactly the trained run's test part, never a training or selection record."""
+    columns = ["--text_column_name", "headline", "--label_column_name", "kind"]
+    for name, extra in (("train_only", ["--eval_strategy", "no"]), ("train_eval", ["--do_eval"])):
+        model = tmp_path / name
+        run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
+                   str(named_label_csv), *columns, "--do_train", *extra, "--output_dir", str(model), *FAST[:-6],
+                   "--max_seq_length", "48", "--num_train_epochs", "1")
+        trained = json.loads((model / "split_ids.json").read_text())
+        later = tmp_path / f"{name}_predict"
+        process = run_script("run_classify.py", "--model_name_or_path", str(model), "--train_file",
+                             str(named_label_csv), *columns, "--do_predict", "--output_dir", str(later))
+        assert "Using the split" in process.stdout + process.stderr
+        lines = {int(p["line"]) for p in read_predictions(later / "predictions.tsv")}  # record i is on line i + 2
+        assert lines == {i + 2 for i in trained["test"]} and len(lines) == 40
+        assert not lines & {i + 2 for i in trained["train"] + trained["validation"]}
+        report = json.loads((later / "data_report.json").read_text())
+        texts = [row["headline"] for row in csv.DictReader(named_label_csv.open(encoding="utf-8"))]
+        in_train = {" ".join(texts[i].split()) for i in trained["train"]}
+        expected = sum(" ".join(texts[i].split()) in in_train for i in trained["test"])
+        assert "test" in report["overlap_with_training"] or expected == 0
+
+
+def test_fine_tuning_a_checkpoint_with_a_head_keeps_its_label_order(tiny_models, named_label_csv, tmp_path):
+    """A public checkpoint whose head is ordered serious, sarcastic (not sorted): fine-tuning it on data with the same
+    label set keeps the order, so its rows keep their meaning; another label set gets a new head."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    torch.manual_seed(0)
+    public = tmp_path / "public"
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(tiny_models["bert"]), num_labels=2, id2label={0: "serious", 1: "sarcastic"},
+        label2id={"serious": 0, "sarcastic": 1})
+    with torch.no_grad():
+        model.classifier.bias.copy_(torch.tensor([0.0, 1.0]))  # a decided head: a swapped row flips every answer
+    model.save_pretrained(str(public))
+    AutoTokenizer.from_pretrained(str(tiny_models["bert"])).save_pretrained(str(public))
+    out = tmp_path / "tuned"
+    process = run_script("run_classify.py", "--model_name_or_path", str(public), "--train_file", str(named_label_csv),
+                         "--text_column_name", "headline", "--label_column_name", "kind", "--do_train",
+                         "--do_predict", "--max_steps", "1", "--learning_rate", "1e-12", "--save_strategy", "no",
+                         "--no_auto_bf16", "--output_dir", str(out))
+    assert "its order is kept" in process.stdout + process.stderr
+    assert json.loads((out / "config.json").read_text())["id2label"] == {"0": "serious", "1": "sarcastic"}
+    predictions = read_predictions(out / "predictions.tsv")
+    original = pipeline("text-classification", model=str(public), device="cpu")
+    assert [r["label"] for r in original([p["text"] for p in predictions])] == [p["predicted"] for p in predictions]
+    other = tmp_path / "other.jsonl"  # another label set: a new head, said in one line
+    other.write_text("".join(f'{{"text": "headline {i}", "label": "{"abc"[i % 3]}"}}\n' for i in range(30)))
+    process = run_script("run_classify.py", "--model_name_or_path", str(public), "--train_file", str(other),
+                         "--do_train", "--max_steps", "1", "--save_strategy", "no", "--output_dir",
+                         str(tmp_path / "new_head"))
+    assert "a new head is trained for the data's 3" in process.stdout + process.stderr

@@ -74,16 +74,63 @@ def test_split_file_must_cover_every_record_and_keeps_its_own_settings(tmp_path)
         split_train_file(split_args(tmp_path, split_file=path, test_file="t.jsonl"), labels, str(tmp_path), False)
 
 
-def test_nothing_is_held_out_for_nothing(tmp_path, caplog):
+def test_the_split_is_the_same_whatever_the_run_does(tmp_path):
     from bertft_utils.splits import split_train_file
 
     labels = ["a", "b"] * 10
+    split = split_train_file(split_args(tmp_path), labels, str(tmp_path), False)
+    # the old rule held nothing out for a run without --do_eval/--do_predict: a later --do_predict scored on it
+    assert len(split["train"]) == 16 and len(split["validation"]) == 2 and len(split["test"]) == 2
+    assert split == stratified_split(labels, 10, 10, 42)
+
+
+def test_identical_texts_share_a_split():
+    labels = ["a", "b"] * 50
+    texts = [f"text {i % 30}" if i % 3 else f"text  {i % 30} " for i in range(100)]  # 30 texts, spaced differently
+    split = stratified_split(labels, 20, 20, seed=5, groups=[" ".join(t.split()) for t in texts])
+    where = {}
+    for name, ids in split.items():
+        for i in ids:
+            where.setdefault(" ".join(texts[i].split()), set()).add(name)
+    assert len(where) == 30 and all(len(names) == 1 for names in where.values())
+    assert split["validation"] and split["test"]
+    singletons = stratified_split(labels, 20, 20, seed=5, groups=list(range(100)))
+    assert singletons == stratified_split(labels, 20, 20, seed=5)  # no duplicates: the split of before
+
+
+def test_train_overlap_counts_identical_and_near_identical_records():
+    from bertft_utils.splits import train_overlap
+
+    counts = train_overlap(["Hello  world", "Other"], ["hello world!", "Hello world", "new"])
+    assert counts == {"records": 3, "identical_in_train": 1, "near_identical_in_train": 2,
+                      "identical_examples": ["Hello world"]}
+
+
+def test_a_model_folder_lends_its_split_for_the_same_file_and_refuses_another(tmp_path, caplog):
+    from bertft_utils.splits import split_train_file
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(f'{{"text": "t{i}", "label": "{i % 2}"}}\n' for i in range(20)))
+    labels = [str(i % 2) for i in range(20)]
+    model = tmp_path / "model"
+    trained = split_train_file(split_args(tmp_path, split_seed=7), labels, str(model), True)
     with caplog.at_level("INFO", logger="bertft_utils"):
-        only_train = split_train_file(split_args(tmp_path), labels, str(tmp_path), False, needed=(False, False))
-    assert len(only_train["train"]) == 20 and not only_train["validation"] and not only_train["test"]
-    assert "No validation records are held out" in caplog.text and "(no --do_predict)" in caplog.text
-    with_test = split_train_file(split_args(tmp_path), labels, str(tmp_path), False, needed=(False, True))
-    assert len(with_test["test"]) == 2 and not with_test["validation"]
+        again = split_train_file(split_args(tmp_path, split_seed=7), labels, str(tmp_path / "eval"), False,
+                                 model_name_or_path=str(model))
+    assert again == trained and trained != stratified_split(labels, 10, 10, 42)
+    with pytest.raises(ValueError, match=r"--split_seed 42 \(the model's split: 7\)"):
+        split_train_file(split_args(tmp_path), labels, str(tmp_path), False, model_name_or_path=str(model))
+    assert "Using the split" in caplog.text and json.loads((model / "split_ids.json").read_text())["source_sha256"]
+    with pytest.raises(ValueError, match=r"--test_split_percentage 20.0 \(the model's split: 10.0\)"):
+        split_train_file(split_args(tmp_path, split_seed=7, test_split_percentage=20.0), labels, str(tmp_path),
+                         False, model_name_or_path=str(model))
+    data.write_text(data.read_text() + '{"text": "t20", "label": "0"}\n')
+    with pytest.raises(ValueError, match="has other content .* --new_split"):
+        split_train_file(split_args(tmp_path, split_seed=7), labels + ["0"], str(tmp_path), False,
+                         model_name_or_path=str(model))
+    fresh = split_train_file(split_args(tmp_path, new_split=True), labels + ["0"], str(tmp_path), False,
+                             model_name_or_path=str(model))
+    assert fresh == stratified_split(labels + ["0"], 10, 10, 42)
 
 
 def test_split_sizes_per_class_are_exact():
@@ -112,11 +159,13 @@ def test_split_file_contents_and_every_check(tmp_path):
     path = write_split(str(tmp_path / "out"), splits, "/data/dir/train.jsonl", 11, (25.0, 25.0))
     assert path == str(tmp_path / "out" / "split_ids.json")
     payload = json.loads(open(path).read())
-    assert payload == {"source_file": "train.jsonl", "index_base": 0,
-                       "note": "indices count records (non-blank lines / sentences) of source_file, in file order",
+    assert payload == {"source_file": "train.jsonl", "source_sha256": None, "index_base": 0,
+                       "note": "indices count records (non-blank lines / sentences) of source_file, in file order; "
+                               "records with the same text (after whitespace normalisation) share a split",
                        "seed": 11, "validation_percentage": 25.0, "test_percentage": 25.0,
                        "sizes": {"train": 2, "validation": 1, "test": 1}, **splits}
-    assert read_split(path, 4) == (splits, {"seed": 11, "validation_percentage": 25.0, "test_percentage": 25.0})
+    assert read_split(path, 4) == (splits, {"seed": 11, "validation_percentage": 25.0, "test_percentage": 25.0,
+                                            "source_file": "train.jsonl", "source_sha256": None})
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"train": [0], "validation": []}))
     with pytest.raises(ValueError) as error:
@@ -206,26 +255,15 @@ def test_sample_ties_and_overshoot_are_resolved_by_name_and_count():
     assert counts(["a"] * 10 + ["b"] * 10 + ["c"], 20) == {"a": 10, "b": 9, "c": 1}
 
 
-def test_given_files_hold_nothing_out_and_the_log_says_what_is_not_held_out(tmp_path, caplog):
+def test_given_files_hold_nothing_out_and_a_missing_one_is_always_held_out(tmp_path):
     from bertft_utils.splits import split_train_file
 
     labels = ["a"] * 100 + ["b"] * 100  # 1% of 100 is 1: anything but 0% would hold one out
     given = split_train_file(split_args(tmp_path, validation_file="v.jsonl", test_file="t.jsonl"), labels,
                              str(tmp_path), False)
     assert given["train"] == list(range(200)) and not given["validation"] and not given["test"]
-    with caplog.at_level("INFO", logger="bertft_utils"):
-        split_train_file(split_args(tmp_path, train_file="tr.jsonl"), labels, str(tmp_path), False,
-                         needed=(False, True))
-    assert caplog.messages == ["No validation records are held out of tr.jsonl: nothing in this run uses them "
-                               "(no --do_eval)."]
-    caplog.clear()
-    with caplog.at_level("INFO", logger="bertft_utils"):
-        split_train_file(split_args(tmp_path, train_file="tr.jsonl"), labels, str(tmp_path), False,
-                         needed=(True, False))
-        split_train_file(split_args(tmp_path, train_file="tr.jsonl", test_file="t.jsonl"), labels, str(tmp_path),
-                         False, needed=(True, True))
-    assert caplog.messages == ["No test records are held out of tr.jsonl: nothing in this run uses them "
-                               "(no --do_predict)."]
+    test_given = split_train_file(split_args(tmp_path, test_file="t.jsonl"), labels, str(tmp_path), False)
+    assert len(test_given["validation"]) == 20 and not test_given["test"]
 
 
 def test_ten_absent_records_are_listed_without_an_ellipsis(tmp_path):

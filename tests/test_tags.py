@@ -180,3 +180,36 @@ def test_integer_tag_hint_in_full(tmp_path):
 def test_any_one_of_e_s_m_means_iobes_and_b_after_b_of_a_type_keeps_iob1():
     assert [detect_scheme([tags]) for tags in (["B-X", "E-X"], ["S-X"], ["B-X", "M-X"])] == ["IOBES"] * 3
     assert detect_scheme([["I-PER", "B-PER", "B-PER"]]) == "IOB1"  # B- after B- of the same type separates entities
+
+
+def test_fix_tags_repairs_training_only_and_the_model_keeps_its_scheme():
+    from types import SimpleNamespace
+
+    from transformers import BertConfig
+
+    from bertft_utils.readers import TaggedSentence, TokenFile
+    from bertft_utils.token_classification import TAG_SCHEME_KEY, NerTask, check_tags
+
+    def token_file(tags):
+        return TokenFile("f.txt", "conll", [TaggedSentence(list("abc"), list(tags), [1, 2, 3])], [], 3)
+
+    iob1 = ["I-PER", "I-PER", "O"]  # IOB1: an entity may start with I-
+    splits = {"train": token_file(iob1), "test": token_file(iob1)}
+    report = check_tags(splits, None, fix=True)
+    assert report["scheme"] == "IOB1" and report["training_scheme"] == "IOB2"
+    assert splits["train"].sentences[0].tags == ["B-PER", "I-PER", "O"]  # repaired for training (IOB1 -> IOB2)
+    assert splits["test"].sentences[0].tags == iob1  # the test gold is scored, and written, as given
+
+    data_args = SimpleNamespace(tag_names=None, decoding="viterbi", tag_scheme=None)
+    task = NerTask(data_args)
+    task.configure(BertConfig())
+    task.tag_report = report
+    model = SimpleNamespace(config=BertConfig())
+    task.extend_model(model, ["B-PER", "I-PER", "O"], None, training=True, new_head=False)
+    assert task.scheme(["B-PER", "I-PER", "O"]) == "IOB2" and getattr(model.config, TAG_SCHEME_KEY) == "IOB2"
+    # later, predicting raw text only (no gold to detect a scheme from): the stored scheme decodes
+    later = NerTask(data_args)
+    later.configure(SimpleNamespace(**{TAG_SCHEME_KEY: "IOB1"}))
+    later.tag_report = {"tagged": False}
+    later.extend_model(SimpleNamespace(config=BertConfig()), ["I-PER", "O"], None, training=False, new_head=False)
+    assert later.scheme(["I-PER", "O"]) == "IOB1"

@@ -9,14 +9,14 @@ error type and how a file is opened.
 from __future__ import annotations
 
 from .answer_lines import read_answer_question_lines
-from .common import TABLE_FORMATS, DataFormatError, guess_format, open_text, shown_values
+from .common import TABLE_FORMATS, DataFormatError, file_sha256, guess_format, open_text, shown_values
 from .tables import Table, read_json, read_jsonl, read_quoted, read_table_file, read_tsv_lines
 from .token_files import TOKEN_FORMATS, TaggedSentence, TokenFile, read_conll, read_text_lines, read_token_file
 
 __all__ = ["TABLE_FORMATS", "TOKEN_FORMATS", "DataFormatError", "Table", "TaggedSentence", "TokenFile",
-           "guess_format", "open_text", "read_answer_question_lines", "read_conll", "read_json", "read_jsonl",
-           "read_quoted", "read_table", "read_table_file", "read_text_lines", "read_token_file", "read_tsv_lines",
-           "shown_values"]
+           "file_sha256", "guess_format", "open_text", "read_answer_question_lines", "read_conll", "read_json",
+           "read_jsonl", "read_quoted", "read_table", "read_table_file", "read_text_lines", "read_token_file",
+           "read_tsv_lines", "shown_values"]
 
 
 def read_table(path: str, data_format: str | None = None, skip_malformed: bool = False,

@@ -3,8 +3,11 @@ errors."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+
+from ..errors import UsageError
 
 TABLE_FORMATS = ("jsonl", "json", "csv", "tsv")
 
@@ -16,9 +19,17 @@ def shown_values(values: list, first: int = 10) -> str:
     return f"{values[:first]!r} ... ({len(values)} in all)"
 
 
-class DataFormatError(ValueError):
+class DataFormatError(UsageError):
     """Bad input data: the message names the file, the line and what to do."""
 
+
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a file's bytes: what ties a split or a checkpoint to the data it was made from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def guess_format(path: str, known: tuple[str, ...] = TABLE_FORMATS, default: str | None = None) -> str:
