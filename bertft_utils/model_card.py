@@ -118,7 +118,10 @@ def render_model_card(facts: ModelCardFacts, repo_id: str, training_args) -> str
         f"[bertft](https://pypi.org/project/bertft/)'s `{facts.script}`.",
     ]
     if facts.results:
-        parts += ["## Results", _results_table(facts.results), *facts.extra_sections]
+        computed = sorted({f"{m['compute_precision']} ({m.get('compute_precision_chosen_by', 'flags')})"
+                           for m in facts.results.values() if m.get("compute_precision")})
+        parts += ["## Results", _results_table(facts.results)
+                  + (f"\n\nScores computed in {', '.join(computed)}." if computed else ""), *facts.extra_sections]
     parts += [
         "## Labels",
         f"{len(facts.labels)} labels, in `config.id2label` (so `pipeline` returns their names): {shown_labels}.",

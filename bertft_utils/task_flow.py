@@ -195,6 +195,22 @@ def overlap_with_training(task: Task, splits: dict[str, Records]) -> dict[str, d
             for name in ("validation", "test") if name in splits}
 
 
+def precision_facts(training_args, measured: bool) -> dict:
+    """The precision the run computes in, and who chose it: recorded in every *_results.json."""
+    chosen = "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32"
+    return {"compute_precision": chosen, "compute_precision_chosen_by": "measured" if measured else "flags"}
+
+
+def precision_note(precision: dict, training_args) -> str:
+    """The test report's line on the precision of the predictions."""
+    backend = training_args.inference_backend
+    if backend == "onnxruntime":
+        return f"Predicted by ONNX Runtime ({training_args.onnx_quantization} quantization)."
+    how = ("the faster on this machine, measured" if precision["compute_precision_chosen_by"] == "measured"
+           else "as the flags say")
+    return f"Predicted in {precision['compute_precision']} ({how})."
+
+
 def overlap_note(split: str, overlap: dict | None) -> list[str]:
     """The test report's line on records that also occur in training."""
     if not overlap:
@@ -279,12 +295,14 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                    for name, records in splits.items()}
     train_dataset = encoded["train"].dataset() if "train" in encoded else None
     hooks = task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation"))
-    if precision_is_measured(training_args) and encoded:
+    measured = precision_is_measured(training_args) and bool(encoded)
+    if measured:
         sample = train_dataset if train_dataset is not None else next(iter(encoded.values())).dataset()
         size = (training_args.per_device_train_batch_size if train_dataset is not None
                 else training_args.per_device_eval_batch_size)
         batch = hooks["data_collator"]([sample[i] for i in range(min(size, len(sample)))])
         apply_precision(training_args, choose_precision(model, dict(batch), training=train_dataset is not None))
+    precision = precision_facts(training_args, measured)
     warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate, resume_from)
 
     searching = training_args.do_train and training_args.hp_search_trials > 0
@@ -302,9 +320,9 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         run_search(trainer, task.script, task.curve_metric, (model_args, data_args, training_args))
         resume_from = None  # the best configuration is trained from the start
     if training_args.do_train:
-        train_and_save(trainer, training_args, len(splits["train"]), resume_from)
+        train_and_save(trainer, training_args, len(splits["train"]), resume_from, precision)
     if training_args.do_eval:
-        results["validation"] = evaluate_and_save(trainer, len(splits["validation"]))
+        results["validation"] = evaluate_and_save(trainer, len(splits["validation"]), precision)
     if training_args.do_predict:
         for name in task.prediction_splits(splits):
             if training_args.inference_backend == "onnxruntime" and not trainer.is_world_process_zero():
@@ -315,9 +333,11 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
             timing["decode_runtime"] = time.perf_counter() - started
             if not trainer.is_world_process_zero():
                 continue
-            notes = overlap_note(name, overlap.get(name))
+            notes = [*overlap_note(name, overlap.get(name)), precision_note(precision, training_args)]
             metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing,
                                          notes)
+            if metrics:
+                metrics.update(precision)
             if name in overlap and metrics:
                 metrics["records_in_train"] = overlap[name]["identical_in_train"]
                 metrics["records_nearly_in_train"] = overlap[name]["near_identical_in_train"]

@@ -130,21 +130,24 @@ def require_splits(training_args: TrainingArguments, available, predicted: list[
         raise UsageError("--do_predict needs a test split: pass --test_file, or a --train_file to split.")
 
 
-def evaluate_and_save(trainer: Trainer, num_examples: int) -> dict:
-    """Validation metrics (eval_results.json); returns them without the eval_ prefix."""
+def evaluate_and_save(trainer: Trainer, num_examples: int, facts: dict | None = None) -> dict:
+    """Validation metrics (eval_results.json, with `facts` such as the precision); returns them without the eval_
+    prefix."""
     metrics = trainer.evaluate()
     metrics["eval_samples"] = num_examples
+    metrics.update({f"eval_{key}": value for key, value in (facts or {}).items()})
     save_split_metrics(trainer, "eval", metrics)
     return {k.removeprefix("eval_"): v for k, v in metrics.items()}
 
 
 def train_and_save(trainer: Trainer, training_args: TrainingArguments, num_examples: int,
-                   resume_from: str | None) -> dict:
+                   resume_from: str | None, facts: dict | None = None) -> dict:
     """Train (resuming from `resume_from`, see checkpoints.py), save model + tokenizer + state and the metrics."""
     result = trainer.train(resume_from_checkpoint=resume_from)
     save_final_model(trainer, training_args.output_dir)
     metrics = dict(result.metrics)
     metrics["train_samples"] = num_examples
+    metrics.update({f"train_{key}": value for key, value in (facts or {}).items()})
     trainer.log_metrics("train", metrics)
     trainer.save_metrics("train", metrics)
     trainer.save_state()

@@ -18,6 +18,7 @@ def trained_ner(tiny_models, tmp_path_factory):
     trained = tmp_path_factory.mktemp("onnx") / "trained"
     run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
                str(DATA / "msra_ner_train_sample.txt"), "--do_train", "--num_train_epochs", "2",
+               "--validation_split_percentage", "0", "--test_split_percentage", "0",  # scored on the test sample
                "--max_seq_length", "32", "--output_dir", str(trained), *FAST)
     return trained
 
@@ -156,7 +157,8 @@ def test_classification_probabilities_equal_pytorch(tmp_path):
     """The embedded MiniLM (pretrained features that differ from text to text), two training steps."""
     args = ["--model_name_or_path", "embedded", "--train_file", str(DATA / "sarcasm_headlines_sample.jsonl"),
             "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--do_train", "--do_predict",
-            "--max_steps", "2", "--max_train_samples", "32", "--max_predict_samples", "60", *FAST]
+            "--max_steps", "2", "--max_train_samples", "32", "--max_predict_samples", "60",
+            "--validation_split_percentage", "0", *FAST]
     run_script("run_classify.py", *args, "--output_dir", str(tmp_path / "torch"))
     run_script("run_classify.py", *args, "--output_dir", str(tmp_path / "onnx"), "--inference_backend", "onnxruntime")
 

@@ -81,7 +81,7 @@ def test_finished_runs_are_skipped_and_a_failed_run_is_named(smoke_run, hub_cach
     out, _ = smoke_run
     again = reproduce("reproduce_classify.sh", hub_cache, data_dir, out, "--smoke")
     assert again.returncode == 0
-    assert again.stdout.count("finished earlier, skipped") == 3
+    assert again.stdout.count("finished earlier with the same settings, skipped") == 3
     failed = reproduce("reproduce_classify.sh", hub_cache, data_dir, out, "--smoke",
                        CLASSIFY_MODELS="no-such-org/no-such-model")
     assert failed.returncode == 1

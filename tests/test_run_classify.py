@@ -71,6 +71,10 @@ def test_train_eval_predict_and_reload_with_pipeline(architecture, tiny_models, 
     report = (out / "test_report.txt").read_text()
     assert report.startswith(f"accuracy: {test['test_accuracy']:.4f} recall: {test['test_recall']:.4f}")
     assert f"positive label {rarer!r}, the rarer label in training" in report
+    # the precision the numbers were computed in is part of them (fp32 here: --no_auto_bf16)
+    assert (test["test_compute_precision"], test["test_compute_precision_chosen_by"]) == ("fp32", "flags")
+    assert json.loads((out / "eval_results.json").read_text())["eval_compute_precision"] == "fp32"
+    assert "Predicted in fp32 (as the flags say)." in report and "computed in fp32" in (out / "README.md").read_text()
     all_results = json.loads((out / "all_results.json").read_text())
     assert all_results["test_accuracy"] == test["test_accuracy"] and "eval_accuracy" in all_results
 
