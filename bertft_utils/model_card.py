@@ -44,6 +44,18 @@ class ModelCardFacts:
     example_input: str = "your text here"
 
 
+# What the usage snippet feeds the model when the user gives no --card_example: never a record of the data.
+NEUTRAL_EXAMPLES = {("token-classification", "zh"): "李明在北京的一家公司工作。",
+                    ("token-classification", None): "Ada Lovelace worked in London.",
+                    ("text-classification", "zh"): "这是一个例子。",
+                    ("text-classification", None): "This is an example sentence."}
+
+
+def neutral_example(task: str, language: str | None) -> str:
+    """A made-up input for the usage snippet, in the data's language (Chinese or else English)."""
+    return NEUTRAL_EXAMPLES[(task, "zh" if language == "zh" else None)]
+
+
 def guess_language(texts: list[str]) -> str | None:
     """'zh' when most letters are CJK characters, 'en' when most are ASCII letters, else None."""
     sample = "".join(texts[:2000])

@@ -105,13 +105,16 @@ def sample_indices(n_records: int, n: int | None, seed: int, labels: Sequence[Ha
 
 
 def write_split(output_dir: str, splits: dict[str, list[int]], source_file: str, seed: int,
-                percentages: tuple[float, float]) -> str:
-    """Write the split as 0-based record indices into `source_file`, with the file's SHA-256; returns the path."""
+                percentages: tuple[float, float], source_sha256: str | None = None) -> str:
+    """Write the split as 0-based record indices into `source_file`, with the file's SHA-256 (computed unless
+    given); returns the path."""
     os.makedirs(output_dir, exist_ok=True)
     path = os.path.join(output_dir, SPLIT_FILE_NAME)
+    if source_sha256 is None and os.path.isfile(source_file):
+        source_sha256 = file_sha256(source_file)
     payload = {
         "source_file": os.path.basename(source_file),
-        "source_sha256": file_sha256(source_file) if os.path.isfile(source_file) else None,
+        "source_sha256": source_sha256,
         "index_base": 0,
         "note": "indices count records (non-blank lines / sentences) of source_file, in file order; records with "
                 "the same text (after whitespace normalisation) share a split",
@@ -171,11 +174,10 @@ def stored_split_path(model_name_or_path: str | None) -> str | None:
     return path if os.path.isfile(path) else None
 
 
-def _check_stored_split(path: str, settings: dict, data_args) -> None:
-    """The stored split of a model applies to --train_file only if it was made of the same file, with the
-    settings this run asks for; anything else is refused with the reason."""
+def _check_stored_split(path: str, settings: dict, data_args, digest: str) -> None:
+    """The stored split of a model applies to --train_file (content `digest`) only if it was made of the same file,
+    with the settings this run asks for; anything else is refused with the reason."""
     train_file = data_args.train_file
-    digest = file_sha256(train_file)
     folder = os.path.dirname(path)
     if settings.get("source_sha256") is not None and settings["source_sha256"] != digest:
         raise UsageError(
@@ -210,9 +212,10 @@ def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, wri
     files = (data_args.validation_file, data_args.test_file)
     stored = None if getattr(data_args, "new_split", False) else stored_split_path(model_name_or_path)
     path = data_args.split_file or stored
+    digest = file_sha256(data_args.train_file) if os.path.isfile(data_args.train_file) else None
     if path:
         if not data_args.split_file:  # the file and settings first: a split of another file fails on its content
-            _check_stored_split(path, _read_payload(path), data_args)
+            _check_stored_split(path, _read_payload(path), data_args, digest)
         splits, settings = read_split(path, len(labels))
         if not data_args.split_file:
             logger.info("Using the split %s was trained with (%s, the same content as --train_file): its held-out "
@@ -232,7 +235,7 @@ def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, wri
         groups = None if texts is None else [normalized_text(text) for text in texts]
         splits = stratified_split(labels, *percentages, seed, groups)
     if write:
-        write_split(output_dir, splits, data_args.train_file, seed, percentages)
+        write_split(output_dir, splits, data_args.train_file, seed, percentages, digest)
     return splits
 
 

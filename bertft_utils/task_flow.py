@@ -21,7 +21,7 @@ from .hp_search import run_search
 from .labels import resolve_label_list
 from .metrics import scalar_metrics
 from .mlm_warmup import warm_up_encoder
-from .model_card import ModelCardFacts, guess_language
+from .model_card import ModelCardFacts, guess_language, neutral_example
 from .modeling import load_config, load_model, load_tokenizer
 from .precision import apply_precision, choose_precision, precision_is_measured
 from .publishing import finetuned_from, finish
@@ -85,7 +85,8 @@ class Task(Protocol):
 
     def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool) -> None:
         """Task layers beyond the pipeline model (a CRF), created or read from the checkpoint (not when the head is
-        new: another label set), as submodules."""
+        new: another label set), as submodules; and the task's settings stored in the model config once the label
+        list is known (NER's tag scheme, a binary task's positive class)."""
 
     def bind_model(self, model) -> None:
         """The model that trains from now on (a hyperparameter-search trial's copy)."""
@@ -220,13 +221,6 @@ def overlap_note(split: str, overlap: dict | None) -> list[str]:
             "and punctuation ignored)."]
 
 
-# What the model card's usage snippet feeds the model when the user gives no --card_example: never a data record.
-NEUTRAL_EXAMPLES = {("token-classification", "zh"): "李明在北京的一家公司工作。",
-                    ("token-classification", None): "Ada Lovelace worked in London.",
-                    ("text-classification", "zh"): "这是一个例子。",
-                    ("text-classification", None): "This is an example sentence."}
-
-
 def card_facts(task: Task, model_args, data_args, label_list: list[str], results: dict[str, dict],
                splits: dict[str, Records], card_example: str | None = None) -> ModelCardFacts:
     """What the model card says about a run. It quotes no text of the data: the usage example is --card_example
@@ -235,7 +229,7 @@ def card_facts(task: Task, model_args, data_args, label_list: list[str], results
     data_file = next((f for f in (data_args.train_file, data_args.validation_file, data_args.test_file,
                                   getattr(data_args, "predict_text_file", None)) if f), "")
     language = guess_language(examples[:200])
-    example = card_example or NEUTRAL_EXAMPLES[(task.pipeline_task, "zh" if language == "zh" else None)]
+    example = card_example or neutral_example(task.pipeline_task, language)
     return ModelCardFacts(
         base_model=finetuned_from(model_args), task=task.pipeline_task, dataset=os.path.basename(data_file),
         labels=label_list, script=task.script, results=results,
