@@ -249,6 +249,8 @@ def load_model(model_class, model_args: ModelArguments, config: PretrainedConfig
     if new_head:
         for name, module in model.named_modules():
             if name.split(".")[0] in _TASK_HEADS:
+                for parameter in module.parameters(recurse=False):
+                    parameter._is_hf_initialized = False  # loaded weights are marked done: init would skip them
                 model._init_weights(module)
     if missing:
         logger.warning("%s: %d encoder weights not in the checkpoint, initialised at random: %s",

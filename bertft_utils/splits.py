@@ -234,6 +234,15 @@ def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, wri
         seed = data_args.split_seed
         groups = None if texts is None else [normalized_text(text) for text in texts]
         splits = stratified_split(labels, *percentages, seed, groups)
+        distinct = len(set(groups)) if groups is not None else len(labels)
+        if distinct < len(labels):
+            logger.info("%s: %d records, %d distinct texts: records with the same text share a split.",
+                        data_args.train_file, len(labels), distinct)
+        for name, percentage in zip(("validation", "test"), percentages, strict=True):
+            if percentage and not splits[name]:
+                logger.warning("%s: no %s records could be held out (%g%% asked): its %d records have %d distinct "
+                               "texts, and records with the same text share a split. Give --%s_file.",
+                               data_args.train_file, name, percentage, len(labels), distinct, name)
     if write:
         write_split(output_dir, splits, data_args.train_file, seed, percentages, digest)
     return splits

@@ -52,7 +52,9 @@ def main(argv: list[str]) -> int:
     task, repo, seconds = extra
     payload = {"task": task, "model": model, "seed": int(seed), "hub_repo": repo or None,
                "wall_seconds": int(seconds), "smoke": smoke == "1", "settings": current}
-    done.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    temporary = done.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    temporary.replace(done)  # a script killed here leaves no half-written record that reads as finished
     return 0
 
 

@@ -152,6 +152,8 @@ def test_the_positive_label_is_named_never_the_one_that_sorts_second():
     with pytest.raises(ValueError, match="--positive_label 'x' is not one of"):
         resolve_positive_label(BertConfig(), "x", ["a", "b"], counts, None)
     assert resolve_positive_label(BertConfig(), None, ["a", "b", "c"], counts, None) is None
+    with pytest.raises(ValueError, match=r"Which of \['a', 'b'\] is the positive class\? Pass --positive_label"):
+        resolve_positive_label(BertConfig(), None, ["a", "b"], None, None)  # an old model, no training data
 
 
 def test_strict_mode_reaches_the_text_report_too():

@@ -79,3 +79,33 @@ def test_a_model_saved_with_many_added_characters_reloads(tiny_models, tmp_path)
     with pytest.raises(ValueError, match=f"has {base} tokens, but the checkpoint's config says vocab_size "
                                          f"{base + added}"):
         tokenizer_for(tmp_path, tokenizer_name=str(tiny_models["bert"]))
+
+
+@pytest.mark.parametrize("kind", ["bert", "albert", "roberta"])
+@pytest.mark.parametrize("model_class", ["AutoModelForSequenceClassification", "AutoModelForTokenClassification"])
+def test_a_new_head_is_initialised_afresh_and_the_encoder_kept(kind, model_class, tiny_models, tmp_path):
+    """Another label set of the same size: the checkpoint's head must not be loaded (its rows mean other labels)."""
+    import torch
+    import transformers
+
+    from bertft_utils.modeling import load_model
+
+    auto = getattr(transformers, model_class)
+    head = auto.from_pretrained(str(tiny_models[kind]), num_labels=3, id2label={0: "x", 1: "y", 2: "z"})
+    with torch.no_grad():
+        for name, parameter in head.named_parameters():
+            if name.startswith(("classifier", "score")):
+                parameter.fill_(7.0)  # a trained head, recognisable
+    head.save_pretrained(str(tmp_path / "head"))
+    model_args = ModelArguments(model_name_or_path=str(tmp_path / "head"),
+                                tokenizer_name=str(tiny_models["bert" if kind == "albert" else kind]))
+    config = load_config(model_args)
+    config.id2label, config.label2id = {0: "a", 1: "b", 2: "c"}, {"a": 0, "b": 1, "c": 2}
+    tokenizer = load_tokenizer(model_args, config)
+    kept = load_model(auto, model_args, load_config(model_args), tokenizer)
+    fresh = load_model(auto, model_args, config, tokenizer, new_head=True)
+    heads = [(name, p) for name, p in fresh.named_parameters() if name.startswith(("classifier", "score"))]
+    assert heads and all(not torch.all(p == 7.0) for _, p in heads if p.dim() > 1)
+    assert all(torch.all(p == 7.0) for name, p in kept.named_parameters() if name.startswith(("classifier", "score")))
+    encoder = dict(kept.base_model.named_parameters())
+    assert all(torch.equal(p, encoder[name]) for name, p in fresh.base_model.named_parameters())

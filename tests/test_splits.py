@@ -283,3 +283,25 @@ def test_the_extra_record_goes_to_the_largest_remainder_only():
     chosen = sample_indices(len(labels), 8, seed=0, labels=labels)
     # shares a 5, b 1.5, c 1.5: floors 5, 1, 1 and the one left goes to b (tie with c, b sorts first)
     assert [sum(labels[i] == k for i in chosen) for k in "abc"] == [5, 2, 1]
+
+
+def test_a_file_of_one_text_repeated_holds_nothing_out_and_says_why(tmp_path, caplog):
+    from bertft_utils.splits import split_train_file
+
+    with caplog.at_level("INFO", logger="bertft_utils"):
+        split = split_train_file(split_args(tmp_path), ["a"] * 20, str(tmp_path), False, texts=["same text"] * 20)
+    assert len(split["train"]) == 20 and not split["validation"] and not split["test"]
+    assert "20 records, 1 distinct texts" in caplog.text
+    assert "no test records could be held out (10% asked)" in caplog.text and "Give --test_file" in caplog.text
+
+
+def test_the_model_split_and_a_given_file_for_its_held_out_part_are_refused_together(tmp_path):
+    from bertft_utils.splits import split_train_file
+
+    (tmp_path / "train.jsonl").write_text("x\n" * 20)
+    model = tmp_path / "model"
+    split_train_file(split_args(tmp_path), ["a", "b"] * 10, str(model), True)
+    with pytest.raises(ValueError, match=r"The split of the model \(.*\) holds 2 validation records of --train_file, "
+                                         r"but --validation_file v.jsonl was given too.* pass --new_split"):
+        split_train_file(split_args(tmp_path, validation_file="v.jsonl"), ["a", "b"] * 10, str(tmp_path), False,
+                         model_name_or_path=str(model))
