@@ -149,7 +149,7 @@ def run_search(trainer, script: str, objective_metric: str, argument_sets: tuple
         return metrics[objective_metric]
 
     if args.hp_search_backend == "optuna":
-        trials = _search_optuna(trainer, space, objective, folder, script)
+        trials = _search_optuna(trainer, space, objective, folder, script, study_fingerprint(argument_sets))
     else:
         trials = _search_ray(trainer, space, objective, folder)
     for name, value in restore.items():
@@ -173,12 +173,21 @@ def run_search(trainer, script: str, objective_metric: str, argument_sets: tuple
     return {"best": best["params"], "objective": best["objective"], "trials": trials}
 
 
-def _search_optuna(trainer, space: dict, objective, folder: str, script: str) -> list[dict]:
+def study_fingerprint(argument_sets: tuple) -> str:
+    """What a study's trials depend on (data hashes and settings, as a checkpoint's fingerprint): a rerun with other
+    data or settings, in the same folder or a shared storage, never continues another study."""
+    from .checkpoints import run_fingerprint
+
+    return run_fingerprint(*argument_sets)["hash"][:12]
+
+
+def _search_optuna(trainer, space: dict, objective, folder: str, script: str, fingerprint: str) -> list[dict]:
     import optuna
 
     args = trainer.args
     storage = args.hp_search_storage or f"sqlite:///{os.path.abspath(os.path.join(folder, 'optuna.db'))}"
-    study_name = f"bertft-{script.removesuffix('.py')}-{os.path.basename(os.path.abspath(args.output_dir))}"
+    study_name = (f"bertft-{script.removesuffix('.py')}-{os.path.basename(os.path.abspath(args.output_dir))}-"
+                  f"{fingerprint}")
     study = optuna.create_study(study_name=study_name, storage=storage, load_if_exists=True, direction="maximize")
     done = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     remaining = args.hp_search_trials - len(done)

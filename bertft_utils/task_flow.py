@@ -307,7 +307,11 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         model=None if searching else model, model_init=trial_model_factory(task, model) if searching else None,
         args=training_args, train_dataset=train_dataset,
         eval_dataset=encoded["validation"].dataset() if "validation" in encoded else None,
-        processing_class=tokenizer, embedding_learning_rate=embedding_learning_rate, callbacks=[checkpoint_marker],
+        processing_class=tokenizer, callbacks=[checkpoint_marker],
+        # a rate derived from --learning_rate follows it (each search trial's, the best one's)
+        embedding_learning_rate=model_args.embedding_learning_rate,
+        embedding_learning_rate_factor=None if model_args.embedding_learning_rate is not None
+        or embedding_learning_rate is None else embedding_learning_rate / training_args.learning_rate,
         **hooks)
     results: dict[str, dict] = {}
     if searching:

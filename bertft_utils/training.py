@@ -24,25 +24,36 @@ class BertftTrainer(Trainer):
     """Trainer with an optional separate learning rate for the word embeddings, our model card, and pushes that
     leave the data's texts out."""
 
-    def __init__(self, *args, embedding_learning_rate: float | None = None, crf_learning_rate: float | None = None,
+    def __init__(self, *args, embedding_learning_rate: float | None = None,
+                 embedding_learning_rate_factor: float | None = None, crf_learning_rate: float | None = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
-        self.embedding_learning_rate = embedding_learning_rate
+        self.embedding_learning_rate = embedding_learning_rate  # given by the user: fixed
+        self.embedding_learning_rate_factor = embedding_learning_rate_factor  # else a multiple of learning_rate
         self.crf_learning_rate = crf_learning_rate
         self.card: ModelCardFacts | None = None
 
     def create_optimizer(self, model=None):
         optimizer = super().create_optimizer(model)
         model = model or self.model
-        if self.embedding_learning_rate is not None:
-            own_group(optimizer, [model.get_input_embeddings().weight], self.embedding_learning_rate)
-            logger.info("Word embeddings train at learning rate %g.", self.embedding_learning_rate)
+        rate = self.word_embedding_learning_rate()
+        if rate is not None:
+            own_group(optimizer, [model.get_input_embeddings().weight], rate)
+            logger.info("Word embeddings train at learning rate %g.", rate)
         crf = getattr(model, "crf", None)
         if crf is not None:
             learning_rate = self.crf_learning_rate or 100 * self.args.learning_rate
             own_group(optimizer, list(crf.parameters()), learning_rate, weight_decay=0.0)
             logger.info("CRF scores train at learning rate %g, without weight decay.", learning_rate)
         return optimizer
+
+    def word_embedding_learning_rate(self) -> float | None:
+        """The word embeddings' own rate: the user's, else the factor times this run's (or trial's) learning rate."""
+        if self.embedding_learning_rate is not None:
+            return self.embedding_learning_rate
+        if self.embedding_learning_rate_factor is not None:
+            return self.embedding_learning_rate_factor * self.args.learning_rate
+        return None
 
     def _get_eval_sampler(self, eval_dataset):
         # transformers 5 also length-groups evaluation/prediction under train_sampling_strategy="group_by_length",

@@ -78,9 +78,9 @@ def read_trials(out) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def search(tiny_models, out, trials: int, backend: str = "optuna"):
+def search(tiny_models, out, trials: int, backend: str = "optuna", train_file=SARCASM):
     return run_script(
-        "run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SARCASM),
+        "run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train_file),
         "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "64",
         "--max_eval_samples", "32", "--validation_split_percentage", "20", "--test_split_percentage", "0",
         "--num_train_epochs", "1", "--do_train", "--do_eval", "--hp_search_trials", str(trials), "--hp_search_space",
@@ -105,11 +105,20 @@ def test_optuna_search_writes_its_reports_trains_the_best_and_a_rerun_continues(
     trained = json.loads((out / "trainer_state.json").read_text())
     assert (out / "model.safetensors").exists() and json.loads((out / "train_results.json").read_text())
     assert trained["train_batch_size"] == int(best["per_device_train_batch_size"])
+    # trained again from the same start with the same values: the same validation score as the best trial
+    final_eval = json.loads((out / "eval_results.json").read_text())["eval_accuracy"]
+    assert final_eval == pytest.approx(float(best["eval_accuracy"]), abs=1e-6)
     # a rerun asking for 3 trials runs only the missing one
     process = search(tiny_models, out, 3)
     log = process.stdout + process.stderr
     assert "Optuna study" in log and "2 trials finished, 1 to run" in log
     assert [r["trial"] for r in read_trials(out)] == ["0", "1", "2"]
+    # other data in the same folder (and storage): a study of its own, never the trials above
+    other = out.parent / "other.jsonl"
+    other.write_text(SARCASM.read_text(encoding="utf-8").replace("the", "a"), encoding="utf-8")
+    process = search(tiny_models, out, 1, train_file=other)
+    assert "0 trials finished, 1 to run" in process.stdout + process.stderr
+
 
 
 def test_ray_search_runs_two_trials(tiny_models, tmp_path):
@@ -138,3 +147,21 @@ def test_a_search_without_validation_data_is_refused(tiny_models, tmp_path):
     assert process.returncode != 0
     assert ("--hp_search_trials needs validation data to compare trials: --validation_file, or "
             "--validation_split_percentage > 0.") in process.stderr
+
+
+def test_the_word_embeddings_rate_follows_each_trials_learning_rate(tiny_models, tmp_path):
+    """A rate derived from --learning_rate (20x after --add_unk_chars) is recomputed from the trial's learning rate;
+    a rate the user gave stays fixed."""
+    from transformers import AutoModelForSequenceClassification, TrainingArguments
+
+    from bertft_utils.training import BertftTrainer
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_models["bert"]), num_labels=2)
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, learning_rate=1e-4, report_to=[])
+    derived = BertftTrainer(model=model, args=args, embedding_learning_rate_factor=20.0)
+    args.learning_rate = 3e-5  # what a trial (or the best configuration) sets
+    optimizer = derived.create_optimizer()
+    embedding = model.get_input_embeddings().weight
+    group = next(g for g in optimizer.param_groups if any(p is embedding for p in g["params"]))
+    assert group["lr"] == pytest.approx(6e-4)
+    assert BertftTrainer(model=model, args=args, embedding_learning_rate=1e-3).word_embedding_learning_rate() == 1e-3
