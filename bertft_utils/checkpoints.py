@@ -61,6 +61,10 @@ class CheckpointMarker(TrainerCallback):
     def __init__(self, fingerprint: dict):
         self.fingerprint = fingerprint
 
+    def refresh(self, model_args, data_args, training_args) -> None:
+        """Take the fingerprint again, after the precision was chosen: the marker records the one used."""
+        self.fingerprint = run_fingerprint(model_args, data_args, training_args)
+
     def on_save(self, args, state, control, **kwargs):
         folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
         if args.should_save and os.path.isdir(folder):
@@ -96,15 +100,28 @@ def _complete_without_marker(folder: str) -> bool:
         "model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json"))
 
 
-def _differences(stored: dict, current: dict) -> list[str]:
-    keys = sorted(set(stored) | set(current))
+# The precision a run computes in: measured on the machine unless the flags force it, so it is known only after the
+# checkpoint was chosen; a resumed run takes the checkpoint's (checkpoint_precision).
+PRECISION_FIELDS = ("bf16", "fp16")
+
+
+def _differences(stored: dict, current: dict, ignored: tuple[str, ...] = ()) -> list[str]:
+    keys = sorted((set(stored) | set(current)) - set(ignored))
     return [f"{key}: {stored.get(key)!r} then, {current.get(key)!r} now" for key in keys
             if stored.get(key) != current.get(key)]
 
 
-def resumable_checkpoint(training_args, fingerprint: dict) -> str | None:
+def checkpoint_precision(folder: str | None) -> bool | None:
+    """Whether the run that wrote this checkpoint trained in bf16 (None: no marker says)."""
+    marker = _read_marker(folder) if folder else None
+    value = (marker or {}).get("settings", {}).get("bf16")
+    return value if isinstance(value, bool) else None
+
+
+def resumable_checkpoint(training_args, fingerprint: dict, precision_measured: bool = False) -> str | None:
     """The checkpoint this run resumes from: --resume_from_checkpoint, else the newest complete checkpoint in
-    output_dir written by the same run. Half-written ones are skipped (logged); another run's is an error."""
+    output_dir written by the same run. Half-written ones are skipped (logged); another run's is an error. With
+    `precision_measured` (not yet chosen) the precision is not compared: the resumed run keeps the checkpoint's."""
     if training_args.resume_from_checkpoint:
         return training_args.resume_from_checkpoint  # the user's explicit choice
     if not training_args.do_train or not os.path.isdir(training_args.output_dir):
@@ -120,8 +137,9 @@ def resumable_checkpoint(training_args, fingerprint: dict) -> str | None:
             logger.warning("%s is incomplete (the run was interrupted while saving it): skipped. Delete it when "
                            "convenient.", folder)
             continue
-        if marker.get("hash") != fingerprint["hash"]:
-            changes = _differences(marker.get("settings", {}), fingerprint["settings"])
+        changes = [] if marker.get("hash") == fingerprint["hash"] else _differences(
+            marker.get("settings", {}), fingerprint["settings"], PRECISION_FIELDS if precision_measured else ())
+        if changes or (marker.get("hash") != fingerprint["hash"] and not precision_measured):
             raise UsageError(
                 f"{folder} belongs to a different run ({'; '.join(changes[:10]) or 'other settings'}"
                 f"{f'; and {len(changes) - 10} more' if len(changes) > 10 else ''}). Start afresh with another "

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from .allocator import keep_freed_memory
 from .arguments import EMBEDDED_MODEL_ALIAS
+from .checkpoints import checkpoint_precision
 from .errors import UsageError
 from .hp_search import run_search
 from .labels import resolve_label_list
@@ -196,10 +197,11 @@ def overlap_with_training(task: Task, splits: dict[str, Records]) -> dict[str, d
             for name in ("validation", "test") if name in splits}
 
 
-def precision_facts(training_args, measured: bool) -> dict:
+def precision_facts(training_args, measured: bool, resumed: bool = False) -> dict:
     """The precision the run computes in, and who chose it: recorded in every *_results.json."""
     chosen = "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32"
-    return {"compute_precision": chosen, "compute_precision_chosen_by": "measured" if measured else "flags"}
+    return {"compute_precision": chosen,
+            "compute_precision_chosen_by": "measured" if measured else "resumed checkpoint" if resumed else "flags"}
 
 
 def precision_note(precision: dict, training_args) -> str:
@@ -207,8 +209,9 @@ def precision_note(precision: dict, training_args) -> str:
     backend = training_args.inference_backend
     if backend == "onnxruntime":
         return f"Predicted by ONNX Runtime ({training_args.onnx_quantization} quantization)."
-    how = ("the faster on this machine, measured" if precision["compute_precision_chosen_by"] == "measured"
-           else "as the flags say")
+    how = {"measured": "the faster on this machine, measured",
+           "resumed checkpoint": "that of the checkpoint it resumed"}.get(precision["compute_precision_chosen_by"],
+                                                                          "as the flags say")
     return f"Predicted in {precision['compute_precision']} ({how})."
 
 
@@ -256,7 +259,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     """Read, split, tokenize, train, evaluate and predict; write every output; card and push."""
     if training_args.keep_freed_memory:
         keep_freed_memory()  # before the model's weights are allocated
-    resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args)
+    resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args,
+                                                  precision_is_measured(training_args))
     config = load_config(model_args)
     task.configure(config)
     with training_args.main_process_first(desc="reading and splitting the data"):
@@ -290,13 +294,20 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     train_dataset = encoded["train"].dataset() if "train" in encoded else None
     hooks = task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation"))
     measured = precision_is_measured(training_args) and bool(encoded)
-    if measured:
+    resumed_bf16 = checkpoint_precision(resume_from) if measured and training_args.do_train else None
+    if resumed_bf16 is not None:  # a resumed run goes on in the precision it was trained in
+        apply_precision(training_args, resumed_bf16)
+        logger.info("Precision: %s, that of the checkpoint resumed (%s).", "bf16" if resumed_bf16 else "fp32",
+                    resume_from)
+        measured = False
+    elif measured:
         sample = train_dataset if train_dataset is not None else next(iter(encoded.values())).dataset()
         size = (training_args.per_device_train_batch_size if train_dataset is not None
                 else training_args.per_device_eval_batch_size)
         batch = hooks["data_collator"]([sample[i] for i in range(min(size, len(sample)))])
         apply_precision(training_args, choose_precision(model, dict(batch), training=train_dataset is not None))
-    precision = precision_facts(training_args, measured)
+    precision = precision_facts(training_args, measured, resumed=resumed_bf16 is not None)
+    checkpoint_marker.refresh(model_args, data_args, training_args)
     warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate, resume_from)
 
     searching = training_args.do_train and training_args.hp_search_trials > 0

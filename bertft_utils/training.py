@@ -119,11 +119,13 @@ def predict_in_order(trainer: Trainer, dataset: datasets.Dataset,
     return restored, timing
 
 
-def resume_point(model_args, data_args, training_args) -> tuple[str | None, CheckpointMarker]:
+def resume_point(model_args, data_args, training_args, precision_measured: bool = False
+                 ) -> tuple[str | None, CheckpointMarker]:
     """The checkpoint to resume from (checked before any model is loaded) and the callback that marks this run's
-    checkpoints."""
+    checkpoints. The marker's fingerprint is taken again once the precision is chosen (`CheckpointMarker.refresh`)."""
     fingerprint = run_fingerprint(model_args, data_args, training_args)
-    return resumable_checkpoint(training_args, fingerprint), CheckpointMarker(fingerprint)
+    return (resumable_checkpoint(training_args, fingerprint, precision_measured),
+            CheckpointMarker(fingerprint))
 
 
 def held_out_splits_needed(training_args: TrainingArguments) -> tuple[bool, bool]:

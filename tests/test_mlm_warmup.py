@@ -41,15 +41,21 @@ def test_ner_warm_up_runs_on_training_windows_and_lowers_the_loss(tiny_models, t
 
 
 def test_classification_warm_up_uses_the_training_split_only(tiny_models, tmp_path):
+    data = tmp_path / "headlines.jsonl"
+    lines = (DATA / "sarcasm_headlines_sample.jsonl").read_text(encoding="utf-8").splitlines(True)
+    data.write_text("".join(lines[:200]), encoding="utf-8")
     out = tmp_path / "out"
     run_script("run_classify.py", "--model_name_or_path", str(tiny_models["roberta"]),
-               "--train_file", str(DATA / "sarcasm_headlines_sample.jsonl"), "--text_column_name", "headline",
-               "--label_column_name", "is_sarcastic", "--max_train_samples", "100", "--mlm_warmup_epochs", "1",
+               "--train_file", str(data), "--text_column_name", "headline",
+               "--label_column_name", "is_sarcastic", "--mlm_warmup_epochs", "1",
                "--num_train_epochs", "1", "--save_strategy", "no", "--disable_tqdm", "true", "--do_train",
                "--output_dir", str(out))
+    split = json.loads((out / "split_ids.json").read_text())
     warm_up = json.loads((out / "mlm_warmup_results.json").read_text())
-    assert warm_up["sequences"] == 100 and warm_up["mlm_probability"] == 0.15
-    assert json.loads((out / "train_results.json").read_text())["train_samples"] == 100
+    # the validation and test records are held out even in a training-only run, and the warm-up never sees them
+    assert warm_up["sequences"] == len(split["train"]) < 200 and split["validation"] and split["test"]
+    assert warm_up["mlm_probability"] == 0.15
+    assert json.loads((out / "train_results.json").read_text())["train_samples"] == len(split["train"])
 
 
 @pytest.mark.parametrize("trains", ["embeddings", "all"])

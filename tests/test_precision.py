@@ -84,3 +84,22 @@ def test_cpu_identity_tells_apart_cpus_with_the_same_name(tmp_path):
     assert zen3 == "AMD EPYC (family/model/stepping 25/1/1) [avx2,fma]"
     assert zen4 == "AMD EPYC (family/model/stepping 25/17/1) [avx2,fma,avx512f,avx512_bf16]"
     assert precision.cpu_model(str(tmp_path / "absent")) == (platform.processor() or platform.machine())
+
+
+def test_timing_runs_both_precisions_on_the_batch_and_skips_the_full_batch_where_bf16_crawls(model, monkeypatch):
+    """What `fp32_s > 0` cannot tell: which batch ran in which precision, and that the times are the ones measured."""
+    calls = []
+
+    def fake_step(model, inputs, bf16, training, repeats):
+        calls.append((inputs["input_ids"].shape[0], bf16))
+        return {(1, False): 0.01, (1, True): slow_tiny, (4, False): 0.4, (4, True): 0.2}[(calls[-1])]
+
+    monkeypatch.setattr(precision, "_step_seconds", fake_step)
+    slow_tiny = 0.02  # bf16 on the tiny slice under 3x fp32: the full batch is timed in both
+    timing = precision.time_precisions(model, batch(), training=False)
+    assert calls == [(1, False), (1, True), (4, False), (4, True)]
+    assert timing == {"fp32_s": 0.4, "bf16_s": 0.2, "batch": "typical"}
+    calls.clear()
+    slow_tiny = 0.5  # emulated bf16: 50x slower on the tiny slice, the full batch never runs in bf16
+    timing = precision.time_precisions(model, batch(), training=False)
+    assert calls == [(1, False), (1, True)] and timing == {"fp32_s": 0.01, "bf16_s": 0.5, "batch": "tiny (1x16)"}

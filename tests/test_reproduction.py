@@ -73,8 +73,18 @@ def test_smoke_reproduction_runs_nine_fine_tunings_and_writes_the_report(smoke_r
     splits = {(out / task / "split_ids.json").read_text() for task in MODELS}
     assert len(splits) == 3
     for task in MODELS:
-        ids = [json.loads(p.read_text())["test"] for p in (out / task).glob("*/seed42/split_ids.json")]
-        assert len(ids) == 3 and ids[0] == ids[1] == ids[2]
+        runs = [json.loads(p.read_text()) for p in (out / task).glob("*/seed42/split_ids.json")]
+        assert len(runs) == 3
+        assert all(runs[0][name] == run[name] for run in runs for name in ("train", "validation", "test"))
+        assert runs[0]["validation"] and (task == "ner" or runs[0]["test"])  # NER is scored on its test file
+    # the report's numbers are the runs' own results, not just numbers of the right shape
+    for model in MODELS["classify"]:
+        test = json.loads((out / "classify" / model.split("/")[-1] / "seed42" / "test_results.json").read_text())
+        assert (f"{model}: accuracy: {test['test_accuracy']:.4f} recall: {test['test_recall']:.4f} precision: "
+                f"{test['test_precision']:.4f} F1-score: {test['test_f1']:.4f}") in report
+    for model in MODELS["ner"]:
+        test = json.loads((out / "ner" / model.split("/")[-1] / "seed42" / "test_results.json").read_text())
+        assert re.search(rf"^\| `{re.escape(model)}` \| \w+ \| {test['test_f1']:.4f} \|", report, flags=re.M)
 
 
 def test_finished_runs_are_skipped_and_a_failed_run_is_named(smoke_run, hub_cache, data_dir):

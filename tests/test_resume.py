@@ -99,3 +99,25 @@ def test_ner_with_added_characters_and_warm_up_resumes_identically(tiny_models, 
     assert len(added[0]) > 10 and added[0] == added[1]  # the added characters come back identical, same ids
     assert (killed / "predictions.txt").read_text(encoding="utf-8") == \
         (whole / "predictions.txt").read_text(encoding="utf-8")
+
+
+def test_a_resumed_run_keeps_the_precision_of_the_checkpoint(tmp_path):
+    """A measured precision is chosen after the checkpoint is: the comparison leaves it out, and the resumed run
+    trains on in the checkpoint's precision (a cache or machine change must not switch it half-way)."""
+    from types import SimpleNamespace
+
+    from bertft_utils.checkpoints import MARKER, checkpoint_precision, resumable_checkpoint
+
+    settings = {"learning_rate": 1e-3, "bf16": True, "fp16": False}
+    folder = tmp_path / "checkpoint-8"
+    folder.mkdir()
+    (folder / MARKER).write_text(json.dumps({"step": 8, "hash": "then", "settings": settings}))
+    args = SimpleNamespace(resume_from_checkpoint=None, do_train=True, output_dir=str(tmp_path))
+    now = {"hash": "now", "settings": {**settings, "bf16": False}}  # before the choice: the flags' default
+    assert resumable_checkpoint(args, now, precision_measured=True) == str(folder)
+    assert checkpoint_precision(str(folder)) is True
+    with pytest.raises(ValueError, match=r"bf16: True then, False now"):  # forced by the flags: another run
+        resumable_checkpoint(args, now)
+    with pytest.raises(ValueError, match=r"learning_rate: 0.001 then, 0.01 now"):
+        resumable_checkpoint(args, {"hash": "x", "settings": {**settings, "learning_rate": 1e-2}},
+                             precision_measured=True)
