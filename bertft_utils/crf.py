@@ -23,6 +23,9 @@ from .errors import UsageError
 # The score of a transition the tag scheme forbids, at initialisation: exp(-1e4) is 0 in any precision.
 FORBIDDEN = -1e4
 WEIGHT_PREFIX = "crf."
+# Training inputs: per window, whether its labelled positions start and end the sentence ([starts, ends], 0/1).
+# Start and end scores belong to a sentence's real edges: a continuation window may start inside an entity.
+SENTENCE_EDGES = "sentence_edges"
 
 
 class LinearChainCrf(nn.Module):
@@ -41,33 +44,46 @@ class LinearChainCrf(nn.Module):
             for parameter, allowed in ((self.start, start), (self.transitions, transition), (self.end, end)):
                 parameter.copy_(torch.where(torch.as_tensor(allowed), 0.0, FORBIDDEN))
 
-    def negative_log_likelihood(self, emissions: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
+    def negative_log_likelihood(self, emissions: torch.Tensor, labels: torch.Tensor,
+                                edges: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
         """(Sum over sequences of -log p(gold tags | emissions), number of labelled positions).
 
         emissions [batch, positions, labels]; labels [batch, positions] with -100 where nothing is scored. Each row's
-        labelled positions form one tag sequence, in order; rows without any are skipped."""
+        labelled positions form one tag sequence, in order; rows without any are skipped. `edges` [batch, 2]: whether
+        the row's sequence starts / ends its sentence (start and end scores apply only there; default: both)."""
         emissions, tags, mask = gather_labelled(emissions.float(), labels)
+        if edges is None:
+            edges = torch.ones(len(tags), 2, device=tags.device)
         keep = mask[:, 0]
-        emissions, tags, mask = emissions[keep], tags[keep], mask[keep]
+        emissions, tags, mask, edges = emissions[keep], tags[keep], mask[keep], edges[keep].float()
         if not len(tags):
             return emissions.sum() * 0.0, 0
-        return (self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)).sum(), int(mask.sum())
+        starts, ends = edges[:, 0], edges[:, 1]
+        partition = self.log_partition(emissions, mask, starts, ends)
+        return (partition - self.path_score(emissions, tags, mask, starts, ends)).sum(), int(mask.sum())
 
-    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Score of the given tag sequences [batch] (mask: prefix of valid positions, at least one)."""
+    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor,
+                   starts: torch.Tensor | None = None, ends: torch.Tensor | None = None) -> torch.Tensor:
+        """Score of the given tag sequences [batch] (mask: prefix of valid positions, at least one; starts/ends: 1
+        where the start/end score applies, default everywhere)."""
+        starts = torch.ones(len(tags), device=tags.device) if starts is None else starts
+        ends = torch.ones(len(tags), device=tags.device) if ends is None else ends
         weights = mask.float()
-        score = self.start[tags[:, 0]] + (emissions.gather(2, tags.unsqueeze(2)).squeeze(2) * weights).sum(1)
+        score = starts * self.start[tags[:, 0]] + (emissions.gather(2, tags.unsqueeze(2)).squeeze(2) * weights).sum(1)
         score = score + (self.transitions[tags[:, :-1], tags[:, 1:]] * weights[:, 1:]).sum(1)
         last = tags.gather(1, (mask.sum(1, keepdim=True) - 1)).squeeze(1)
-        return score + self.end[last]
+        return score + ends * self.end[last]
 
-    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor, starts: torch.Tensor | None = None,
+                      ends: torch.Tensor | None = None) -> torch.Tensor:
         """log of the sum over all tag sequences of exp(score) [batch] (the forward algorithm)."""
-        alpha = self.start + emissions[:, 0]
+        starts = torch.ones(len(mask), device=mask.device) if starts is None else starts
+        ends = torch.ones(len(mask), device=mask.device) if ends is None else ends
+        alpha = starts.unsqueeze(1) * self.start + emissions[:, 0]
         for t in range(1, emissions.shape[1]):
             step = torch.logsumexp(alpha.unsqueeze(2) + self.transitions, dim=1) + emissions[:, t]
             alpha = torch.where(mask[:, t : t + 1], step, alpha)
-        return torch.logsumexp(alpha + self.end, dim=1)
+        return torch.logsumexp(alpha + ends.unsqueeze(1) * self.end, dim=1)
 
     def scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(start, transitions, end) as float arrays, for decoding.viterbi."""
@@ -84,13 +100,20 @@ def gather_labelled(emissions: torch.Tensor, labels: torch.Tensor) -> tuple[torc
     return gathered, tags, mask
 
 
+def take_sentence_edges(model, args, kwargs):
+    """Forward pre-hook: the windows' sentence edges are the CRF's input, not the encoder's: kept for the loss."""
+    model.crf.pending_edges = kwargs.pop(SENTENCE_EDGES, None)
+    return args, kwargs
+
+
 def crf_loss_hook(model, args, kwargs, output):
     """Forward hook: with labels, the output's loss is the CRF's negative log-likelihood per labelled token (the
     scale of the cross-entropy it replaces; summed over `num_items_in_batch` tokens when the Trainer passes it)."""
     labels = kwargs.get("labels")
+    edges, model.crf.pending_edges = getattr(model.crf, "pending_edges", None), None
     if labels is None or not hasattr(output, "logits"):
         return output
-    total, count = model.crf.negative_log_likelihood(output.logits, labels)
+    total, count = model.crf.negative_log_likelihood(output.logits, labels, edges)
     items = kwargs.get("num_items_in_batch")
     output.loss = total / (items if items else max(count, 1))
     return output
@@ -98,6 +121,7 @@ def crf_loss_hook(model, args, kwargs, output):
 
 def _install(model, crf: LinearChainCrf) -> LinearChainCrf:
     model.crf = crf.to(next(model.parameters()).device)
+    model.register_forward_pre_hook(take_sentence_edges, with_kwargs=True)
     model.register_forward_hook(crf_loss_hook, with_kwargs=True)
     return model.crf
 

@@ -8,7 +8,7 @@ import os
 import numpy as np
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
-from .crf import LinearChainCrf, attach_crf, crf_from_checkpoint
+from .crf import SENTENCE_EDGES, LinearChainCrf, attach_crf, crf_from_checkpoint
 from .decoding import allowed_transitions, crf_rules, log_softmax, viterbi
 from .errors import UsageError
 from .metrics import entity_metrics
@@ -59,6 +59,11 @@ class NerTask:
         if training or self.stored_scheme is None:
             setattr(model.config, TAG_SCHEME_KEY, self.decoding_scheme)
         logger.info("Tag scheme of the model's predictions: %s.", self.decoding_scheme)
+        illegal = self.tag_report.get("illegal", {}).get("train", {}).get("tags", 0)
+        if self.decoding == "crf" and training and illegal and not self.tag_report.get("fixed"):
+            raise UsageError(f"--decoding crf: the training data has {illegal} illegal tag transitions (an I-X after O "
+                             "or another type), which the CRF's forbidden moves would score at -10,000 each. Add "
+                             "--fix_tags to repair them for training (validation and test gold stay as given).")
         if self.decoding != "crf":
             if training and getattr(model.config, "bertft_crf", False):
                 model.config.bertft_crf = False  # the CRF of the checkpoint is not trained, nor saved
@@ -112,8 +117,11 @@ class NerTask:
         return [joiner.join(s.tokens) for s in sentences]
 
     def encode(self, split: str, records: TokenFile, tokenizer, label_to_id: dict[str, int], data_args) -> Windows:
-        return encode_windows([s.tokens for s in records.sentences], tag_ids(records.sentences, label_to_id),
-                              tokenizer, data_args.max_seq_length, data_args.doc_stride)
+        windows = encode_windows([s.tokens for s in records.sentences], tag_ids(records.sentences, label_to_id),
+                                 tokenizer, data_args.max_seq_length, data_args.doc_stride)
+        if self.decoding == "crf" and split in ("train", "validation"):  # where the CRF's loss is computed
+            windows.edges_column = SENTENCE_EDGES
+        return windows
 
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation: TokenFile | None,
                       encoded_validation: Windows | None) -> dict:

@@ -12,6 +12,7 @@ from transformers import Trainer, TrainingArguments
 from transformers.trainer_utils import IntervalStrategy
 
 from .checkpoints import CheckpointMarker, resumable_checkpoint, run_fingerprint
+from .crf import SENTENCE_EDGES
 from .errors import UsageError
 from .model_card import ModelCardFacts, write_model_card
 from .publishing import data_texts_kept_back
@@ -54,6 +55,11 @@ class BertftTrainer(Trainer):
         if self.embedding_learning_rate_factor is not None:
             return self.embedding_learning_rate_factor * self.args.learning_rate
         return None
+
+    def _set_signature_columns_if_needed(self):
+        super()._set_signature_columns_if_needed()
+        if getattr(self.model, "crf", None) is not None and SENTENCE_EDGES not in self._signature_columns:
+            self._signature_columns.append(SENTENCE_EDGES)  # the CRF's input, taken off by its forward pre-hook
 
     def _get_eval_sampler(self, eval_dataset):
         # transformers 5 also length-groups evaluation/prediction under train_sampling_strategy="group_by_length",

@@ -48,12 +48,24 @@ class Windows:
     sentence_lengths: list[int] = field(default_factory=list)
     windowed_sentences: int = 0
     zero_token_words: int = 0
+    edges_column: str | None = None  # set (to its column name) when the model needs each window's sentence edges
+
+    def sentence_edges(self) -> list[list[int]]:
+        """[starts, ends] per window: whether its predicted words include its sentence's first / last word."""
+        edges = []
+        for window in self.windows:
+            words = [w for w in window.words if w is not None]
+            edges.append([int(bool(words) and min(words) == 0),
+                          int(bool(words) and max(words) == self.sentence_lengths[window.sentence] - 1)])
+        return edges
 
     def dataset(self) -> Dataset:
         columns = {"input_ids": [w.input_ids for w in self.windows],
                    "attention_mask": [[1] * len(w.input_ids) for w in self.windows]}
         if self.windows and self.windows[0].labels is not None:
             columns["labels"] = [w.labels for w in self.windows]
+        if self.edges_column:
+            columns[self.edges_column] = self.sentence_edges()
         return Dataset.from_dict(columns)
 
 

@@ -11,14 +11,21 @@ refused with the first differences, so that a table never mixes runs made with o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bertft_utils.readers import file_sha256  # noqa: E402
+def file_sha256(path: str) -> str:
+    """As bertft_utils.readers.file_sha256; not imported from there: the package import (torch, transformers) costs
+    seconds, twice per run."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def settings(script: str, model: str, seed: str, smoke: str, args: list[str]) -> dict:

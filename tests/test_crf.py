@@ -133,3 +133,43 @@ def test_the_models_loss_becomes_the_crf_likelihood_inside_its_forward_call():
     assert model(input_ids=ids).loss is None  # no labels: scores only
     output.loss.backward()
     assert crf.transitions.grad is not None
+
+
+def test_start_and_end_scores_apply_only_at_a_sentences_real_edges():
+    """A continuation window starts inside the sentence (here: inside an entity, gold I-LOC): the start score is not
+    its to pay, nor the end score for a window that stops before the sentence does."""
+    crf = random_crf(3)
+    emissions = torch.randn(2, 4, 3)
+    labels = torch.tensor([[2, 2, 0, 1], [0, 1, 2, 0]])
+    cut = LinearChainCrf(3)
+    cut.load_state_dict({**crf.state_dict(), "start": torch.zeros(3), "end": torch.zeros(3)})
+    middle, _ = crf.negative_log_likelihood(emissions, labels, torch.tensor([[0, 0], [0, 0]]))
+    assert middle.item() == pytest.approx(cut.negative_log_likelihood(emissions, labels)[0].item(), rel=1e-5)
+    whole, _ = crf.negative_log_likelihood(emissions, labels, torch.tensor([[1, 1], [1, 1]]))
+    assert whole.item() == pytest.approx(crf.negative_log_likelihood(emissions, labels)[0].item(), rel=1e-6)
+    # with the scheme's forbidden start of I-LOC, a continuation window starting with it costs no -10,000
+    forbidding = LinearChainCrf(3)
+    forbidding.forbid(*allowed_transitions(IOB2, "IOB2"))
+    continuation = torch.tensor([[2, 2, 0, 1]])
+    inside, _ = forbidding.negative_log_likelihood(emissions[:1], continuation, torch.tensor([[0, 1]]))
+    at_start, _ = forbidding.negative_log_likelihood(emissions[:1], continuation, torch.tensor([[1, 1]]))
+    assert inside.item() < 100 < -FORBIDDEN / 2 < at_start.item()
+
+
+def test_the_windows_sentence_edges_reach_the_loss_and_not_the_encoder():
+    from transformers import BertConfig, BertForTokenClassification
+
+    from bertft_utils.crf import SENTENCE_EDGES, attach_crf
+
+    torch.manual_seed(0)
+    model = BertForTokenClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                                  num_attention_heads=2, intermediate_size=32, num_labels=3))
+    crf = attach_crf(model, 3, allowed_transitions(IOB2, "IOB2"))
+    model.eval()
+    ids = torch.tensor([[1, 5, 6, 7, 2]])
+    labels = torch.tensor([[-100, 2, 2, 0, -100]])  # a continuation window's gold: I-LOC I-LOC O
+    edges = torch.tensor([[0, 1]])
+    output = model(input_ids=ids, labels=labels, **{SENTENCE_EDGES: edges})  # BertModel never sees the column
+    total, count = crf.negative_log_likelihood(output.logits, labels, edges)
+    assert output.loss.item() == pytest.approx(total.item() / count) and output.loss.item() < 100
+    assert model(input_ids=ids, labels=labels).loss.item() > -FORBIDDEN / 10  # without edges: a sentence start

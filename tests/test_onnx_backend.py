@@ -34,6 +34,8 @@ def test_ner_tags_equal_pytorch_and_the_export_is_reused(trained_ner, tmp_path):
     onnx_lines = (tmp_path / "onnx" / "predictions.txt").read_text(encoding="utf-8").splitlines()
     assert len(onnx_lines) == len(torch_lines) > 100  # windows of 30 characters: long sentences stitched
     assert onnx_lines == torch_lines  # every character, every tag
+    predicted = [line.split("\t")[-1] for line in torch_lines if line.strip()]
+    assert sum(tag != "O" for tag in predicted) > 20  # a model that tagged everything O would prove nothing
     torch_f1 = json.loads((tmp_path / "torch" / "test_results.json").read_text())["test_f1"]
     assert json.loads((tmp_path / "onnx" / "test_results.json").read_text())["test_f1"] == torch_f1
     assert (tmp_path / "onnx" / "onnx" / "model.onnx").stat().st_size > 10_000
@@ -63,6 +65,7 @@ def test_dynamic_int8_quantization_runs_the_quantized_graph(trained_ner, tmp_pat
     tagged = [(a, b) for a, b in zip(fp32_lines, int8_lines, strict=True) if a.strip()]
     assert [a.split("\t")[0] for a, _ in tagged] == [b.split("\t")[0] for _, b in tagged]
     assert sum(a == b for a, b in tagged) / len(tagged) > 0.9  # close to fp32 (not required to be equal)
+    assert sum(a.split("\t")[-1] != "O" for a, _ in tagged) > 20  # and the model does predict entities
     assert "onnx_int8_rechecked_in_fp32" not in (tmp_path / "int8" / "test_results.json").read_text()
 
     def rechecked(margin: str) -> tuple[str, int, int]:

@@ -213,3 +213,19 @@ def test_fix_tags_repairs_training_only_and_the_model_keeps_its_scheme():
     later.tag_report = {"tagged": False}
     later.extend_model(SimpleNamespace(config=BertConfig()), ["I-PER", "O"], None, training=False, new_head=False)
     assert later.scheme(["I-PER", "O"]) == "IOB1"
+
+
+def test_a_crf_is_not_trained_on_illegal_gold_unless_it_is_repaired():
+    from types import SimpleNamespace
+
+    from transformers import BertConfig
+
+    from bertft_utils.token_classification import NerTask
+
+    task = NerTask(SimpleNamespace(tag_names=None, decoding="crf", tag_scheme=None))
+    task.configure(BertConfig())
+    task.tag_report = {"scheme": "IOB2", "training_scheme": "IOB2", "fixed": False, "tagged": True,
+                       "illegal": {"train": {"tags": 3, "sentences": 2}}}
+    with pytest.raises(ValueError, match=r"the training data has 3 illegal tag transitions .* Add --fix_tags"):
+        task.extend_model(SimpleNamespace(config=BertConfig()), ["B-PER", "I-PER", "O"], None, training=True,
+                          new_head=False)

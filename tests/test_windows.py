@@ -168,3 +168,14 @@ def test_scores_are_stitched_from_the_same_positions_as_ids(tokenizer):
     assert stitched[0][:, 1].tolist() == [1, 2, 3, 4, 5, 3, 4, 5, 3, 4, 5, 3, 4, 5]
     assert stitched[1].tolist() == [[4, 1]]
     assert stitch_scores(Windows([], sentence_lengths=[0]), np.zeros((0, 8, 2)))[0].shape == (0, 2)
+
+
+def test_each_window_knows_whether_it_holds_its_sentences_first_and_last_word(tokenizer):
+    windows = encode_windows([list("北京上海中国人" * 10), ["北", "京"]], [[1] * 70, [0, 1]], tokenizer,
+                             max_seq_length=32, doc_stride=8)
+    edges = windows.sentence_edges()
+    assert edges[0] == [1, 0] and edges[-2] == [0, 1] and edges[-1] == [1, 1]
+    assert all(edge == [0, 0] for edge in edges[1:-2]) and len(edges) > 3
+    assert "sentence_edges" not in windows.dataset().column_names  # only when a CRF asks for them
+    windows.edges_column = "sentence_edges"
+    assert windows.dataset()["sentence_edges"] == edges
