@@ -124,8 +124,20 @@ def test_report_gives_mean_and_std_over_seeds_and_links_pushed_models(tmp_path):
             "hub_repo": "me/bertft-classify-roberta-base", "smoke": False}))
         (folder / "test_results.json").write_text(json.dumps({
             "test_accuracy": accuracy, "test_recall": 0.5, "test_precision": 0.5, "test_f1": 0.5}))
+    ner = tmp_path / "ner" / "bert-base-chinese" / "seed42"
+    ner.mkdir(parents=True)
+    (ner / "run_done.json").write_text(json.dumps({"task": "ner", "model": "google-bert/bert-base-chinese",
+                                                   "seed": 42, "smoke": False}))
+    (ner / "test_results.json").write_text(json.dumps({"test_f1": 0.9, "test_samples": 12}))
+    (ner / "test_entities.json").write_text(json.dumps({
+        name: {"precision": 0.9, "recall": 0.9, "f1-score": 0.9, "support": 7} for name in ("LOC", "micro avg")}))
     report = build_report.build_report(tmp_path, REPO / "scripts" / "original_report.json").read_text()
     assert "| `FacebookAI/roberta-base` | RoBERTa | 3 seeds (13, 42, 87) | 0.9200 ± 0.0200 | 0.9256 |" in report
+    # the original report's own numbers, per type, where it has them (no "not available")
+    assert "| LOC | 0.9000 | 0.9000 | 0.9000 | 7 | 0.9505 / 0.9736 / 0.9619 / 36,517 |" in report
+    assert "| `google-bert/bert-base-chinese` | BERT | 0.9000 | 0.9545 | 7 |" in report
+    assert "here: 12 test sentences with 7 entities (LOC 7)" in report
+    assert "RoBERTa: accuracy: 0.9256 recall: 0.8900 precision 0.9507 F1-score 0.9193" in report
     assert "[me/bertft-classify-roberta-base](https://huggingface.co/me/bertft-classify-roberta-base)" in report
     assert "Smoke run" not in report and (tmp_path / "classify.png").is_file()
 
