@@ -204,15 +204,22 @@ def precision_facts(training_args, measured: bool, resumed: bool = False) -> dic
             "compute_precision_chosen_by": "measured" if measured else "resumed checkpoint" if resumed else "flags"}
 
 
+def prediction_precision(precision: dict, training_args) -> dict:
+    """The precision of --do_predict's numbers: PyTorch's (`precision`), or ONNX Runtime's graph."""
+    if training_args.inference_backend != "onnxruntime":
+        return precision
+    graph = "fp32" if training_args.onnx_quantization == "none" else (
+        f"{training_args.onnx_quantization} (fp32 recheck margin {training_args.onnx_recheck_margin:g})")
+    return {"compute_precision": graph, "compute_precision_chosen_by": "--inference_backend onnxruntime"}
+
+
 def precision_note(precision: dict, training_args) -> str:
     """The test report's line on the precision of the predictions."""
-    backend = training_args.inference_backend
-    if backend == "onnxruntime":
-        return f"Predicted by ONNX Runtime ({training_args.onnx_quantization} quantization)."
-    how = {"measured": "the faster on this machine, measured",
-           "resumed checkpoint": "that of the checkpoint it resumed"}.get(precision["compute_precision_chosen_by"],
-                                                                          "as the flags say")
-    return f"Predicted in {precision['compute_precision']} ({how})."
+    chosen = prediction_precision(precision, training_args)
+    by = chosen["compute_precision_chosen_by"]
+    how = {"measured": "the faster on this machine, measured", "flags": "as the flags say",
+           "resumed checkpoint": "that of the checkpoint it resumed"}.get(by, by)
+    return f"Predicted in {chosen['compute_precision']} ({how})."
 
 
 def overlap_note(split: str, overlap: dict | None) -> list[str]:
@@ -346,13 +353,12 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
             metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing,
                                          notes)
             if metrics:
-                metrics.update(precision)
-            if name in overlap and metrics:
-                metrics["records_in_train"] = overlap[name]["identical_in_train"]
-                metrics["records_nearly_in_train"] = overlap[name]["near_identical_in_train"]
-            if metrics and "onnx_int8_rechecked_in_fp32" in timing:
-                metrics["onnx_int8_rechecked_in_fp32"] = timing["onnx_int8_rechecked_in_fp32"]
-            if metrics:
+                metrics.update(prediction_precision(precision, training_args))
+                if name in overlap:
+                    metrics["records_in_train"] = overlap[name]["identical_in_train"]
+                    metrics["records_nearly_in_train"] = overlap[name]["near_identical_in_train"]
+                if "onnx_int8_rechecked_in_fp32" in timing:
+                    metrics["onnx_int8_rechecked_in_fp32"] = timing["onnx_int8_rechecked_in_fp32"]
                 save_split_metrics(trainer, name, scalar_metrics(metrics, name))
                 results[name] = metrics
     report = {**task.data_report(coverage, encoded), "overlap_with_training": overlap}

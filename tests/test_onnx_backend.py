@@ -66,7 +66,13 @@ def test_dynamic_int8_quantization_runs_the_quantized_graph(trained_ner, tmp_pat
     assert [a.split("\t")[0] for a, _ in tagged] == [b.split("\t")[0] for _, b in tagged]
     assert sum(a == b for a, b in tagged) / len(tagged) > 0.9  # close to fp32 (not required to be equal)
     assert sum(a.split("\t")[-1] != "O" for a, _ in tagged) > 20  # and the model does predict entities
-    assert "onnx_int8_rechecked_in_fp32" not in (tmp_path / "int8" / "test_results.json").read_text()
+    int8_results = json.loads((tmp_path / "int8" / "test_results.json").read_text())
+    assert "test_onnx_int8_rechecked_in_fp32" not in int8_results
+    # the numbers say which graph computed them, not the precision PyTorch would have used
+    assert int8_results["test_compute_precision"] == "dynamic_int8 (fp32 recheck margin 0)"
+    assert "Predicted in dynamic_int8 (fp32 recheck margin 0) (--inference_backend onnxruntime)." in (
+        tmp_path / "int8" / "test_entity_report.txt").read_text()
+    assert json.loads((tmp_path / "fp32" / "test_results.json").read_text())["test_compute_precision"] == "fp32"
 
     def rechecked(margin: str) -> tuple[str, int, int]:
         """A run with this recheck margin: its log and how many of how many examples it predicted again in fp32."""

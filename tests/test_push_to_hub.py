@@ -50,6 +50,8 @@ def test_qa_label_push_publishes_a_usable_model_without_the_data_texts(hub_cache
     lines = (DATA / "taipei_qa_sample.txt").read_text(encoding="utf-8").splitlines()
     train.write_text("\n".join(lines + [f"臺北市立圖書館 請問{RARE}書在哪裡借"] * 3) + "\n", encoding="utf-8")
     out = tmp_path / "out"
+    out.mkdir()  # an earlier run's answers in the folder: there at push time, so the filter must keep them back
+    (out / "answers.tsv").write_text(f"請問{RARE}書在哪裡借\t臺北市立圖書館\t0.9\n", encoding="utf-8")
     with LocalHub() as hub:
         push("run_qa_label.py", hub, tmp_path, "--model_name_or_path",
              str(snapshot(hub_cache, "google-bert/bert-base-chinese")), "--train_file", str(train),
