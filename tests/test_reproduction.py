@@ -62,7 +62,8 @@ def test_smoke_reproduction_runs_nine_fine_tunings_and_writes_the_report(smoke_r
     assert len(re.findall(r"^\S+: accuracy: \d\.\d{4} recall: \d\.\d{4} precision: \d\.\d{4} F1-score: \d\.\d{4}$",
                           report, flags=re.M)) == 3
     # NER: a per-type table per model, with the test support of the sample
-    entity_rows = re.findall(r"^\| (LOC|ORG|PER|micro avg) \| \d\.\d{4} \| \d\.\d{4} \| \d\.\d{4} \| (\d+) \|$",
+    entity_rows = re.findall(r"^\| (LOC|ORG|PER|micro avg) \| \d\.\d{4} \| \d\.\d{4} \| \d\.\d{4} \| (\d+) \| "
+                             r"0\.\d{4} / 0\.\d{4} / 0\.\d{4} / [\d,]+ \|$",
                              report, flags=re.M)
     assert len(entity_rows) == 12
     # QA: every model answered the three questions (✓ or ✗ with an answer and a score)
