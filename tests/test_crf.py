@@ -113,8 +113,8 @@ def test_own_group_moves_parameters_into_a_group_of_their_own():
     assert optimizer.param_groups[0]["lr"] == 1e-3 and optimizer.param_groups[0]["weight_decay"] == 0.01
 
 
-def test_the_models_loss_becomes_the_crf_likelihood_inside_its_forward_call():
-    """Inside forward (where DDP needs every parameter used): per labelled token, or over num_items_in_batch."""
+def tiny_model_with_crf():
+    """A one-layer BERT token classifier over IOB2 with a CRF attached, in eval mode."""
     from transformers import BertConfig, BertForTokenClassification
 
     from bertft_utils.crf import attach_crf
@@ -124,6 +124,12 @@ def test_the_models_loss_becomes_the_crf_likelihood_inside_its_forward_call():
                                                   num_attention_heads=2, intermediate_size=32, num_labels=3))
     crf = attach_crf(model, 3, allowed_transitions(IOB2, "IOB2"))
     model.eval()
+    return model, crf
+
+
+def test_the_models_loss_becomes_the_crf_likelihood_inside_its_forward_call():
+    """Inside forward (where DDP needs every parameter used): per labelled token, or over num_items_in_batch."""
+    model, crf = tiny_model_with_crf()
     ids = torch.tensor([[1, 5, 6, 7, 2], [1, 8, 9, 2, 0]])
     labels = torch.tensor([[-100, 1, 2, 0, -100], [-100, 0, 1, -100, -100]])
     output = model(input_ids=ids, labels=labels)
@@ -157,15 +163,9 @@ def test_start_and_end_scores_apply_only_at_a_sentences_real_edges():
 
 
 def test_the_windows_sentence_edges_reach_the_loss_and_not_the_encoder():
-    from transformers import BertConfig, BertForTokenClassification
+    from bertft_utils.crf import SENTENCE_EDGES
 
-    from bertft_utils.crf import SENTENCE_EDGES, attach_crf
-
-    torch.manual_seed(0)
-    model = BertForTokenClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
-                                                  num_attention_heads=2, intermediate_size=32, num_labels=3))
-    crf = attach_crf(model, 3, allowed_transitions(IOB2, "IOB2"))
-    model.eval()
+    model, crf = tiny_model_with_crf()
     ids = torch.tensor([[1, 5, 6, 7, 2]])
     labels = torch.tensor([[-100, 2, 2, 0, -100]])  # a continuation window's gold: I-LOC I-LOC O
     edges = torch.tensor([[0, 1]])
