@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH_PIN)" -e ".[dev,embedded,onnx,hpsearch,ray]"
+	$(PY) -m pip install --quiet "$(TORCH_PIN)" -e ".[dev,docs,embedded,onnx,hpsearch,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)

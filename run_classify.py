@@ -14,19 +14,19 @@ from functools import partial
 
 from transformers import set_seed
 
-from bertft_utils.arguments import (
+from bertft_utils.config.arguments import (
     BertftTrainingArguments,
     ModelArguments,
     SequenceDataArguments,
     parse_arguments,
 )
-from bertft_utils.cli import run_cli
-from bertft_utils.labels import parse_label_names
-from bertft_utils.logging_setup import setup_logging
-from bertft_utils.readers import read_table
-from bertft_utils.sequence_classification import SequenceTask
-from bertft_utils.task_flow import run_task
-from bertft_utils.transforms import resolve_regex_transformations
+from bertft_utils.config.cli import run_cli
+from bertft_utils.config.logging_setup import setup_logging
+from bertft_utils.data.labels import parse_label_names
+from bertft_utils.data.readers import read_table
+from bertft_utils.data.transforms import resolve_regex_transformations
+from bertft_utils.tasks.flow import run_task
+from bertft_utils.tasks.sequence import SequenceTask
 
 
 @dataclass

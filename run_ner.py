@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 from transformers import set_seed
 
-from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
-from bertft_utils.cli import run_cli
-from bertft_utils.decoding import DECODINGS
+from bertft_utils.config.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from bertft_utils.config.cli import run_cli
+from bertft_utils.config.logging_setup import setup_logging
+from bertft_utils.data.tags import SCHEMES, parse_tag_names
 from bertft_utils.errors import UsageError
-from bertft_utils.logging_setup import setup_logging
-from bertft_utils.tags import SCHEMES, parse_tag_names
-from bertft_utils.task_flow import run_task
-from bertft_utils.token_classification import NerTask
+from bertft_utils.tasks.decoding import DECODINGS
+from bertft_utils.tasks.flow import run_task
+from bertft_utils.tasks.ner import NerTask
 
 logger = logging.getLogger(__name__)
 

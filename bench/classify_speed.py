@@ -33,8 +33,8 @@ from common import (
 )
 from transformers import AutoTokenizer
 
-from bertft_utils.modeling import embedded_model_path
-from bertft_utils.splits import sample_indices
+from bertft_utils.data.splits import sample_indices
+from bertft_utils.modeling.loading import embedded_model_path
 
 SAMPLES = 2000
 DATA = REPO / "data" / "sarcasm_headlines_sample.jsonl"

@@ -73,7 +73,7 @@ def machine_facts() -> dict:
     import torch
     import transformers
 
-    from bertft_utils.precision import cpu_model
+    from bertft_utils.runtime.machine_cache import cpu_model
 
     versions = {"python": platform.python_version(), "torch": torch.__version__,
                 "transformers": transformers.__version__}

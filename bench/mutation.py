@@ -36,6 +36,9 @@ MODULES: dict[str, list[str]] = {
     "metrics": ["tests/test_metrics.py"],
 }
 PACKAGES = {"readers"}
+# where each module lives in the package (results/mutation.json keys them by their short name)
+LOCATIONS = {"readers": "data/readers", "splits": "data/splits", "labels": "data/labels", "tags": "data/tags",
+             "windows": "tasks/windows", "metrics": "evaluation/metrics"}
 TARGET = 0.90
 EQUIVALENTS = REPO / "bench" / "mutation_equivalents.json"
 # mutmut's exit codes -> status (mutmut/stats.py); anything else is "suspicious"
@@ -46,11 +49,11 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"
 
 def module_file(module: str) -> str:
     """The module's path (a package: its folder)."""
-    return f"bertft_utils/{module}/" if module in PACKAGES else f"bertft_utils/{module}.py"
+    return f"bertft_utils/{LOCATIONS[module]}/" if module in PACKAGES else f"bertft_utils/{LOCATIONS[module]}.py"
 
 
 def mutate_patterns(module: str) -> list[str]:
-    return [f"bertft_utils/{module}/*"] if module in PACKAGES else [module_file(module)]
+    return [f"bertft_utils/{LOCATIONS[module]}/*"] if module in PACKAGES else [module_file(module)]
 
 
 def copy_tracked_files(destination: Path) -> None:
@@ -87,8 +90,8 @@ def run_module(module: str, tests: list[str], workdir: Path) -> dict:
     log = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(os.cpu_count() or 1)],
                          cwd=copy, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    meta_paths = sorted((copy / "mutants" / "bertft_utils").glob(f"{module}/*.py.meta" if module in PACKAGES
-                                                                 else f"{module}.py.meta"))
+    meta_paths = sorted((copy / "mutants" / "bertft_utils").glob(f"{LOCATIONS[module]}/*.py.meta" if module in PACKAGES
+                                                                 else f"{LOCATIONS[module]}.py.meta"))
     if not meta_paths:
         raise RuntimeError(f"mutmut wrote no results for {module}:\n{log.stdout[-3000:]}\n{log.stderr[-3000:]}")
     exit_codes = {name: code for path in meta_paths

@@ -52,10 +52,10 @@ def stages() -> list[dict]:
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification
 
-    from bertft_utils.modeling import embedded_model_path
-    from bertft_utils.readers import read_token_file
-    from bertft_utils.vocabulary import add_unknown_characters, character_coverage
-    from bertft_utils.windows import encode_windows
+    from bertft_utils.data.readers import read_token_file
+    from bertft_utils.modeling.loading import embedded_model_path
+    from bertft_utils.modeling.vocabulary import add_unknown_characters, character_coverage
+    from bertft_utils.tasks.windows import encode_windows
 
     rows = [{"stage": "python, torch, transformers imported", "rss_gib": rss_gib()}]
     train = read_token_file(str(MSRA / "train.txt"))

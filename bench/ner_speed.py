@@ -90,7 +90,7 @@ def train_lengths(max_seq_length: int) -> list[int]:
     """Real token counts of the training sentences as run_ner.py windows them (characters + [CLS]/[SEP] per window;
     a sentence longer than a window is cut into windows that overlap by a quarter); the sentences are the seeded
     subset that --max_train_samples takes (split seed 42, its default)."""
-    from bertft_utils.splits import sample_indices
+    from bertft_utils.data.splits import sample_indices
 
     blocks = [b for b in TRAIN.read_text(encoding="utf-8").split("\n\n") if b.strip()]
     blocks = [blocks[i] for i in sample_indices(len(blocks), SAMPLES, 42)]

@@ -69,7 +69,7 @@ def write(folder: Path, name: str, content: str) -> str:
 
 
 def reader_cases(folder: Path) -> list[dict]:
-    from bertft_utils.readers import (
+    from bertft_utils.data.readers import (
         DataFormatError,
         read_answer_question_lines,
         read_conll,
@@ -261,7 +261,7 @@ def kill_case(folder: Path, model: str) -> dict:
 
 
 def measure() -> dict:
-    from bertft_utils.lookalikes import build_cache
+    from bertft_utils.testing.lookalikes import build_cache
 
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)

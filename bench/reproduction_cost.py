@@ -66,8 +66,8 @@ def ner_lengths() -> list[int]:
 def classify_lengths() -> list[int]:
     from transformers import AutoTokenizer
 
-    from bertft_utils.modeling import embedded_model_path
-    from bertft_utils.splits import stratified_split
+    from bertft_utils.data.splits import stratified_split
+    from bertft_utils.modeling.loading import embedded_model_path
 
     rows = [json.loads(line) for line in (SHARED_DATA / "sarcasm" / "Sarcasm_Headlines_Dataset.json").read_text(
         encoding="utf-8").splitlines() if line.strip()]
@@ -78,7 +78,7 @@ def classify_lengths() -> list[int]:
 
 
 def qa_lengths() -> list[int]:
-    from bertft_utils.prompts import PRESETS
+    from bertft_utils.data.prompts import PRESETS
 
     split = read_json(REPO / "results" / "taipei_qa_split_ids.json")
     lines = [line for line in (SHARED_DATA / "taipei_qa" / "Taipei_QA_new.txt").read_text(encoding="utf-8")
@@ -100,10 +100,10 @@ def time_steps(name: str, labels: int, head: str, length: int, steps: int, bf16:
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-    from bertft_utils.lookalikes import CHECKPOINTS
+    from bertft_utils.testing.lookalikes import CHECKPOINTS
 
     if name == REFERENCE:
-        from bertft_utils.modeling import embedded_model_path
+        from bertft_utils.modeling.loading import embedded_model_path
 
         config = AutoConfig.from_pretrained(embedded_model_path(), num_labels=labels)
         model_type, vocab_size = "bert", config.vocab_size
@@ -139,7 +139,7 @@ def reference_prefers_bf16(time_precisions) -> bool:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from bertft_utils.modeling import embedded_model_path
+    from bertft_utils.modeling.loading import embedded_model_path
 
     model = AutoModelForSequenceClassification.from_pretrained(embedded_model_path(), num_labels=2)
     batch = {"input_ids": torch.randint(100, 1000, (BATCH, 32)), "labels": torch.zeros(BATCH, dtype=torch.long),
@@ -149,7 +149,7 @@ def reference_prefers_bf16(time_precisions) -> bool:
 
 
 def measure(steps: int) -> dict:
-    from bertft_utils.precision import time_precisions
+    from bertft_utils.runtime.precision import time_precisions
 
     bf16 = reference_prefers_bf16(time_precisions)  # what run_*.py would measure as faster here
     rows = []

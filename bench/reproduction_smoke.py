@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """The reproduction path end to end, small: `scripts/reproduce_report.sh --smoke` on the real data files with tiny
-look-alikes of the nine Hub checkpoints (built by bertft_utils.lookalikes; the real ones cannot be downloaded here).
+look-alikes of the nine Hub checkpoints (built by bertft_utils.testing.lookalikes; the real ones cannot be
+downloaded here).
 
 Keeps what the report reads (run_done.json, test_results.json, test_entities.json, answers.tsv) in
 results/reproduction_smoke/, then builds REPORT.md and the charts there with scripts/build_report.py.
@@ -28,7 +29,7 @@ RESULTS = REPO / "results" / "reproduction_smoke"
 
 def run_smoke() -> None:
     sys.path.insert(0, str(REPO))
-    from bertft_utils.lookalikes import build_cache
+    from bertft_utils.testing.lookalikes import build_cache
 
     out = REPO / "outputs" / "reproduction_smoke"
     shutil.rmtree(out, ignore_errors=True)

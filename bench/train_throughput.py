@@ -67,7 +67,7 @@ def measure() -> dict:
     from classify_speed import real_lengths
     from common import training_flops
 
-    from bertft_utils.modeling import embedded_model_path
+    from bertft_utils.modeling.loading import embedded_model_path
 
     facts = machine_facts()
     facts["matmul_peaks"] = matmul_peaks()

@@ -46,8 +46,8 @@ def apply(variant: str) -> None:
     """Patch the library for the changes that have no flag."""
     import transformers
 
-    import bertft_utils.modeling as modeling
-    import bertft_utils.task_flow as task_flow
+    import bertft_utils.modeling.loading as modeling
+    import bertft_utils.tasks.flow as task_flow
 
     if variant == "one_thread":
         torch.set_num_threads(1)

@@ -1,10 +1,10 @@
 """Shared building blocks of the bertft task scripts (run_classify.py, ...)."""
 
-from .arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
-from .labels import apply_label_maps, check_unseen_labels, sort_labels
-from .modeling import embedded_model_path, load_config, load_model, load_tokenizer
-from .readers import DataFormatError, Table, read_table
-from .splits import stratified_split
+from bertft_utils.config.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from bertft_utils.data.labels import apply_label_maps, check_unseen_labels, sort_labels
+from bertft_utils.data.readers import DataFormatError, Table, read_table
+from bertft_utils.data.splits import stratified_split
+from bertft_utils.modeling.loading import embedded_model_path, load_config, load_model, load_tokenizer
 
 __all__ = [
     "BertftTrainingArguments",

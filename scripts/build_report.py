@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bertft_utils.reporting import plot_model_comparison  # noqa: E402
+from bertft_utils.evaluation.plots import plot_model_comparison  # noqa: E402
 
 TASKS = {
     "ner": "MSRA NER (entity level, full-length test file)",

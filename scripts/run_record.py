@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def file_sha256(path: str) -> str:
-    """As bertft_utils.readers.file_sha256; not imported from there: the package import (torch, transformers) costs
+    """As bertft_utils.data.readers.file_sha256; not imported from there: the package import (torch, transformers) costs
     seconds, twice per run."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

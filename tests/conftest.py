@@ -46,7 +46,7 @@ def _build(kind: str, folder: Path) -> Path:
     import torch
     from transformers import AlbertConfig, AutoModel, BertConfig, BertTokenizer, RobertaConfig
 
-    from bertft_utils.lookalikes import train_byte_level_bpe
+    from bertft_utils.testing.lookalikes import train_byte_level_bpe
 
     torch.manual_seed(sum(map(ord, kind)))  # the same tiny weights on every run: learning tests must not be luck
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def hub_cache(tmp_path_factory) -> Path:
     """HF_HOME holding tiny look-alikes of the real Hub checkpoints, under their real names (HF_HUB_OFFLINE=1).
 
     Subprocesses use it as HF_HOME; in-process loads pass `cache_dir=hub_cache / "hub"`."""
-    from bertft_utils.lookalikes import build_cache
+    from bertft_utils.testing.lookalikes import build_cache
 
     home = tmp_path_factory.mktemp("hf_home")
     build_cache(home, sorted(p for p in DATA.glob("*") if p.suffix in {".txt", ".jsonl"}))

@@ -6,13 +6,13 @@ import sys
 import pytest
 from conftest import DATA, run_script
 
-from bertft_utils.allocator import glibc
+from bertft_utils.runtime.allocator import glibc
 
 pytestmark = pytest.mark.skipif(glibc() is None, reason="glibc's malloc settings only")
 
 PROBE = """
 import ctypes, sys
-from bertft_utils.allocator import keep_freed_memory
+from bertft_utils.runtime.allocator import keep_freed_memory
 
 class Mallinfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bertft_utils.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
+from bertft_utils.config.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
 
 
 def test_json_config_file(tmp_path):

@@ -6,9 +6,9 @@ import pytest
 import torch
 from transformers import AutoModelForTokenClassification
 
-from bertft_utils.arguments import ModelArguments
-from bertft_utils.lookalikes import CHECKPOINTS
-from bertft_utils.modeling import load_config, load_model, load_tokenizer
+from bertft_utils.config.arguments import ModelArguments
+from bertft_utils.modeling.loading import load_config, load_model, load_tokenizer
+from bertft_utils.testing.lookalikes import CHECKPOINTS
 
 # name -> (tokenizer class, model class, how "北京 hello" is tokenized)
 EXPECTED = {

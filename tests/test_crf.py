@@ -6,9 +6,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from bertft_utils.crf import FORBIDDEN, LinearChainCrf, crf_from_checkpoint, gather_labelled
-from bertft_utils.decoding import allowed_transitions, crf_rules, viterbi
-from bertft_utils.training import own_group
+from bertft_utils.modeling.crf import FORBIDDEN, LinearChainCrf, crf_from_checkpoint, gather_labelled
+from bertft_utils.tasks.decoding import allowed_transitions, crf_rules, viterbi
+from bertft_utils.training.trainer import own_group
 
 IOB2 = ["O", "B-LOC", "I-LOC"]
 
@@ -117,7 +117,7 @@ def tiny_model_with_crf():
     """A one-layer BERT token classifier over IOB2 with a CRF attached, in eval mode."""
     from transformers import BertConfig, BertForTokenClassification
 
-    from bertft_utils.crf import attach_crf
+    from bertft_utils.modeling.crf import attach_crf
 
     torch.manual_seed(0)
     model = BertForTokenClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
@@ -163,7 +163,7 @@ def test_start_and_end_scores_apply_only_at_a_sentences_real_edges():
 
 
 def test_the_windows_sentence_edges_reach_the_loss_and_not_the_encoder():
-    from bertft_utils.crf import SENTENCE_EDGES
+    from bertft_utils.modeling.crf import SENTENCE_EDGES
 
     model, crf = tiny_model_with_crf()
     ids = torch.tensor([[1, 5, 6, 7, 2]])

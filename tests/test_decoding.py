@@ -1,7 +1,6 @@
 import numpy as np
-import pytest
 
-from bertft_utils.decoding import allowed_transitions, log_softmax, viterbi
+from bertft_utils.tasks.decoding import allowed_transitions, viterbi
 
 IOB2 = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 
@@ -57,6 +56,3 @@ def test_iob1_rules_and_the_fallback():
     assert viterbi(np.log(np.array([[1.0], [1.0]])), *allowed_transitions(no_outside, "IOB2")) == [0, 0]
 
 
-def test_log_softmax():
-    assert log_softmax(np.array([[0.0, np.log(3.0)]])) == pytest.approx(np.log(np.array([[0.25, 0.75]])))
-    assert np.isfinite(log_softmax(np.array([[1000.0, 0.0]]))).all()

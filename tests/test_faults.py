@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import DATA, REPO, run_script
 
-from bertft_utils.readers import DataFormatError, read_table
+from bertft_utils.data.readers import DataFormatError, read_table
 
 HEADLINES = DATA / "sarcasm_headlines_sample.jsonl"
 FAST = ["--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "64",
@@ -86,7 +86,7 @@ def test_input_file_that_is_a_directory_or_binary(tiny_models, tmp_path):
 
 
 def test_user_errors_are_one_line_and_bugs_keep_their_traceback(capsys, monkeypatch):
-    from bertft_utils.cli import TRACEBACK_VARIABLE, run_cli
+    from bertft_utils.config.cli import TRACEBACK_VARIABLE, run_cli
     from bertft_utils.errors import UsageError
 
     monkeypatch.delenv(TRACEBACK_VARIABLE, raising=False)
@@ -103,7 +103,7 @@ def test_user_errors_are_one_line_and_bugs_keep_their_traceback(capsys, monkeypa
         assert stopped.value.code == 1 and capsys.readouterr().err.startswith(f"error: {user_error}\n")
     with pytest.raises(ValueError, match="an internal invariant"):  # a bug: its traceback is shown
         run_cli(fails(ValueError("an internal invariant")))
-    from bertft_utils.arguments import BertftTrainingArguments, parse_arguments
+    from bertft_utils.config.arguments import BertftTrainingArguments, parse_arguments
 
     with pytest.raises(UsageError, match="load_best_model_at_end"):  # transformers' own flag checks: user errors
         parse_arguments(BertftTrainingArguments, args=["--output_dir", "/tmp/x", "--load_best_model_at_end",

@@ -8,8 +8,9 @@ import sys
 import pytest
 from conftest import DATA, REPO, run_script
 
-from bertft_utils import hp_search
-from bertft_utils.arguments import BertftTrainingArguments, ModelArguments
+from bertft_utils.config.arguments import BertftTrainingArguments, ModelArguments
+from bertft_utils.config.optional_packages import require_search_backend
+from bertft_utils.training import hp_search
 
 SARCASM = DATA / "sarcasm_headlines_sample.jsonl"
 SPACE = json.dumps({"learning_rate": {"type": "float", "low": 1e-4, "high": 1e-3, "log": True},
@@ -133,7 +134,7 @@ def test_ray_search_runs_two_trials(tiny_models, tmp_path):
 def test_a_missing_backend_names_its_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
     with pytest.raises(ImportError) as error:
-        hp_search.require_backend("optuna")
+        require_search_backend("optuna")
     assert str(error.value) == ("--hp_search_backend optuna needs optuna: pip install 'bertft[hpsearch]' (or pip "
                                 "install -e '.[hpsearch]' in a checkout).")
 
@@ -154,7 +155,7 @@ def test_the_word_embeddings_rate_follows_each_trials_learning_rate(tiny_models,
     a rate the user gave stays fixed."""
     from transformers import AutoModelForSequenceClassification, TrainingArguments
 
-    from bertft_utils.training import BertftTrainer
+    from bertft_utils.training.trainer import BertftTrainer
 
     model = AutoModelForSequenceClassification.from_pretrained(str(tiny_models["bert"]), num_labels=2)
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, learning_rate=1e-4, report_to=[])

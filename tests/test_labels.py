@@ -1,7 +1,7 @@
 import pytest
 from transformers import BertConfig
 
-from bertft_utils.labels import (
+from bertft_utils.data.labels import (
     LABEL_NAMES_KEY,
     apply_label_maps,
     check_unseen_labels,
@@ -14,7 +14,7 @@ from bertft_utils.labels import (
     resolve_label_names,
     sort_labels,
 )
-from bertft_utils.readers import DataFormatError
+from bertft_utils.data.readers import DataFormatError
 
 
 def test_labels_sort_numerically_and_normalise():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bertft_utils.metrics import classification_metrics, top_k_accuracy
+from bertft_utils.evaluation.metrics import classification_metrics, top_k_accuracy
 
 
 def test_binary_metrics_are_for_the_named_positive_label():
@@ -34,13 +34,13 @@ def test_binary_task_with_unseen_gold_labels_scores_them_as_errors(unseen):
     assert m["precision"] == pytest.approx(1 / 2)  # predicted sarcastic: one right, one on an unseen record
     assert m["recall"] == pytest.approx(1 / 2) and m["unseen_label_records"] == 2
     assert m["confusion_matrix"] == [[1, 0], [1, 1]]  # the per-label view leaves them out, and says so
-    from bertft_utils.reporting import format_classification_report
+    from bertft_utils.evaluation.reports import format_classification_report
 
     assert "2 records have gold labels never seen in training" in format_classification_report(m)
 
 
 def test_every_average_is_reported_exactly():
-    from bertft_utils.metrics import classification_metrics
+    from bertft_utils.evaluation.metrics import classification_metrics
 
     m = classification_metrics([0, 0, 0, 1, 2, 2], [0, 0, 1, 1, 2, 0], ["a", "b", "c"])
     # per label: a p=2/3 r=2/3; b p=1/2 r=1; c p=1 r=1/2
@@ -58,13 +58,6 @@ def test_every_average_is_reported_exactly():
     assert binary["precision"] == 0.5 and binary["recall"] == 1.0
 
 
-def test_softmax_is_exact_and_stable():
-    from bertft_utils.metrics import softmax
-
-    probabilities = softmax(np.array([[0.0, np.log(3.0)], [1000.0, 1000.0]]))
-    assert probabilities == pytest.approx(np.array([[0.25, 0.75], [0.5, 0.5]]))
-
-
 def test_top_k_larger_than_the_label_count_is_all_correct():
     scores = np.array([[0.1, 0.9], [0.8, 0.2], [0.6, 0.4]])
     assert top_k_accuracy(np.array([0, 1, 0]), scores, 5) == 1.0
@@ -72,14 +65,14 @@ def test_top_k_larger_than_the_label_count_is_all_correct():
 
 
 def test_scalar_metrics_keep_numbers_only():
-    from bertft_utils.metrics import scalar_metrics
+    from bertft_utils.evaluation.metrics import scalar_metrics
 
     assert scalar_metrics({"f1": 0.5, "samples": 3, "flag": True, "name": "x", "matrix": [[1]], "none": None},
                           "test") == {"test_f1": 0.5, "test_samples": 3}
 
 
 def test_entity_metrics_per_type_and_averages():
-    from bertft_utils.metrics import entity_metrics
+    from bertft_utils.evaluation.metrics import entity_metrics
 
     gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
     pred = [["B-PER", "I-PER", "O", "B-PER"], ["I-ORG", "O"]]
@@ -109,7 +102,7 @@ def test_entity_metrics_per_type_and_averages():
 
 
 def test_macro_averages_run_over_the_labels_present_in_the_split():
-    from bertft_utils.metrics import classification_metrics, entity_metrics
+    from bertft_utils.evaluation.metrics import classification_metrics, entity_metrics
 
     # label "c" is neither in the gold nor predicted: it says nothing about this split and is left out
     m = classification_metrics([0, 1, 1], [0, 1, 0], ["a", "b", "c"])
@@ -135,7 +128,7 @@ def test_the_positive_label_is_named_never_the_one_that_sorts_second():
 
     from transformers import BertConfig
 
-    from bertft_utils.labels import POSITIVE_LABEL_KEY, resolve_positive_label
+    from bertft_utils.data.labels import POSITIVE_LABEL_KEY, resolve_positive_label
 
     counts = Counter({"serious": 30, "sarcastic": 20})
     config = BertConfig()
@@ -157,7 +150,7 @@ def test_the_positive_label_is_named_never_the_one_that_sorts_second():
 
 
 def test_strict_mode_reaches_the_text_report_too():
-    from bertft_utils.metrics import entity_metrics
+    from bertft_utils.evaluation.metrics import entity_metrics
 
     gold, pred = [["B-ORG", "I-ORG", "O"]], [["I-ORG", "I-ORG", "O"]]
     assert entity_metrics(gold, pred)["report_text"].split("\n")[2].split() == ["ORG", "1.0000", "1.0000", "1.0000",

@@ -7,7 +7,7 @@ import torch
 from conftest import ARCHITECTURES, DATA, run_script
 from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-from bertft_utils.mlm_warmup import masked_lm_sharing_encoder
+from bertft_utils.training.mlm_warmup import masked_lm_sharing_encoder
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
@@ -63,8 +63,8 @@ def test_embeddings_only_warm_up_keeps_the_pretrained_layers(trains, tiny_models
     from datasets import Dataset
     from transformers import AutoTokenizer
 
-    from bertft_utils.arguments import BertftTrainingArguments, ModelArguments
-    from bertft_utils.mlm_warmup import warm_up_encoder
+    from bertft_utils.config.arguments import BertftTrainingArguments, ModelArguments
+    from bertft_utils.training.mlm_warmup import warm_up_encoder
 
     model = AutoModelForTokenClassification.from_pretrained(tiny_models["bert"], num_labels=3)
     tokenizer = AutoTokenizer.from_pretrained(tiny_models["bert"])
@@ -87,8 +87,8 @@ def test_warm_up_needs_a_mask_token(tmp_path):
 
     from datasets import Dataset
 
-    from bertft_utils.arguments import BertftTrainingArguments, ModelArguments
-    from bertft_utils.mlm_warmup import warm_up_encoder
+    from bertft_utils.config.arguments import BertftTrainingArguments, ModelArguments
+    from bertft_utils.training.mlm_warmup import warm_up_encoder
 
     args = BertftTrainingArguments(output_dir=str(tmp_path), do_train=True, report_to=[], auto_bf16=False)
     with pytest.raises(ValueError, match="--mlm_warmup_epochs needs a tokenizer with a mask token"):

@@ -3,8 +3,8 @@ import os
 import pytest
 from transformers import BertTokenizerFast
 
-from bertft_utils.arguments import ModelArguments
-from bertft_utils.modeling import embedded_model_path, load_config, load_tokenizer
+from bertft_utils.config.arguments import ModelArguments
+from bertft_utils.modeling.loading import embedded_model_path, load_config, load_tokenizer
 
 
 def tokenizer_for(path, **kwargs):
@@ -88,7 +88,7 @@ def test_a_new_head_is_initialised_afresh_and_the_encoder_kept(kind, model_class
     import torch
     import transformers
 
-    from bertft_utils.modeling import load_model
+    from bertft_utils.modeling.loading import load_model
 
     auto = getattr(transformers, model_class)
     head = auto.from_pretrained(str(tiny_models[kind]), num_labels=3, id2label={0: "x", 1: "y", 2: "z"})

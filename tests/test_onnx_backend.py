@@ -97,7 +97,7 @@ def test_dynamic_int8_quantization_runs_the_quantized_graph(trained_ner, tmp_pat
 def test_top_two_gap():
     import numpy as np
 
-    from bertft_utils.onnx_backend import top_two_gap
+    from bertft_utils.runtime.onnx_backend import top_two_gap
 
     assert top_two_gap(np.array([0.1, 2.0, 1.5])) == pytest.approx(0.5)  # one example's class logits
     assert top_two_gap(np.array([[3.0, 0.0, 1.0], [1.0, 1.2, -4.0]])) == pytest.approx(0.2)  # tokens: the smallest
@@ -109,7 +109,7 @@ def test_onnx_graph_fusions_are_measured_cached_and_applied(tiny_models, tmp_pat
     import torch
     from transformers import AutoModelForTokenClassification
 
-    from bertft_utils import onnx_backend
+    from bertft_utils.runtime import onnx_backend
 
     monkeypatch.setenv("BERTFT_CACHE", str(tmp_path / "cache"))
     model = AutoModelForTokenClassification.from_pretrained(str(tiny_models["bert"]), num_labels=3)

@@ -1,6 +1,6 @@
 import pytest
 
-from bertft_utils.option_values import parse_option_value
+from bertft_utils.config.option_values import parse_option_value
 
 
 def test_comma_list_json_and_files(tmp_path):

@@ -5,8 +5,8 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from bertft_utils import precision
-from bertft_utils.arguments import BertftTrainingArguments
+from bertft_utils.config.arguments import BertftTrainingArguments
+from bertft_utils.runtime import machine_cache, precision
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_the_faster_precision_wins_and_is_remembered(model, tmp_path, monkeypatc
         caplog.text and "cached in" in caplog.text
     stored = json.loads((tmp_path / "precision.json").read_text())
     [(key, entry)] = stored.items()
-    assert precision.cpu_model() in key and f"torch {torch.__version__}" in key and "batch size 4 | train" in key
+    assert machine_cache.cpu_model() in key and f"torch {torch.__version__}" in key and "batch size 4 | train" in key
     assert entry["choice"] == "bf16" and entry["fp32_s"] == 0.2
     monkeypatch.setattr(precision, "time_precisions", lambda *a, **k: {"fp32_s": 0.1, "bf16_s": 0.3, "batch": "x"})
     assert precision.choose_precision(model, batch(), training=False) is False  # another key: measured again
@@ -79,11 +79,11 @@ def test_cpu_identity_tells_apart_cpus_with_the_same_name(tmp_path):
                         "processor\t: 1\nmodel\t\t: 99\nmodel name\t: other\n")
         return str(path)
 
-    zen3 = precision.cpu_model(cpuinfo("AMD EPYC", "1", "avx2 fma"))
-    zen4 = precision.cpu_model(cpuinfo("AMD EPYC", "17", "avx2 fma avx512f avx512_bf16"))
+    zen3 = machine_cache.cpu_model(cpuinfo("AMD EPYC", "1", "avx2 fma"))
+    zen4 = machine_cache.cpu_model(cpuinfo("AMD EPYC", "17", "avx2 fma avx512f avx512_bf16"))
     assert zen3 == "AMD EPYC (family/model/stepping 25/1/1) [avx2,fma]"
     assert zen4 == "AMD EPYC (family/model/stepping 25/17/1) [avx2,fma,avx512f,avx512_bf16]"
-    assert precision.cpu_model(str(tmp_path / "absent")) == (platform.processor() or platform.machine())
+    assert machine_cache.cpu_model(str(tmp_path / "absent")) == (platform.processor() or platform.machine())
 
 
 def test_timing_runs_both_precisions_on_the_batch_and_skips_the_full_batch_where_bf16_crawls(model, monkeypatch):

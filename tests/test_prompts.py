@@ -1,7 +1,7 @@
 import pytest
 from transformers import BertConfig
 
-from bertft_utils.prompts import PromptTemplate, validate_template
+from bertft_utils.data.prompts import PromptTemplate, validate_template
 
 
 def test_presets_and_custom_templates():

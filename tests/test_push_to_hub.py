@@ -12,7 +12,7 @@ import yaml
 from conftest import DATA, REPO
 from hub_endpoint import LocalHub
 
-from bertft_utils.prompts import PRESETS
+from bertft_utils.data.prompts import PRESETS
 
 RARE = "龘靐齉爩"  # characters no look-alike vocabulary has: --add_unk_chars must add them
 FAST = ["--num_train_epochs", "1", "--learning_rate", "1e-3", "--per_device_train_batch_size", "16",

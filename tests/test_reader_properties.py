@@ -10,7 +10,7 @@ import tempfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bertft_utils.readers import (
+from bertft_utils.data.readers import (
     DataFormatError,
     read_answer_question_lines,
     read_conll,

@@ -1,6 +1,6 @@
 import pytest
 
-from bertft_utils.readers import DataFormatError, guess_format, read_table
+from bertft_utils.data.readers import DataFormatError, guess_format, read_table
 
 
 def write(tmp_path, name, content, mode="w"):
@@ -69,7 +69,7 @@ def test_unknown_extension_asks_for_data_format():
 
 
 def test_conll_reader_msra_tabs_docstart_and_space_token(tmp_path):
-    from bertft_utils.readers import read_token_file
+    from bertft_utils.data.readers import read_token_file
 
     content = "-DOCSTART- -X- O O\n\n北\tB-LOC\n京\tI-LOC\n \tO\n\u00a0\tO\n\n\nEU B-ORG\nrejects O\n"
     path = write(tmp_path, "m.txt", content)
@@ -80,7 +80,7 @@ def test_conll_reader_msra_tabs_docstart_and_space_token(tmp_path):
 
 
 def test_token_jsonl_and_csv(tmp_path):
-    from bertft_utils.readers import read_token_file
+    from bertft_utils.data.readers import read_token_file
 
     jsonl = write(tmp_path, "t.jsonl", '{"tokens": ["a", "b"], "ner_tags": ["B-X", "O"]}\n')
     assert read_token_file(jsonl).sentences[0].tags == ["B-X", "O"]
@@ -92,14 +92,14 @@ def test_token_jsonl_and_csv(tmp_path):
 
 
 def test_conll_line_without_tag(tmp_path):
-    from bertft_utils.readers import read_token_file
+    from bertft_utils.data.readers import read_token_file
 
     with pytest.raises(DataFormatError, match=r"n\.txt, line 2: expected a token and a tag"):
         read_token_file(write(tmp_path, "n.txt", "北\tB-LOC\n京\n"))
 
 
 def test_answer_question_lines_with_nbsp(tmp_path):
-    from bertft_utils.readers import read_answer_question_lines
+    from bertft_utils.data.readers import read_answer_question_lines
 
     content = ("臺北市政府衛生局食品藥物管理科\u00a0 食品標示 怎麼看？\n\n"
                "臺北市政府勞動局勞動基準科 加班費\u00a0如何計算\u00a0？\r\n")
@@ -110,7 +110,7 @@ def test_answer_question_lines_with_nbsp(tmp_path):
 
 
 def test_answer_without_question_is_an_error_or_skipped(tmp_path):
-    from bertft_utils.readers import read_answer_question_lines
+    from bertft_utils.data.readers import read_answer_question_lines
 
     path = write(tmp_path, "bad.txt", "部門甲 問題一\n部門乙\n部門甲 問題二\n")
     with pytest.raises(DataFormatError, match=r"bad\.txt, line 2: no question after the answer '部門乙'"):
@@ -156,7 +156,7 @@ def test_broken_json_array_is_reported_at_its_line(tmp_path):
 
 
 def test_unparsable_json_list_in_a_csv_cell_names_file_and_line(tmp_path):
-    from bertft_utils.readers import read_token_file
+    from bertft_utils.data.readers import read_token_file
 
     path = write(tmp_path, "tokens.csv", 'tokens,ner_tags\n"[""a"", ""b""]","[""O"", ""O""]"\n"[""c"", oops]",O\n')
     with pytest.raises(DataFormatError, match=r"tokens\.csv, line 3: column 'tokens' starts like a JSON list but"):
@@ -165,7 +165,7 @@ def test_unparsable_json_list_in_a_csv_cell_names_file_and_line(tmp_path):
 
 def test_hf_conll_sample_columns_are_picked_as_hf_run_ner_picks_them(tmp_path, caplog):
     """transformers' own CoNLL test sample: JSON lines with `words` / `ner` columns."""
-    from bertft_utils.readers import read_token_file
+    from bertft_utils.data.readers import read_token_file
 
     rows = ['{"words": ["EU", "rejects", "German"], "ner": ["B-ORG", "O", "B-MISC"]}',
             '{"words": ["Peter", "Blackburn"], "ner": ["B-PER", "I-PER"]}']
@@ -186,7 +186,7 @@ def test_table_errors_name_the_flags_of_the_calling_script(tmp_path):
 
 
 def test_several_text_columns_are_joined_and_sentence_is_the_fallback(tmp_path):
-    from bertft_utils.sequence_classification import table_to_labeled_texts
+    from bertft_utils.tasks.sequence import table_to_labeled_texts
 
     table = read_table(write(tmp_path, "two.csv", "title,body,label\nA title,and a body,1\nB,c,0\n"))
     texts = table_to_labeled_texts(table, "title,body", "label", True)
@@ -201,8 +201,8 @@ def test_predictions_tsv_round_trips_any_text(tmp_path):
 
     import numpy as np
 
-    from bertft_utils.prediction_files import write_classification_predictions
-    from bertft_utils.sequence_classification import LabeledTexts
+    from bertft_utils.evaluation.prediction_files import write_classification_predictions
+    from bertft_utils.tasks.sequence import LabeledTexts
 
     texts = ['"quoted start', "tab\tinside", "two\nlines", 'both "a"\t\r\nb', "plain"]
     split = LabeledTexts(texts, ["0", "1", "0", "1", "0"], [("f.tsv", i + 2) for i in range(5)])
@@ -312,7 +312,7 @@ def test_csv_blank_rows_and_line_numbers(tmp_path):
 
 
 def test_open_text_refuses_directories_binary_and_other_encodings(tmp_path):
-    from bertft_utils.readers import open_text
+    from bertft_utils.data.readers import open_text
 
     with pytest.raises(DataFormatError) as error:
         open_text(str(tmp_path))
@@ -335,7 +335,7 @@ def test_open_text_refuses_directories_binary_and_other_encodings(tmp_path):
 
 
 def test_columns_pick_and_require(tmp_path, caplog):
-    from bertft_utils.readers import shown_values
+    from bertft_utils.data.readers import shown_values
 
     table = read_table(write(tmp_path, "c.jsonl", '{"x": 1, "y": 2}\n{"z": 3, "x": 4}\n'))
     assert table.columns() == ["x", "y", "z"]
@@ -361,7 +361,7 @@ def test_columns_pick_and_require(tmp_path, caplog):
 
 
 def test_answer_lines_in_full(tmp_path, caplog):
-    from bertft_utils.readers import read_answer_question_lines
+    from bertft_utils.data.readers import read_answer_question_lines
 
     path = write(tmp_path, "qa.txt", "  office  a question \r\n\n \nlonely\nother q2\n")
     with pytest.raises(DataFormatError) as error:
@@ -380,7 +380,7 @@ def test_answer_lines_in_full(tmp_path, caplog):
 
 
 def test_conll_in_full(tmp_path):
-    from bertft_utils.readers import read_conll, read_token_file
+    from bertft_utils.data.readers import read_conll, read_token_file
 
     path = write(tmp_path, "c.txt", "a B-X\r\nb  I-X \n\t\n-DOCSTART-\tO\nc\tO\n\n\nd\tx\tO\n")
     token_file = read_conll(path)
@@ -404,7 +404,7 @@ def test_conll_in_full(tmp_path):
 
 
 def test_token_tables_in_full(tmp_path):
-    from bertft_utils.readers import read_token_file
+    from bertft_utils.data.readers import read_token_file
 
     path = write(tmp_path, "t.jsonl", '{"tokens": ["a", 1], "ner_tags": ["O", "B-X"]}\n\n'
                                       '{"tokens": "c d", "ner_tags": " [\\"O\\", \\"O\\"]"}\n')
@@ -439,7 +439,7 @@ def test_token_tables_in_full(tmp_path):
 
 
 def test_text_lines_and_subsets(tmp_path):
-    from bertft_utils.readers import read_text_lines
+    from bertft_utils.data.readers import read_text_lines
 
     path = write(tmp_path, "raw.txt", "北京 人\r\n\n  \nab  c\n")
     chars = read_text_lines(path)
@@ -458,7 +458,7 @@ def test_text_lines_and_subsets(tmp_path):
 
 
 def test_paths_line_ends_and_defaults_of_each_reader(tmp_path, caplog):
-    from bertft_utils.readers import (
+    from bertft_utils.data.readers import (
         open_text,
         read_answer_question_lines,
         read_table_file,
@@ -509,7 +509,7 @@ def test_paths_line_ends_and_defaults_of_each_reader(tmp_path, caplog):
 
 
 def test_reader_log_lines_in_full(tmp_path, caplog):
-    from bertft_utils.readers import read_answer_question_lines, read_token_file
+    from bertft_utils.data.readers import read_answer_question_lines, read_token_file
 
     csv_path = write(tmp_path, "m.csv", "text,label\n" + "".join(f'"a\nb",{i}\n' for i in range(11)))
     qa = write(tmp_path, "qa.txt", "".join(f"lonely{i}\n" for i in range(11)) + "office q\n")
@@ -518,8 +518,9 @@ def test_reader_log_lines_in_full(tmp_path, caplog):
         read_table(csv_path)
         read_answer_question_lines(qa, skip_malformed=True)
         read_token_file(tokens)
-    assert [r.name for r in caplog.records] == ["bertft_utils.readers.tables", "bertft_utils.readers.answer_lines",
-                                                "bertft_utils.readers.tables", "bertft_utils.readers.tables"]
+    readers = "bertft_utils.data.readers"
+    assert [r.name for r in caplog.records] == [f"{readers}.tables", f"{readers}.answer_lines", f"{readers}.tables",
+                                                f"{readers}.tables"]
     assert caplog.messages == [
         f"{csv_path}: 11 records span several lines (quoted newlines), starting on lines [2, 4, 6, 8, 10, 12, 14, 16, "
         "18, 20] ... (11 in all).",
@@ -529,7 +530,7 @@ def test_reader_log_lines_in_full(tmp_path, caplog):
 
 
 def test_an_empty_tag_list_names_file_line_and_column(tmp_path):
-    from bertft_utils.readers import read_token_file
+    from bertft_utils.data.readers import read_token_file
 
     path = write(tmp_path, "t.jsonl", '{"tokens": ["a"], "ner_tags": ["O"]}\n{"tokens": ["a"], "ner_tags": []}\n')
     with pytest.raises(DataFormatError) as error:

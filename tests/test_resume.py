@@ -106,7 +106,7 @@ def test_a_resumed_run_keeps_the_precision_of_the_checkpoint(tmp_path):
     trains on in the checkpoint's precision (a cache or machine change must not switch it half-way)."""
     from types import SimpleNamespace
 
-    from bertft_utils.checkpoints import MARKER, checkpoint_precision, resumable_checkpoint
+    from bertft_utils.training.checkpoints import MARKER, checkpoint_precision, resumable_checkpoint
 
     settings = {"learning_rate": 1e-3, "bf16": True, "fp16": False}
     folder = tmp_path / "checkpoint-8"

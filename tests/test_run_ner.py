@@ -266,7 +266,7 @@ def test_doc_stride_follows_max_seq_length_unless_given():
 
 
 def test_viterbi_decoding_never_emits_illegal_tags_and_both_are_counted(tiny_models, tmp_path):
-    from bertft_utils.tags import count_illegal
+    from bertft_utils.data.tags import count_illegal
 
     trained = tmp_path / "trained"
     run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(TRAIN),
@@ -306,7 +306,7 @@ def test_crf_trains_saves_reloads_and_plain_transformers_still_loads_it(tiny_mod
     from safetensors import safe_open
     from transformers import AutoModelForTokenClassification, pipeline
 
-    from bertft_utils.crf import FORBIDDEN
+    from bertft_utils.modeling.crf import FORBIDDEN
 
     rng = random.Random(2)
     train = write_conll(tmp_path / "train.txt", [synthetic_sentence(rng, rng.randint(1, 3)) for _ in range(200)])

@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from bertft_utils.splits import read_split, stratified_split, write_split
+from bertft_utils.data.splits import read_split, stratified_split, write_split
 
 
 def test_stratified_split_keeps_class_proportions_and_is_seeded():
@@ -34,7 +34,7 @@ def test_split_round_trip_and_checks(tmp_path):
 
 
 def test_sample_indices_is_seeded_stratified_and_in_file_order():
-    from bertft_utils.splits import sample_indices
+    from bertft_utils.data.splits import sample_indices
 
     labels = ["a"] * 50 + ["b"] * 30 + ["c"] * 15 + ["d"] * 5  # sorted by label, as Taipei QA is
     chosen = sample_indices(len(labels), 20, seed=1, labels=labels)
@@ -61,7 +61,7 @@ def split_args(tmp_path, **kwargs):
 def test_split_file_must_cover_every_record_and_keeps_its_own_settings(tmp_path):
     import json
 
-    from bertft_utils.splits import split_train_file
+    from bertft_utils.data.splits import split_train_file
 
     labels = ["a", "b"] * 10
     path = write_split(str(tmp_path / "old"), stratified_split(labels, 20, 10, 7), "train.jsonl", 7, (20.0, 10.0))
@@ -75,7 +75,7 @@ def test_split_file_must_cover_every_record_and_keeps_its_own_settings(tmp_path)
 
 
 def test_the_split_is_the_same_whatever_the_run_does(tmp_path):
-    from bertft_utils.splits import split_train_file
+    from bertft_utils.data.splits import split_train_file
 
     labels = ["a", "b"] * 10
     split = split_train_file(split_args(tmp_path), labels, str(tmp_path), False)
@@ -99,7 +99,7 @@ def test_identical_texts_share_a_split():
 
 
 def test_train_overlap_counts_identical_and_near_identical_records():
-    from bertft_utils.splits import train_overlap
+    from bertft_utils.data.splits import train_overlap
 
     counts = train_overlap(["Hello  world", "Other"], ["hello world!", "Hello world", "new"])
     assert counts == {"records": 3, "identical_in_train": 1, "near_identical_in_train": 2,
@@ -107,7 +107,7 @@ def test_train_overlap_counts_identical_and_near_identical_records():
 
 
 def test_a_model_folder_lends_its_split_for_the_same_file_and_refuses_another(tmp_path, caplog):
-    from bertft_utils.splits import split_train_file
+    from bertft_utils.data.splits import split_train_file
 
     data = tmp_path / "train.jsonl"
     data.write_text("".join(f'{{"text": "t{i}", "label": "{i % 2}"}}\n' for i in range(20)))
@@ -192,7 +192,7 @@ def test_split_file_contents_and_every_check(tmp_path):
 
 
 def test_sample_shares_follow_the_largest_remainders():
-    from bertft_utils.splits import sample_indices
+    from bertft_utils.data.splits import sample_indices
 
     labels = ["a"] * 5 + ["b"] * 3 + ["c"] * 2
     # n=5: shares a 2.5, b 1.5, c 1.0 -> floors 2, 1, 1; one more to the largest remainder (a and b tie: a first)
@@ -212,7 +212,7 @@ def test_sample_shares_follow_the_largest_remainders():
 
 
 def test_split_train_file_percentages_and_seed(tmp_path):
-    from bertft_utils.splits import split_train_file
+    from bertft_utils.data.splits import split_train_file
 
     labels = ["a"] * 50 + ["b"] * 50
     result = split_train_file(split_args(tmp_path, validation_split_percentage=20.0, test_split_percentage=10.0,
@@ -232,7 +232,7 @@ def test_split_train_file_percentages_and_seed(tmp_path):
 
 
 def test_labels_of_any_type_split_and_sample_deterministically():
-    from bertft_utils.splits import sample_indices
+    from bertft_utils.data.splits import sample_indices
 
     mixed = [0, "a", 0, "a", 1.5, "a", 0, 0, "a", "a"]  # not mutually comparable: ordered by their text
     assert stratified_split(mixed, 20, 20, seed=1) == stratified_split(mixed, 20, 20, seed=1)
@@ -240,7 +240,7 @@ def test_labels_of_any_type_split_and_sample_deterministically():
 
 
 def test_sample_ties_and_overshoot_are_resolved_by_name_and_count():
-    from bertft_utils.splits import sample_indices
+    from bertft_utils.data.splits import sample_indices
 
     def counts(labels, n):
         chosen = sample_indices(len(labels), n, seed=0, labels=labels)
@@ -256,7 +256,7 @@ def test_sample_ties_and_overshoot_are_resolved_by_name_and_count():
 
 
 def test_given_files_hold_nothing_out_and_a_missing_one_is_always_held_out(tmp_path):
-    from bertft_utils.splits import split_train_file
+    from bertft_utils.data.splits import split_train_file
 
     labels = ["a"] * 100 + ["b"] * 100  # 1% of 100 is 1: anything but 0% would hold one out
     given = split_train_file(split_args(tmp_path, validation_file="v.jsonl", test_file="t.jsonl"), labels,
@@ -277,7 +277,7 @@ def test_ten_absent_records_are_listed_without_an_ellipsis(tmp_path):
 
 
 def test_the_extra_record_goes_to_the_largest_remainder_only():
-    from bertft_utils.splits import sample_indices
+    from bertft_utils.data.splits import sample_indices
 
     labels = ["a"] * 10 + ["b"] * 3 + ["c"] * 3
     chosen = sample_indices(len(labels), 8, seed=0, labels=labels)
@@ -286,7 +286,7 @@ def test_the_extra_record_goes_to_the_largest_remainder_only():
 
 
 def test_a_file_of_one_text_repeated_holds_nothing_out_and_says_why(tmp_path, caplog):
-    from bertft_utils.splits import split_train_file
+    from bertft_utils.data.splits import split_train_file
 
     with caplog.at_level("INFO", logger="bertft_utils"):
         split = split_train_file(split_args(tmp_path), ["a"] * 20, str(tmp_path), False, texts=["same text"] * 20)
@@ -296,7 +296,7 @@ def test_a_file_of_one_text_repeated_holds_nothing_out_and_says_why(tmp_path, ca
 
 
 def test_the_model_split_and_a_given_file_for_its_held_out_part_are_refused_together(tmp_path):
-    from bertft_utils.splits import split_train_file
+    from bertft_utils.data.splits import split_train_file
 
     (tmp_path / "train.jsonl").write_text("x\n" * 20)
     model = tmp_path / "model"

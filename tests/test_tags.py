@@ -1,7 +1,7 @@
 import pytest
 
-from bertft_utils.readers import DataFormatError, read_token_file
-from bertft_utils.tags import count_illegal, detect_scheme, name_tag_ids, parse_tag_names, repair, validate_tags
+from bertft_utils.data.readers import DataFormatError, read_token_file
+from bertft_utils.data.tags import count_illegal, detect_scheme, name_tag_ids, parse_tag_names, repair, validate_tags
 
 
 def test_scheme_detection():
@@ -60,7 +60,7 @@ def test_integer_tag_ids_are_named_or_explained(tmp_path):
 
 
 def test_scoring_tags_and_scheme_rules_exactly():
-    from bertft_utils.tags import to_scoring_tag
+    from bertft_utils.data.tags import to_scoring_tag
 
     assert [to_scoring_tag(t) for t in ("M-LOC", "B-LOC", "O", "E-M-X")] == ["I-LOC", "B-LOC", "O", "E-M-X"]
     # IOBES: a continuation (I/M/E) must follow B/I/M of its own type
@@ -187,8 +187,8 @@ def test_fix_tags_repairs_training_only_and_the_model_keeps_its_scheme():
 
     from transformers import BertConfig
 
-    from bertft_utils.readers import TaggedSentence, TokenFile
-    from bertft_utils.token_classification import TAG_SCHEME_KEY, NerTask, check_tags
+    from bertft_utils.data.readers import TaggedSentence, TokenFile
+    from bertft_utils.tasks.ner import TAG_SCHEME_KEY, NerTask, check_tags
 
     def token_file(tags):
         return TokenFile("f.txt", "conll", [TaggedSentence(list("abc"), list(tags), [1, 2, 3])], [], 3)
@@ -220,7 +220,7 @@ def test_a_crf_is_not_trained_on_illegal_gold_unless_it_is_repaired():
 
     from transformers import BertConfig
 
-    from bertft_utils.token_classification import NerTask
+    from bertft_utils.tasks.ner import NerTask
 
     task = NerTask(SimpleNamespace(tag_names=None, decoding="crf", tag_scheme=None))
     task.configure(BertConfig())

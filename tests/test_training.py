@@ -2,8 +2,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bertft_utils.arguments import ModelArguments
-from bertft_utils.publishing import finetuned_from
+from bertft_utils.config.arguments import ModelArguments
+from bertft_utils.publishing.hub import finetuned_from
 
 
 def test_model_card_names_the_base_model_by_its_hub_name(tmp_path):
@@ -19,8 +19,8 @@ def test_model_card_names_the_base_model_by_its_hub_name(tmp_path):
 def test_embedding_matrix_gets_its_own_learning_rate(tiny_models, tmp_path):
     from transformers import AutoModelForTokenClassification
 
-    from bertft_utils.arguments import BertftTrainingArguments
-    from bertft_utils.training import BertftTrainer
+    from bertft_utils.config.arguments import BertftTrainingArguments
+    from bertft_utils.training.trainer import BertftTrainer
 
     model = AutoModelForTokenClassification.from_pretrained(str(tiny_models["bert"]), num_labels=3)
     args = BertftTrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to=[])
@@ -41,7 +41,7 @@ def test_embedding_matrix_gets_its_own_learning_rate(tiny_models, tmp_path):
 def test_added_characters_default_to_twenty_times_the_learning_rate(tiny_models):
     from transformers import AutoModel, AutoTokenizer
 
-    from bertft_utils.vocabulary import prepare_vocabulary
+    from bertft_utils.modeling.vocabulary import prepare_vocabulary
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["bert"]))
     model = AutoModel.from_pretrained(str(tiny_models["bert"]))
@@ -64,8 +64,8 @@ def test_predict_in_order_restores_order_and_skips_validation_metrics(tiny_model
     from transformers import AutoTokenizer, DataCollatorWithPadding
     from transformers.modeling_outputs import SequenceClassifierOutput
 
-    from bertft_utils.arguments import BertftTrainingArguments
-    from bertft_utils.training import BertftTrainer, predict_in_order
+    from bertft_utils.config.arguments import BertftTrainingArguments
+    from bertft_utils.training.trainer import BertftTrainer, predict_in_order
 
     class Echo(torch.nn.Module):
         def __init__(self):

@@ -1,7 +1,7 @@
 import pytest
 from transformers import BertConfig
 
-from bertft_utils.transforms import RegexTransformations, resolve_regex_transformations
+from bertft_utils.data.transforms import RegexTransformations, resolve_regex_transformations
 
 
 def test_transformations_apply_in_order_and_from_file(tmp_path):

@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
-from bertft_utils.windows import IGNORE, Window, Windows, encode_windows, stitch_predictions
+from bertft_utils.tasks.windows import IGNORE, Window, Windows, encode_windows, stitch_predictions
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_stitching_takes_edge_words_and_refuses_uncovered_ones():
 
 
 def test_scores_are_stitched_from_the_same_positions_as_ids(tokenizer):
-    from bertft_utils.windows import stitch_scores
+    from bertft_utils.tasks.windows import stitch_scores
 
     windows = encode_windows([list("北京上海中国人北京上海中国人"), ["北"]], None, tokenizer, max_seq_length=8,
                              doc_stride=3)

@@ -1,0 +1,153 @@
+"""Token files for NER: CoNLL/MSRA columns, token-list tables (jsonl/json/csv) and raw text to tag, as sentences
+whose every token keeps its line number."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from bertft_utils.data.readers.common import DataFormatError, guess_format, open_text
+from bertft_utils.data.readers.tables import read_table_file
+
+TOKEN_FORMATS = ("conll", "jsonl", "json", "csv")
+
+
+@dataclass
+class TaggedSentence:
+    """Tokens of one sentence, their tags (None for untagged input) and where each token came from."""
+
+    tokens: list[str]
+    tags: list[str] | None
+    lines: list[int]
+
+
+@dataclass
+class TokenFile:
+    """Sentences of a token-level file, plus the raw lines to write predictions back in the same layout."""
+
+    path: str
+    format: str
+    sentences: list[TaggedSentence] = field(default_factory=list)
+    raw_lines: list[str] = field(default_factory=list)
+    token_lines: int = 0
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def subset(self, indices: list[int]) -> TokenFile:
+        """These sentences only (the raw lines stay, to write predictions in the file's layout)."""
+        return TokenFile(self.path, self.format, [self.sentences[i] for i in indices], self.raw_lines,
+                         self.token_lines)
+
+
+def _split_token_line(line: str) -> list[str]:
+    """Columns of a CoNLL line: tab-separated if it has a tab (a token may then be a space), else whitespace."""
+    return line.split("\t") if "\t" in line else line.split()
+
+
+def read_conll(path: str, tagged: bool = True) -> TokenFile:
+    """One token per line, tag in the last column; blank lines end sentences; -DOCSTART- lines are skipped.
+
+    Covers MSRA (`char<TAB>tag`), People's Daily and CoNLL-2003 files. With `tagged=False`, one column is enough.
+    """
+    result = TokenFile(path, "conll")
+    tokens: list[str] = []
+    tags: list[str] = []
+    lines: list[int] = []
+
+    def close_sentence():
+        if tokens:
+            result.sentences.append(TaggedSentence(tokens.copy(), tags.copy() if tagged else None, lines.copy()))
+            tokens.clear(), tags.clear(), lines.clear()
+
+    with open_text(path) as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            result.raw_lines.append(line)
+            if not line.strip() and "\t" not in line:
+                close_sentence()
+                continue
+            columns = _split_token_line(line)
+            if columns[0].startswith("-DOCSTART-"):
+                close_sentence()
+                continue
+            if tagged and len(columns) < 2:
+                raise DataFormatError(
+                    f"{path}, line {line_number}: expected a token and a tag separated by a tab or spaces, "
+                    f"got {line!r}. Untagged text goes in with --predict_text_file."
+                )
+            tokens.append(columns[0])
+            tags.append(columns[-1].strip())
+            lines.append(line_number)
+            result.token_lines += 1
+    close_sentence()
+    if not result.sentences:
+        raise DataFormatError(f"{path}: no sentences found (expected token<TAB>tag lines).")
+    return result
+
+
+def _token_list(value, path: str, line: int, column: str) -> list[str]:
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise DataFormatError(
+                    f"{path}, line {line}: column {column!r} starts like a JSON list but does not parse ({error.msg}, "
+                    f"column {error.colno}). Write a JSON list such as [\"a\", \"b\"] or space-separated tokens."
+                ) from None
+        else:
+            value = value.split()
+    if not isinstance(value, list) or not value:
+        raise DataFormatError(f"{path}, line {line}: column {column!r} must be a non-empty list.")
+    return [str(v) for v in value]
+
+
+def read_token_table(path: str, data_format: str, tokens_column: str, tags_column: str, tagged: bool) -> TokenFile:
+    """JSON lines / csv with a list of tokens and a list of tags per row (csv cells: JSON list or space-separated)."""
+    table = read_table_file(path, data_format)
+    # as Hugging Face's run_ner.py: 'tokens' else the first column, 'ner_tags' else the second
+    tokens_column = table.pick_column(tokens_column, "tokens", (0,), "--tokens_column_name")
+    tags_column = table.pick_column(tags_column, "ner_tags", (1,), "--tags_column_name")
+    table.require_columns(*([tokens_column, tags_column] if tagged else [tokens_column]),
+                          flags="--tokens_column_name/--tags_column_name (or HF's --text_column_name/"
+                                "--label_column_name)")
+    result = TokenFile(path, data_format)
+    for row, line in zip(table.rows, table.line_numbers, strict=True):
+        tokens = _token_list(row.get(tokens_column), path, line, tokens_column)
+        tags = None
+        if tagged:
+            tags = _token_list(row.get(tags_column), path, line, tags_column)
+            if len(tags) != len(tokens):
+                raise DataFormatError(
+                    f"{path}, line {line}: {len(tokens)} tokens but {len(tags)} tags. Each token needs one tag."
+                )
+        result.sentences.append(TaggedSentence(tokens, tags, [line] * len(tokens)))
+    return result
+
+
+def read_token_file(path: str, data_format: str | None = None, tokens_column: str = "tokens",
+                    tags_column: str = "ner_tags", tagged: bool = True) -> TokenFile:
+    """A token-level file in any supported format (guessed from the extension: .jsonl/.json/.csv, else conll)."""
+    fmt = data_format or guess_format(path, known=("jsonl", "json", "csv"), default="conll")
+    if fmt == "conll":
+        return read_conll(path, tagged)
+    if fmt in ("jsonl", "json", "csv"):
+        return read_token_table(path, fmt, tokens_column, tags_column, tagged)
+    raise DataFormatError(f"{path}: unsupported format {fmt!r}; use one of {', '.join(TOKEN_FORMATS)}.")
+
+
+def read_text_lines(path: str, split: str = "char") -> TokenFile:
+    """Raw text, one sentence per line, split into characters (`char`) or on whitespace (`whitespace`)."""
+    result = TokenFile(path, "text")
+    with open_text(path) as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            result.raw_lines.append(line)
+            if not line.strip():
+                continue
+            tokens = list(line) if split == "char" else line.split()
+            result.sentences.append(TaggedSentence(tokens, None, [line_number] * len(tokens)))
+    if not result.sentences:
+        raise DataFormatError(f"{path}: no text found.")
+    return result

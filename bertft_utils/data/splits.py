@@ -1,0 +1,277 @@
+"""Seeded stratified train/validation/test splits, written to disk so anyone can reproduce them.
+
+Our own per-class allocation rather than scikit-learn's `train_test_split`: that one refuses classes with a single
+member and can leave a rare class out of training; here every class keeps at least one training example.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+
+from transformers import TrainingArguments
+from transformers.trainer_utils import IntervalStrategy
+
+from bertft_utils.data.readers import file_sha256
+from bertft_utils.errors import UsageError
+
+logger = logging.getLogger(__name__)
+SPLIT_NAMES = ("train", "validation", "test")
+SPLIT_FILE_NAME = "split_ids.json"
+
+
+def normalized_text(text: str) -> str:
+    """A text as splits compare it: runs of whitespace made one space, ends stripped."""
+    return " ".join(str(text).split())
+
+
+def loosely_normalized_text(text: str) -> str:
+    """A text as the near-duplicate count compares it: case folded, only letters and digits kept."""
+    return "".join(character for character in str(text).casefold() if character.isalnum())
+
+
+def _units(labels: Sequence[Hashable], groups: Sequence[Hashable] | None) -> list[tuple[Hashable, list[int]]]:
+    """(stratum, record indices) per group of records that must share a split, in order of first occurrence; a
+    group's stratum is its first record's label. Without groups every record is its own unit."""
+    if groups is None:
+        return [(label, [index]) for index, label in enumerate(labels)]
+    members: dict[Hashable, list[int]] = {}
+    for index, key in enumerate(groups):
+        members.setdefault(key, []).append(index)
+    return [(labels[indices[0]], indices) for indices in members.values()]
+
+
+def stratified_split(
+    labels: Sequence[Hashable], validation_percentage: float, test_percentage: float, seed: int,
+    groups: Sequence[Hashable] | None = None,
+) -> dict[str, list[int]]:
+    """Indices of each split. Every label is split in the given proportions (rounded), keeping one in train.
+
+    Records with the same `groups` key (e.g. the same text) always land in the same split; proportions then count
+    groups. The result depends only on the labels, the groups, the percentages and the seed.
+    """
+    units = _units(labels, groups)
+    by_label: dict[Hashable, list[int]] = defaultdict(list)
+    for unit, (label, _) in enumerate(units):
+        by_label[label].append(unit)
+    rng = random.Random(seed)
+    chosen: dict[str, list[int]] = {name: [] for name in SPLIT_NAMES}
+    for label in sorted(by_label, key=str):
+        indices = by_label[label]
+        rng.shuffle(indices)
+        n = len(indices)
+        n_test = int(round(n * test_percentage / 100))
+        n_validation = int(round(n * validation_percentage / 100))
+        while n_test + n_validation > n - 1 and (n_test or n_validation):
+            if n_test >= n_validation:
+                n_test -= 1
+            else:
+                n_validation -= 1
+        chosen["test"].extend(indices[:n_test])
+        chosen["validation"].extend(indices[n_test:n_test + n_validation])
+        chosen["train"].extend(indices[n_test + n_validation:])
+    return {name: sorted(i for unit in chosen[name] for i in units[unit][1]) for name in SPLIT_NAMES}
+
+
+def sample_indices(n_records: int, n: int | None, seed: int, labels: Sequence[Hashable] | None = None) -> list[int]:
+    """A seeded random subset of `n` record indices, in file order (all of them when `n` is None or too large).
+
+    With `labels` the subset is stratified: each label gets its share (largest remainders), and every label keeps at
+    least one record while `n` allows it, so a quick run on a file sorted by label still sees every label.
+    """
+    if n is None or n >= n_records:
+        return list(range(n_records))
+    rng = random.Random(seed)
+    if labels is None:
+        return sorted(rng.sample(range(n_records), n))
+    by_label: dict[Hashable, list[int]] = defaultdict(list)
+    for index, label in enumerate(labels):
+        by_label[label].append(index)
+    keys = sorted(by_label, key=str)
+    floor_one = n >= len(keys)
+    shares = {k: n * len(by_label[k]) / n_records for k in keys}
+    counts = {k: max(int(shares[k]), 1 if floor_one else 0) for k in keys}
+    by_remainder = sorted(keys, key=lambda k: (-(shares[k] - int(shares[k])), str(k)))
+    while sum(counts.values()) < n:
+        for k in by_remainder:
+            if sum(counts.values()) < n and counts[k] < len(by_label[k]):
+                counts[k] += 1
+    while sum(counts.values()) > n:  # the floor of one per label overshot: take back from the largest
+        largest = max(keys, key=lambda k: (counts[k], str(k)))
+        counts[largest] -= 1
+    chosen = [i for k in keys for i in rng.sample(by_label[k], counts[k])]
+    return sorted(chosen)
+
+
+def write_split(output_dir: str, splits: dict[str, list[int]], source_file: str, seed: int,
+                percentages: tuple[float, float], source_sha256: str | None = None) -> str:
+    """Write the split as 0-based record indices into `source_file`, with the file's SHA-256 (computed unless
+    given); returns the path."""
+    os.makedirs(output_dir, exist_ok=True)
+    path = os.path.join(output_dir, SPLIT_FILE_NAME)
+    if source_sha256 is None and os.path.isfile(source_file):
+        source_sha256 = file_sha256(source_file)
+    payload = {
+        "source_file": os.path.basename(source_file),
+        "source_sha256": source_sha256,
+        "index_base": 0,
+        "note": "indices count records (non-blank lines / sentences) of source_file, in file order; records with "
+                "the same text (after whitespace normalisation) share a split",
+        "seed": seed,
+        "validation_percentage": percentages[0],
+        "test_percentage": percentages[1],
+        "sizes": {name: len(ids) for name, ids in splits.items()},
+        **{name: ids for name, ids in splits.items()},
+    }
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle)
+    os.replace(temporary, path)  # a run killed while writing leaves the previous split, never half of one
+    return path
+
+
+def _read_payload(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        payload = json.load(handle)
+    missing = [name for name in SPLIT_NAMES if name not in payload]
+    if missing:
+        raise UsageError(f"{path}: not a split file (missing {missing}).")
+    return payload
+
+
+def read_split(path: str, num_records: int) -> tuple[dict[str, list[int]], dict]:
+    """Load a split written by `write_split`; every record of the data file must be in exactly one split.
+
+    Returns the split and its settings (seed, percentages, source file and hash) as recorded in the file."""
+    payload = _read_payload(path)
+    seen: set[int] = set()
+    for name in SPLIT_NAMES:
+        for index in payload[name]:
+            if not 0 <= index < num_records:
+                raise UsageError(
+                    f"{path}: index {index} in {name!r} is outside the data file, which has {num_records} records. "
+                    "Was the split written for another file?"
+                )
+            if index in seen:
+                raise UsageError(f"{path}: index {index} appears in more than one split.")
+            seen.add(index)
+    if len(seen) != num_records:
+        absent = [i for i in range(num_records) if i not in seen]
+        raise UsageError(f"{path}: {len(absent)} of the data file's {num_records} records are in no split (record "
+                         f"ids {absent[:10]}{' ...' if len(absent) > 10 else ''}). Was the split written for another "
+                         "file? Make a new split (leave out --split_file).")
+    settings = {k: payload.get(k) for k in ("seed", "validation_percentage", "test_percentage", "source_file",
+                                             "source_sha256")}
+    return {name: list(payload[name]) for name in SPLIT_NAMES}, settings
+
+
+def stored_split_path(model_name_or_path: str | None) -> str | None:
+    """The split a fine-tuned model folder was trained with (its split_ids.json), or None."""
+    if not model_name_or_path or not os.path.isdir(model_name_or_path):
+        return None
+    path = os.path.join(model_name_or_path, SPLIT_FILE_NAME)
+    return path if os.path.isfile(path) else None
+
+
+def _check_stored_split(path: str, settings: dict, data_args, digest: str) -> None:
+    """The stored split of a model applies to --train_file (content `digest`) only if it was made of the same file,
+    with the settings this run asks for; anything else is refused with the reason."""
+    train_file = data_args.train_file
+    folder = os.path.dirname(path)
+    if settings.get("source_sha256") is not None and settings["source_sha256"] != digest:
+        raise UsageError(
+            f"--model_name_or_path {folder} was trained on a split of {settings['source_file']} (SHA-256 "
+            f"{settings['source_sha256'][:12]}...), but --train_file {train_file} has other content (SHA-256 "
+            f"{digest[:12]}...): a fresh split of it could score the model on records it was trained on. Pass "
+            f"--split_file to use a split on purpose, or --new_split to split {train_file} afresh anyway.")
+    asked = {"--split_seed": (settings.get("seed"), data_args.split_seed),
+             "--validation_split_percentage": (settings.get("validation_percentage"),
+                                               data_args.validation_split_percentage),
+             "--test_split_percentage": (settings.get("test_percentage"), data_args.test_split_percentage)}
+    given = {"--validation_split_percentage": data_args.validation_file, "--test_split_percentage": data_args.test_file}
+    differing = [f"{flag} {now} (the model's split: {then})" for flag, (then, now) in asked.items()
+                 if then is not None and not given.get(flag) and float(then) != float(now)]
+    if differing:
+        raise UsageError(
+            f"--model_name_or_path {folder} was trained on the split of {train_file} made with other settings: "
+            f"{'; '.join(differing)}. Leave them at the model's values to evaluate on its own held-out records, pass "
+            "--split_file to use a split on purpose, or --new_split to split afresh anyway.")
+
+
+def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, write: bool,
+                     texts: Sequence[str] | None = None, model_name_or_path: str | None = None) -> dict[str, list[int]]:
+    """Indices of --train_file records per split: from --split_file, else the split the model folder
+    (--model_name_or_path) was trained with when it was made of this file, else a fresh stratified split.
+
+    A split depends only on the file's content, --split_seed and the percentages, never on what the run does: the
+    validation/test parts are held out whenever no --validation_file/--test_file is given. Records with the same text
+    (after whitespace normalisation) share a split. `labels` stratifies (one constant value per record: a plain
+    seeded shuffle). The split is written to output_dir.
+    """
+    files = (data_args.validation_file, data_args.test_file)
+    stored = None if getattr(data_args, "new_split", False) else stored_split_path(model_name_or_path)
+    path = data_args.split_file or stored
+    digest = file_sha256(data_args.train_file) if os.path.isfile(data_args.train_file) else None
+    if path:
+        if not data_args.split_file:  # the file and settings first: a split of another file fails on its content
+            _check_stored_split(path, _read_payload(path), data_args, digest)
+        splits, settings = read_split(path, len(labels))
+        if not data_args.split_file:
+            logger.info("Using the split %s was trained with (%s, the same content as --train_file): its held-out "
+                        "records stay held out.", os.path.dirname(path), path)
+        for name, given in zip(("validation", "test"), files, strict=True):
+            if given and splits[name]:
+                raise UsageError(
+                    f"{'--split_file ' + path if data_args.split_file else 'The split of the model (' + path + ')'} "
+                    f"holds {len(splits[name])} {name} records of --train_file, but --{name}_file {given} was given "
+                    f"too: those records would be neither trained on nor scored. Drop --{name}_file, or "
+                    f"{'make a new split without --split_file' if data_args.split_file else 'pass --new_split'}.")
+        seed, percentages = settings["seed"], (settings["validation_percentage"], settings["test_percentage"])
+    else:
+        percentages = tuple(0.0 if given else percentage for given, percentage in zip(
+            files, (data_args.validation_split_percentage, data_args.test_split_percentage), strict=True))
+        seed = data_args.split_seed
+        groups = None if texts is None else [normalized_text(text) for text in texts]
+        splits = stratified_split(labels, *percentages, seed, groups)
+        distinct = len(set(groups)) if groups is not None else len(labels)
+        if distinct < len(labels):
+            logger.info("%s: %d records, %d distinct texts: records with the same text share a split.",
+                        data_args.train_file, len(labels), distinct)
+        for name, percentage in zip(("validation", "test"), percentages, strict=True):
+            if percentage and not splits[name]:
+                logger.warning("%s: no %s records could be held out (%g%% asked): its %d records have %d distinct "
+                               "texts, and records with the same text share a split. Give --%s_file.",
+                               data_args.train_file, name, percentage, len(labels), distinct, name)
+    if write:
+        write_split(output_dir, splits, data_args.train_file, seed, percentages, digest)
+    return splits
+
+
+def train_overlap(train_texts: Sequence[str], other_texts: Sequence[str]) -> dict:
+    """How many records of a held-out split also occur in training: identical after whitespace normalisation, and
+    nearly so (case, spaces and punctuation ignored)."""
+    exact = {normalized_text(text) for text in train_texts}
+    loose = {loosely_normalized_text(text) for text in train_texts}
+    identical = [text for text in other_texts if normalized_text(text) in exact]
+    near = sum(loosely_normalized_text(text) in loose for text in other_texts)
+    return {"records": len(other_texts), "identical_in_train": len(identical), "near_identical_in_train": near,
+            "identical_examples": identical[:10]}
+
+
+def held_out_splits_needed(training_args: TrainingArguments) -> tuple[bool, bool]:
+    """Whether this run uses a validation split (evaluation, also during training) and a test split."""
+    evaluates = training_args.do_eval or training_args.eval_strategy != IntervalStrategy.NO
+    return evaluates, bool(training_args.do_predict)
+
+
+def require_splits(training_args: TrainingArguments, available, predicted: list[str]) -> None:
+    """--do_train/--do_eval need their split; --do_predict needs something to predict (`predicted`)."""
+    for flag, split in (("do_train", "train"), ("do_eval", "validation")):
+        if getattr(training_args, flag) and split not in available:
+            raise UsageError(f"--{flag} needs a {split} split: pass --{split}_file, or a --train_file to split.")
+    if training_args.do_predict and not predicted:
+        raise UsageError("--do_predict needs a test split: pass --test_file, or a --train_file to split.")

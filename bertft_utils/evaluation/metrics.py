@@ -1,0 +1,85 @@
+"""Metrics computed with scikit-learn and seqeval directly (`evaluate.load` needs the Hub)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+
+def classification_metrics(gold: list[int], predicted: list[int], label_list: list[str],
+                           positive_label: str | None = None) -> dict:
+    """Accuracy, precision/recall/F1 and the confusion matrix.
+
+    Two classes: `precision/recall/f1` are binary, for `positive_label` (named in the result); more classes: they
+    are macro averages. `macro_*` and `weighted_*` run over the labels present in this split's gold or
+    predictions (scikit-learn's `labels=`; `macro_labels` says how many): a label neither in the gold nor predicted
+    says nothing about this split. Gold labels unseen in training (negative ids) count as one label, never predicted.
+    """
+    present = sorted(set(gold) | set(predicted))
+    metrics = {"accuracy": float(accuracy_score(gold, predicted)), "macro_labels": len(present)}
+    for average in ("macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(gold, predicted, labels=present, average=average,
+                                                     zero_division=0)
+        metrics.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
+    if len(label_list) == 2 and positive_label is not None:
+        # per-label scores, not average="binary": gold labels unseen in training (negative ids) make scikit-learn
+        # call the task multiclass; here they count as errors of whatever was predicted for them
+        positive = label_list.index(positive_label)
+        p, r, f, _ = precision_recall_fscore_support(gold, predicted, labels=[positive], average=None,
+                                                     zero_division=0)
+        metrics.update({"precision": float(p[0]), "recall": float(r[0]), "f1": float(f[0]),
+                        "positive_label": positive_label})
+    else:
+        metrics.update({"precision": metrics["macro_precision"], "recall": metrics["macro_recall"],
+                        "f1": metrics["macro_f1"]})
+    label_ids = list(range(len(label_list)))
+    metrics["confusion_matrix"] = confusion_matrix(gold, predicted, labels=label_ids).tolist()
+    metrics["unseen_label_records"] = int(sum(g < 0 for g in gold))
+    return metrics
+
+
+def top_k_accuracy(gold: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """Fraction of examples whose gold label is among the k highest scores."""
+    k = min(k, scores.shape[-1])
+    top = np.argsort(-scores, axis=-1)[:, :k]
+    return float(np.mean([g in row for g, row in zip(gold, top, strict=True)]))
+
+
+# Text facts kept beside the numbers in *_results.json: what a number means.
+NAMED_FACTS = ("positive_label", "positive_label_rule", "compute_precision", "compute_precision_chosen_by",
+               "decoding")
+
+
+def scalar_metrics(metrics: dict, prefix: str) -> dict:
+    """Numbers (and the NAMED_FACTS), with the split prefix, as the Trainer logs and `save_metrics` expects."""
+    return {f"{prefix}_{k}": v for k, v in metrics.items()
+            if (isinstance(v, int | float) and not isinstance(v, bool)) or (k in NAMED_FACTS and isinstance(v, str))}
+
+
+def entity_metrics(gold: list[list[str]], predicted: list[list[str]], strict_scheme: str | None = None) -> dict:
+    """Entity-level precision/recall/F1 per type and micro/macro/weighted averages (seqeval), plus token accuracy.
+
+    Default: seqeval's default (conlleval-compatible) chunking; `strict_scheme` ("IOB2", "IOBES", ...) uses its
+    strict mode, where only well-formed entities count.
+    """
+    from seqeval import scheme as seqeval_schemes
+    from seqeval.metrics import accuracy_score as token_accuracy
+    from seqeval.metrics import classification_report as seqeval_report
+
+    kwargs = {"mode": "strict", "scheme": getattr(seqeval_schemes, strict_scheme)} if strict_scheme else {}
+    if not any(tag != "O" for tags in (*gold, *predicted) for tag in tags):
+        # seqeval's text report fails when no entity occurs at all (e.g. a small all-O validation sample)
+        report, text = {}, "no entities in the gold or predicted tags\n"
+    else:
+        report = seqeval_report(gold, predicted, digits=4, output_dict=True, zero_division=0, **kwargs)
+        text = seqeval_report(gold, predicted, digits=4, zero_division=0, **kwargs)
+    per_type = {name: {k: float(v) if k != "support" else int(v) for k, v in values.items()}
+                for name, values in report.items()}
+    metrics: dict = {"per_type": per_type, "report_text": text,
+                     "token_accuracy": float(token_accuracy(gold, predicted))}
+    for average in ("micro", "macro", "weighted"):
+        values = per_type.get(f"{average} avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
+        metrics.update({f"{average}_precision": values["precision"], f"{average}_recall": values["recall"],
+                        f"{average}_f1": values["f1-score"]})
+    metrics.update(precision=metrics["micro_precision"], recall=metrics["micro_recall"], f1=metrics["micro_f1"])
+    return metrics

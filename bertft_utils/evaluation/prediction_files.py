@@ -1,0 +1,106 @@
+"""Files a run writes about its predictions: predicted tags or labels beside the input, and the test reports
+(entity report per type; classification report, confusion matrix as JSON and PNG). Main process only."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+
+import numpy as np
+from sklearn.metrics import classification_report
+
+from bertft_utils.data.readers import TokenFile
+from bertft_utils.evaluation.metrics import classification_metrics, top_k_accuracy
+from bertft_utils.evaluation.plots import plot_confusion_matrix
+from bertft_utils.evaluation.reports import format_classification_report
+from bertft_utils.files import announce, write_json, write_text
+
+logger = logging.getLogger(__name__)
+
+
+def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]], path: str) -> str:
+    """The input with a predicted-tag column added.
+
+    A whole CoNLL file: line for line (sentence breaks and -DOCSTART- kept). Part of one (a split, or
+    --max_predict_samples) or raw text: `token<TAB>[gold<TAB>]predicted` per line, blank line between sentences.
+    JSON lines/csv input: one JSON object per input record with `predicted_tags` added.
+    """
+    by_line = {line: tag for s, tags in zip(token_file.sentences, predictions, strict=True)
+               for line, tag in zip(s.lines, tags, strict=True)}
+    with open(path, "w", encoding="utf-8") as handle:
+        if token_file.format == "conll" and len(by_line) == token_file.token_lines:
+            for number, raw in enumerate(token_file.raw_lines, start=1):
+                separator = "\t" if "\t" in raw else " "
+                handle.write(f"{raw}{separator}{by_line[number]}\n" if number in by_line else raw + "\n")
+        elif token_file.format in ("conll", "text"):
+            for sentence, tags in zip(token_file.sentences, predictions, strict=True):
+                gold = sentence.tags or [None] * len(tags)
+                for token, gold_tag, tag in zip(sentence.tokens, gold, tags, strict=True):
+                    handle.write("\t".join([token, *([gold_tag] if gold_tag else []), tag]) + "\n")
+                handle.write("\n")
+        else:
+            for sentence, tags in zip(token_file.sentences, predictions, strict=True):
+                record = {"line": sentence.lines[0], "tokens": sentence.tokens, "predicted_tags": tags}
+                if sentence.tags is not None:
+                    record["tags"] = sentence.tags
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return announce(path)
+
+
+def write_entity_report(metrics: dict, output_dir: str, prefix: str) -> None:
+    """`<prefix>_entity_report.txt` (precision recall f1-score support per type) and `<prefix>_entities.json`."""
+    with open(os.path.join(output_dir, f"{prefix}_entity_report.txt"), "w", encoding="utf-8") as handle:
+        handle.write(metrics["report_text"])
+    announce(os.path.join(output_dir, f"{prefix}_entity_report.txt"))
+    with open(os.path.join(output_dir, f"{prefix}_entities.json"), "w", encoding="utf-8") as handle:
+        json.dump(metrics["per_type"], handle, indent=2, ensure_ascii=False)
+    announce(os.path.join(output_dir, f"{prefix}_entities.json"))
+
+
+def write_classification_predictions(split, probabilities: np.ndarray, label_list: list[str], output_dir: str,
+                                     top_k: tuple[int, ...] = (), notes: list[str] = (),
+                                     positive: tuple[str, str] | None = None) -> dict:
+    """predictions.tsv, test metrics, the text report and the confusion-matrix PNG; returns the metrics.
+
+    predictions.tsv shows each text as read (a question, not its prompt).
+    """
+    predicted = probabilities.argmax(axis=-1)
+    label_to_id = {label: i for i, label in enumerate(label_list)}
+    k_out = max([1, *top_k])
+    order = np.argsort(-probabilities, axis=-1)[:, :k_out]
+    path = os.path.join(output_dir, "predictions.tsv")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        header = ["file", "line", "text", "gold", "predicted", "probability"]
+        header += [f"top{r + 1}_{kind}" for r in range(1, k_out) for kind in ("label", "probability")]
+        writer.writerow(header)
+        for row, text in enumerate(split.texts):
+            source_file, line = split.sources[row]
+            gold = split.labels[row] if split.labels is not None else ""
+            cells = [os.path.basename(source_file), line, text, gold, label_list[predicted[row]],
+                     f"{probabilities[row, predicted[row]]:.6f}"]
+            for rank in range(1, k_out):
+                cells += [label_list[order[row, rank]], f"{probabilities[row, order[row, rank]]:.6f}"]
+            writer.writerow(cells)
+    announce(path)
+    if split.labels is None:
+        logger.info("The test file has no labels: wrote predictions only.")
+        return {}
+    gold_ids = np.array([label_to_id.get(label, -1) for label in split.labels])
+    metrics = classification_metrics(gold_ids.tolist(), predicted.tolist(), label_list, positive and positive[0])
+    if positive:
+        metrics["positive_label_rule"] = positive[1]
+    for k in top_k:
+        metrics[f"top{k}_accuracy"] = top_k_accuracy(gold_ids, probabilities, k)
+    metrics["samples"] = len(split)
+    known = gold_ids >= 0
+    table = classification_report(gold_ids[known], predicted[known], labels=list(range(len(label_list))),
+                                  target_names=label_list, digits=4, zero_division=0)
+    write_text(os.path.join(output_dir, "test_report.txt"), format_classification_report(metrics, table, notes))
+    write_json(os.path.join(output_dir, "confusion_matrix.json"),
+               {"labels": label_list, "rows": "gold", "columns": "predicted", "matrix": metrics["confusion_matrix"]})
+    plot_confusion_matrix(metrics["confusion_matrix"], label_list, os.path.join(output_dir, "confusion_matrix.png"),
+                          "test confusion matrix")
+    return metrics

@@ -1,0 +1,375 @@
+"""The one flow every script runs: config -> data splits -> labels -> tokenizer -> model -> vocabulary -> encode ->
+warm-up -> Trainer -> train / evaluate / predict -> reports -> model card and push.
+
+A task (token_classification.NerTask, sequence_classification.SequenceTask) plugs in how its files are read, how
+records become model inputs, and how predictions become outputs and metrics; everything else happens here once.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bertft_utils.config.arguments import EMBEDDED_MODEL_ALIAS
+from bertft_utils.data.labels import resolve_label_list
+from bertft_utils.data.language import guess_language
+from bertft_utils.data.splits import (
+    held_out_splits_needed,
+    require_splits,
+    sample_indices,
+    split_train_file,
+    train_overlap,
+)
+from bertft_utils.errors import UsageError
+from bertft_utils.evaluation.metrics import scalar_metrics
+from bertft_utils.files import write_json
+from bertft_utils.modeling.loading import load_config, load_model, load_tokenizer
+from bertft_utils.modeling.vocabulary import prepare_vocabulary
+from bertft_utils.publishing.hub import PublishingTrainer, finetuned_from, finish
+from bertft_utils.publishing.model_card import ModelCardFacts, neutral_example
+from bertft_utils.runtime.allocator import keep_freed_memory
+from bertft_utils.runtime.precision import apply_precision, choose_precision, precision_is_measured
+from bertft_utils.training.checkpoints import checkpoint_precision, resume_point
+from bertft_utils.training.hp_search import run_search
+from bertft_utils.training.mlm_warmup import warm_up_encoder
+from bertft_utils.training.trainer import (
+    BertftTrainer,
+    evaluate_and_save,
+    predict_in_order,
+    save_split_metrics,
+    train_and_save,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class Records(Protocol):
+    """What a task reads from a file: records with their source lines, of which a split keeps a subset."""
+
+    def __len__(self) -> int: ...
+
+    def subset(self, indices: list[int]) -> Records: ...
+
+
+class Encoded(Protocol):
+    """A split's model inputs."""
+
+    def dataset(self): ...
+
+
+class Task(Protocol):
+    """How one kind of task plugs into `run_task`."""
+
+    script: str  # e.g. "run_ner.py", named in the model card
+    pipeline_task: str  # the `transformers.pipeline` task of the saved model
+    model_class: type  # AutoModelFor...
+    pretokenized: bool  # inputs are lists of words
+    curve_metric: str  # validation metric of the learning curve
+
+    def configure(self, config) -> None:
+        """Settings stored in (or read from) the model config before anything is read."""
+
+    def read(self, path: str, split: str) -> Records:
+        """The records of one data file (`split`: train, validation or test)."""
+
+    def strata(self, records: Records) -> list | None:
+        """Values to stratify splits and --max_*_samples subsets by (None: a plain seeded shuffle)."""
+
+    def prepare_splits(self, splits: dict[str, Records], data_args) -> None:
+        """After splitting: checks and renamings, and extra splits (e.g. raw text to tag) added to `splits`."""
+
+    def gold_labels(self, records: Records) -> list[str] | None:
+        """Every gold label of the records, flattened (None when the file has none)."""
+
+    def label_order(self) -> list[str] | None:
+        """An order the label list must follow (else sorted)."""
+
+    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool) -> None:
+        """Task layers beyond the pipeline model (a CRF), created or read from the checkpoint (not when the head is
+        new: another label set), as submodules; and the task's settings stored in the model config once the label
+        list is known (NER's tag scheme, a binary task's positive class)."""
+
+    def bind_model(self, model) -> None:
+        """The model that trains from now on (a hyperparameter-search trial's copy)."""
+
+    def model_inputs(self, records: Records) -> list[str]:
+        """The records as a user would feed them to `pipeline` (model card examples, language, vocabulary)."""
+
+    def encode(self, split: str, records: Records, tokenizer, label_to_id: dict[str, int], data_args) -> Encoded:
+        """Tokenized model inputs (and label ids)."""
+
+    def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation: Records | None,
+                      encoded_validation: Encoded | None) -> dict:
+        """`data_collator`, `compute_metrics`, `preprocess_logits_for_metrics` for the Trainer (and any other keyword
+        argument of BertftTrainer, e.g. `crf_learning_rate`)."""
+
+    def prediction_splits(self, splits: dict[str, Records]) -> list[str]:
+        """The splits --do_predict predicts, in order."""
+
+    def decode(self, encoded: Encoded, predictions, label_list: list[str]) -> Any:
+        """Raw model predictions (in dataset order) -> the task's outputs (tags per word, label probabilities)."""
+
+    def write_outputs(self, split: str, records: Records, outputs, label_list: list[str], output_dir: str,
+                      timing: dict, notes: list[str]) -> dict:
+        """Prediction files and test reports of one split (`notes`: lines the report adds, e.g. on records that
+        also occur in training); returns its metrics ({} without gold labels)."""
+
+    def data_report(self, coverage, encoded: dict[str, Encoded]) -> dict:
+        """What the data looked like (data_report.json; empty: none written)."""
+
+    def card_sections(self, results: dict[str, dict]) -> list[str]:
+        """Extra Markdown sections for the model card."""
+
+    input_note: str  # how to feed pipeline, for the model card
+
+
+@dataclass
+class TaskRun:
+    """What a finished run hands back to its script (e.g. to answer new questions with the trained model)."""
+
+    task: Task
+    trainer: BertftTrainer
+    tokenizer: Any
+    label_list: list[str]
+    results: dict[str, dict]
+    data_args: Any
+
+    def predict(self, records: Records) -> Any:
+        """The task's outputs for new records, with the trained model (through --inference_backend)."""
+        encoded = self.task.encode("new", records, self.tokenizer, {}, self.data_args)
+        predictions, _ = predict_split(self.trainer, encoded.dataset(), self.trainer.data_collator)
+        return self.task.decode(encoded, predictions, self.label_list)
+
+
+def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]:
+    """Raw predictions in dataset order and their timing, by the Trainer or by ONNX Runtime (--inference_backend)."""
+    args = trainer.args
+    if args.inference_backend == "onnxruntime":
+        from bertft_utils.runtime.onnx_backend import predict_in_order_onnx
+
+        return predict_in_order_onnx(trainer.model, dataset, collator, args.per_device_eval_batch_size,
+                                     args.output_dir, quantization=args.onnx_quantization,
+                                     recheck_margin=args.onnx_recheck_margin)
+    return predict_in_order(trainer, dataset)
+
+
+def load_splits(task: Task, data_args, output_dir: str, is_main_process: bool,
+                model_name_or_path: str | None = None) -> dict[str, Records]:
+    """train/validation/test records: --train_file split (--split_file, or the split the model folder was trained
+    with) where a file is missing, the given files otherwise, then the seeded --max_*_samples subsets."""
+    splits: dict[str, Records] = {}
+    if data_args.train_file:
+        train = task.read(data_args.train_file, "train")
+        strata = task.strata(train)
+        indices = split_train_file(data_args, [0] * len(train) if strata is None else strata, output_dir,
+                                   write=is_main_process, texts=task.model_inputs(train),
+                                   model_name_or_path=model_name_or_path)
+        splits.update({name: train.subset(ids) for name, ids in indices.items() if ids})
+        logger.info("Split of %s: %s.", data_args.train_file, {name: len(ids) for name, ids in indices.items()})
+    for name in ("validation", "test"):
+        path = getattr(data_args, f"{name}_file")
+        if path:
+            splits[name] = task.read(path, name)
+    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
+              "test": data_args.max_predict_samples}
+    return {name: records if limits[name] is None else records.subset(
+        sample_indices(len(records), limits[name], data_args.split_seed, task.strata(records)))
+        for name, records in splits.items()}
+
+
+def set_aside_unused(splits: dict[str, Records], training_args) -> None:
+    """Held-out parts this run does not use are dropped (and said so): they are never trained on, and the split
+    stays the same whatever the run does."""
+    evaluates, predicts = held_out_splits_needed(training_args)
+    for name, used, flag in (("validation", evaluates, "--do_eval or --eval_strategy"), ("test", predicts,
+                                                                                        "--do_predict")):
+        if name in splits and not used:
+            logger.info("%d %s records are held out and unused in this run (no %s): never trained on.",
+                        len(splits.pop(name)), name, flag)
+
+
+def overlap_with_training(task: Task, splits: dict[str, Records]) -> dict[str, dict]:
+    """Per held-out split: how many of its records also occur in this run's training part."""
+    if "train" not in splits:
+        return {}
+    train_texts = task.model_inputs(splits["train"])
+    return {name: train_overlap(train_texts, task.model_inputs(splits[name]))
+            for name in ("validation", "test") if name in splits}
+
+
+def precision_facts(training_args, measured: bool, resumed: bool = False) -> dict:
+    """The precision the run computes in, and who chose it: recorded in every *_results.json."""
+    chosen = "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32"
+    return {"compute_precision": chosen,
+            "compute_precision_chosen_by": "measured" if measured else "resumed checkpoint" if resumed else "flags"}
+
+
+def prediction_precision(precision: dict, training_args) -> dict:
+    """The precision of --do_predict's numbers: PyTorch's (`precision`), or ONNX Runtime's graph."""
+    if training_args.inference_backend != "onnxruntime":
+        return precision
+    graph = "fp32" if training_args.onnx_quantization == "none" else (
+        f"{training_args.onnx_quantization} (fp32 recheck margin {training_args.onnx_recheck_margin:g})")
+    return {"compute_precision": graph, "compute_precision_chosen_by": "--inference_backend onnxruntime"}
+
+
+def precision_note(precision: dict, training_args) -> str:
+    """The test report's line on the precision of the predictions."""
+    chosen = prediction_precision(precision, training_args)
+    by = chosen["compute_precision_chosen_by"]
+    how = {"measured": "the faster on this machine, measured", "flags": "as the flags say",
+           "resumed checkpoint": "that of the checkpoint it resumed"}.get(by, by)
+    return f"Predicted in {chosen['compute_precision']} ({how})."
+
+
+def overlap_note(split: str, overlap: dict | None) -> list[str]:
+    """The test report's line on records that also occur in training."""
+    if not overlap:
+        return []
+    return [f"{overlap['identical_in_train']} of {overlap['records']} {split} records also appear in training "
+            f"(identical after whitespace normalisation); {overlap['near_identical_in_train']} nearly (case, spaces "
+            "and punctuation ignored)."]
+
+
+def card_facts(task: Task, model_args, data_args, label_list: list[str], results: dict[str, dict],
+               splits: dict[str, Records], card_example: str | None = None) -> ModelCardFacts:
+    """What the model card says about a run. It quotes no text of the data: the usage example is --card_example
+    or a neutral sentence in the data's language."""
+    examples = next((task.model_inputs(records) for records in splits.values() if len(records)), [""])
+    data_file = next((f for f in (data_args.train_file, data_args.validation_file, data_args.test_file,
+                                  getattr(data_args, "predict_text_file", None)) if f), "")
+    language = guess_language(examples[:200])
+    example = card_example or neutral_example(task.pipeline_task, language)
+    return ModelCardFacts(
+        base_model=finetuned_from(model_args), task=task.pipeline_task, dataset=os.path.basename(data_file),
+        labels=label_list, script=task.script, results=results,
+        split_sizes={name: len(records) for name, records in splits.items()},
+        extra_sections=task.card_sections(results), input_note=task.input_note,
+        language=language, example_input=example.replace('"', "'")[:200],
+        license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
+
+
+def trial_model_factory(task: Task, prepared):
+    """`model_init` for a hyperparameter search: a fresh copy of the prepared model for every trial (and for the
+    final training), so that each starts from the same weights; the task follows the copy (its CRF)."""
+    template = copy.deepcopy(prepared).cpu()
+
+    def model_init(trial=None):
+        model = copy.deepcopy(template)
+        task.bind_model(model)
+        return model
+
+    return model_init
+
+
+def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
+    """Read, split, tokenize, train, evaluate and predict; write every output; card and push."""
+    os.makedirs(training_args.output_dir, exist_ok=True)
+    if training_args.keep_freed_memory:
+        keep_freed_memory()  # before the model's weights are allocated
+    resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args,
+                                                  precision_is_measured(training_args))
+    config = load_config(model_args)
+    task.configure(config)
+    with training_args.main_process_first(desc="reading and splitting the data"):
+        splits = load_splits(task, data_args, training_args.output_dir, training_args.should_save,
+                             model_args.model_name_or_path)
+        task.prepare_splits(splits, data_args)
+    set_aside_unused(splits, training_args)
+    overlap = overlap_with_training(task, splits)
+    for name, counts in overlap.items():
+        if counts["identical_in_train"] or counts["near_identical_in_train"]:
+            logger.warning(" ".join(overlap_note(name, counts)))
+    if not training_args.do_train:
+        splits.pop("train", None)  # evaluation or prediction only: the training part is neither encoded nor used
+    require_splits(training_args, splits, task.prediction_splits(splits))
+    label_list, new_head = resolve_label_list(config, training_args.do_train,
+                                    task.gold_labels(splits["train"]) if "train" in splits else None,
+                                    {name: task.gold_labels(records) for name, records in splits.items()
+                                     if name != "train"}, data_args.allow_unseen_labels, task.label_order())
+    logger.info("Labels (%d): %s", len(label_list), label_list[:20])
+    label_to_id = {label: i for i, label in enumerate(label_list)}
+
+    tokenizer = load_tokenizer(model_args, config, pretokenized=task.pretokenized)
+    model = load_model(task.model_class, model_args, config, tokenizer, new_head=new_head)
+    task.extend_model(model, label_list, model_args, training=training_args.do_train, new_head=new_head)
+    coverage, embedding_learning_rate = prepare_vocabulary(
+        model_args, training_args, tokenizer, model,
+        task.model_inputs(splits["train"]) if "train" in splits else None)
+    with training_args.main_process_first(desc="tokenizing"):
+        encoded = {name: task.encode(name, records, tokenizer, label_to_id, data_args)
+                   for name, records in splits.items()}
+    train_dataset = encoded["train"].dataset() if "train" in encoded else None
+    hooks = task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation"))
+    measured = precision_is_measured(training_args) and bool(encoded)
+    resumed_bf16 = checkpoint_precision(resume_from) if measured and training_args.do_train else None
+    if resumed_bf16 is not None:  # a resumed run goes on in the precision it was trained in
+        apply_precision(training_args, resumed_bf16)
+        logger.info("Precision: %s, that of the checkpoint resumed (%s).", "bf16" if resumed_bf16 else "fp32",
+                    resume_from)
+        measured = False
+    elif measured:
+        sample = train_dataset if train_dataset is not None else next(iter(encoded.values())).dataset()
+        size = (training_args.per_device_train_batch_size if train_dataset is not None
+                else training_args.per_device_eval_batch_size)
+        batch = hooks["data_collator"]([sample[i] for i in range(min(size, len(sample)))])
+        apply_precision(training_args, choose_precision(model, dict(batch), training=train_dataset is not None))
+    precision = precision_facts(training_args, measured, resumed=resumed_bf16 is not None)
+    checkpoint_marker.refresh(model_args, data_args, training_args)
+    warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate, resume_from)
+
+    searching = training_args.do_train and training_args.hp_search_trials > 0
+    if searching and "validation" not in encoded:
+        raise UsageError("--hp_search_trials needs validation data to compare trials: --validation_file, or "
+                         "--validation_split_percentage > 0.")
+    trainer = PublishingTrainer(
+        model=None if searching else model, model_init=trial_model_factory(task, model) if searching else None,
+        args=training_args, train_dataset=train_dataset,
+        eval_dataset=encoded["validation"].dataset() if "validation" in encoded else None,
+        processing_class=tokenizer, callbacks=[checkpoint_marker],
+        # a rate derived from --learning_rate follows it (each search trial's, the best one's)
+        embedding_learning_rate=model_args.embedding_learning_rate,
+        embedding_learning_rate_factor=None if model_args.embedding_learning_rate is not None
+        or embedding_learning_rate is None else embedding_learning_rate / training_args.learning_rate,
+        **hooks)
+    results: dict[str, dict] = {}
+    if searching:
+        run_search(trainer, task.script, task.curve_metric, (model_args, data_args, training_args))
+        resume_from = None  # the best configuration is trained from the start
+    if training_args.do_train:
+        train_and_save(trainer, training_args, len(splits["train"]), resume_from, precision)
+    if training_args.do_eval:
+        results["validation"] = evaluate_and_save(trainer, len(splits["validation"]), precision)
+    if training_args.do_predict:
+        for name in task.prediction_splits(splits):
+            if training_args.inference_backend == "onnxruntime" and not trainer.is_world_process_zero():
+                continue  # ONNX Runtime predicts on the main process only
+            predictions, timing = predict_split(trainer, encoded[name].dataset(), hooks["data_collator"])
+            started = time.perf_counter()
+            outputs = task.decode(encoded[name], predictions, label_list)
+            timing["decode_runtime"] = time.perf_counter() - started
+            if not trainer.is_world_process_zero():
+                continue
+            notes = [*overlap_note(name, overlap.get(name)), precision_note(precision, training_args)]
+            metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing,
+                                         notes)
+            if metrics:
+                metrics.update(prediction_precision(precision, training_args))
+                if name in overlap:
+                    metrics["records_in_train"] = overlap[name]["identical_in_train"]
+                    metrics["records_nearly_in_train"] = overlap[name]["near_identical_in_train"]
+                if "onnx_int8_rechecked_in_fp32" in timing:
+                    metrics["onnx_int8_rechecked_in_fp32"] = timing["onnx_int8_rechecked_in_fp32"]
+                save_split_metrics(trainer, name, scalar_metrics(metrics, name))
+                results[name] = metrics
+    report = {**task.data_report(coverage, encoded), "overlap_with_training": overlap}
+    if trainer.is_world_process_zero():
+        write_json(os.path.join(training_args.output_dir, "data_report.json"), report)
+    finish(trainer, training_args, card_facts(task, model_args, data_args, label_list, results, splits,
+                                              training_args.card_example),
+           task.curve_metric)
+    return TaskRun(task, trainer, tokenizer, label_list, results, data_args)

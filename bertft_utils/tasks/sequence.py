@@ -1,0 +1,213 @@
+"""Sequence-level tasks (run_classify.py, run_qa_label.py): labelled texts per split, how they are prepared and
+encoded, and how class probabilities become predictions and metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from datasets import Dataset
+from scipy.special import softmax
+from transformers import (
+    AutoModelForSequenceClassification,
+    DataCollatorWithPadding,
+    PreTrainedTokenizerBase,
+    default_data_collator,
+)
+
+from bertft_utils.data.labels import (
+    label_to_str,
+    name_labels,
+    named_label_order,
+    resolve_label_names,
+    resolve_positive_label,
+)
+from bertft_utils.data.readers import Table
+from bertft_utils.evaluation.metrics import classification_metrics
+from bertft_utils.evaluation.prediction_files import write_classification_predictions
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LabeledTexts:
+    """Texts of one split with their gold labels (None when the file has none) and source file/line."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[str] | None = None
+    sources: list[tuple[str, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, indices: list[int]) -> LabeledTexts:
+        return LabeledTexts([self.texts[i] for i in indices], None if self.labels is None else
+                            [self.labels[i] for i in indices], [self.sources[i] for i in indices])
+
+
+def table_to_labeled_texts(table: Table, text_column: str, label_column: str, require_labels: bool,
+                           flags: str = "--text_column_name/--label_column_name") -> LabeledTexts:
+    """Pick the text and label columns (by name; several text columns comma-separated are joined with a space) out
+    of a Table."""
+    has_labels = any(label_column in row for row in table.rows)
+    text_columns = [c.strip() for c in text_column.split(",")] if text_column not in table.columns() else [text_column]
+    if require_labels or not has_labels:
+        table.require_columns(*text_columns, *([label_column] if require_labels else []), flags=flags)
+    columns = [[str(t) for t in table.column(name)] for name in text_columns]
+    texts = [" ".join(parts) for parts in zip(*columns, strict=True)]
+    labels = [label_to_str(v) for v in table.column(label_column)] if has_labels else None
+    return LabeledTexts(texts, labels, [(table.path, line) for line in table.line_numbers])
+
+
+@dataclass
+class EncodedTexts:
+    """Tokenized texts of one split."""
+
+    encoded: Dataset
+
+    def dataset(self) -> Dataset:
+        return self.encoded
+
+
+def encode_texts(texts: list[str], label_ids: list[int] | None, tokenizer: PreTrainedTokenizerBase,
+                 max_seq_length: int, pad_to_max_length: bool, split: str) -> EncodedTexts:
+    """Tokenize (truncating to max_seq_length, and saying how many examples that cut)."""
+    max_length = min(max_seq_length, tokenizer.model_max_length)
+    encoded = tokenizer(texts, truncation=True, max_length=max_length,
+                        padding="max_length" if pad_to_max_length else False)
+    full_lengths = [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
+    truncated = sum(length > max_length for length in full_lengths)
+    if truncated:
+        logger.warning("%s: %d of %d texts are longer than %d tokens and were truncated (longest: %d).",
+                       split, truncated, len(texts), max_length, max(full_lengths))
+    columns = dict(encoded)
+    if label_ids is not None:
+        columns["labels"] = label_ids
+    return EncodedTexts(Dataset.from_dict(columns))
+
+
+def data_collator(tokenizer: PreTrainedTokenizerBase, pad_to_max_length: bool):
+    """Dynamic padding to the longest example of each batch (default), or nothing to pad."""
+    return default_data_collator if pad_to_max_length else DataCollatorWithPadding(tokenizer)
+
+
+def make_compute_metrics(label_list: list[str], positive_label: str | None):
+    """Trainer hook: scalar classification metrics from logits."""
+
+    def compute_metrics(prediction) -> dict:
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        predicted = np.argmax(logits, axis=-1)
+        metrics = classification_metrics(prediction.label_ids.tolist(), predicted.tolist(), label_list,
+                                         positive_label)
+        return {k: v for k, v in metrics.items() if isinstance(v, float)}
+
+    return compute_metrics
+
+
+@dataclass
+class SequenceTask:
+    """A sentence-level script's part of the task flow (see task_flow.Task): how files are read, which columns, how
+    texts are prepared.
+
+    `make_preprocessor(config)` returns the function applied to every text (train, eval, predict, new inputs)
+    after storing its settings in the config, plus a note for the model card.
+    """
+
+    name: str
+    read_table: Callable[[str], Table]
+    text_column: str
+    label_column: str
+    make_preprocessor: Callable[[object], tuple[Callable[[str], str], str]]
+    top_k: tuple[int, ...] = ()
+    rename_labels: str | None = None  # --rename_labels, for tasks that offer it
+    positive_label: str | None = None  # --positive_label (two classes)
+    column_flags: str = "--text_column_name/--label_column_name"  # named in errors about columns
+    text_fallbacks: tuple[str, ...] = ()  # columns to use when the (default) text column is absent
+    extra_data_report: Callable[[], dict] = dict
+
+    pipeline_task = "text-classification"
+    model_class = AutoModelForSequenceClassification
+    pretokenized = False
+    curve_metric = "eval_accuracy"
+
+    def __post_init__(self):
+        self.script = f"run_{self.name}.py"
+        self.prepare: Callable[[str], str] = str
+        self.input_note = ""
+        self.label_names: dict[str, str] | None = None
+        self.train_counts: Counter | None = None
+        self.positive: tuple[str, str] | None = None  # (label, why it was taken)
+
+    def configure(self, config) -> None:
+        self.label_names = resolve_label_names(config, self.rename_labels)
+        self.prepare, self.input_note = self.make_preprocessor(config)
+
+    def read(self, path: str, split: str) -> LabeledTexts:
+        """Labels are required in training and validation files; a test file without them is for prediction."""
+        table = self.read_table(path)
+        text_column = self.text_column
+        if self.text_fallbacks:
+            text_column = table.pick_column(text_column, text_column, self.text_fallbacks,
+                                            self.column_flags.split("/")[0])
+        return table_to_labeled_texts(table, text_column, self.label_column, split != "test", self.column_flags)
+
+    def strata(self, records: LabeledTexts) -> list[str] | None:
+        return records.labels
+
+    def prepare_splits(self, splits: dict[str, LabeledTexts], data_args) -> None:
+        """Raw label values get their --rename_labels names after the split, which is made on the raw values:
+        naming labels never changes a split."""
+        if self.label_names:
+            for records in splits.values():
+                if records.labels is not None:
+                    records.labels = name_labels(records.labels, records.sources, self.label_names)
+        if "train" in splits:
+            self.train_counts = Counter(splits["train"].labels)
+
+    def gold_labels(self, records: LabeledTexts) -> list[str] | None:
+        return records.labels
+
+    def label_order(self) -> list[str] | None:
+        return named_label_order(self.label_names)
+
+    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool) -> None:
+        """Two classes: which one binary precision/recall/F1 are for (stored in the config)."""
+        self.positive = resolve_positive_label(model.config, self.positive_label, label_list, self.train_counts,
+                                               self.label_names)
+
+    def bind_model(self, model) -> None:
+        pass
+
+    def model_inputs(self, records: LabeledTexts) -> list[str]:
+        return [self.prepare(text) for text in records.texts]
+
+    def encode(self, split: str, records: LabeledTexts, tokenizer, label_to_id: dict[str, int],
+               data_args) -> EncodedTexts:
+        label_ids = None if records.labels is None else [label_to_id.get(x, -100) for x in records.labels]
+        return encode_texts(self.model_inputs(records), label_ids, tokenizer, data_args.max_seq_length,
+                            data_args.pad_to_max_length, split)
+
+    def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation, encoded_validation) -> dict:
+        return {"data_collator": data_collator(tokenizer, data_args.pad_to_max_length),
+                "compute_metrics": make_compute_metrics(label_list, self.positive and self.positive[0])}
+
+    def prediction_splits(self, splits: dict[str, LabeledTexts]) -> list[str]:
+        return ["test"] if "test" in splits else []
+
+    def decode(self, encoded: EncodedTexts, predictions, label_list: list[str]) -> np.ndarray:
+        """Class probabilities per example."""
+        return softmax(np.asarray(predictions, dtype=np.float64), axis=-1)
+
+    def write_outputs(self, split: str, records: LabeledTexts, outputs: np.ndarray, label_list: list[str],
+                      output_dir: str, timing: dict, notes: list[str]) -> dict:
+        return write_classification_predictions(records, outputs, label_list, output_dir, self.top_k, notes,
+                                                self.positive)
+
+    def data_report(self, coverage, encoded: dict) -> dict:
+        return self.extra_data_report()
+
+    def card_sections(self, results: dict[str, dict]) -> list[str]:
+        return []

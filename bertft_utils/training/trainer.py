@@ -1,0 +1,165 @@
+"""Our Trainer and the train/evaluate/predict/save steps every task takes with it."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import datasets
+import numpy as np
+from torch.utils.data import SequentialSampler
+from transformers import Trainer, TrainingArguments
+
+from bertft_utils.modeling.crf import SENTENCE_EDGES
+from bertft_utils.runtime.length_order import in_dataset_order, longest_first
+
+logger = logging.getLogger(__name__)
+
+
+class BertftTrainer(Trainer):
+    """Trainer with optional learning rates of their own for the word embeddings and the CRF, predictions in dataset
+    order, and the CRF's sentence edges passed through (publishing.hub.PublishingTrainer adds the card and pushes)."""
+
+    def __init__(self, *args, embedding_learning_rate: float | None = None,
+                 embedding_learning_rate_factor: float | None = None, crf_learning_rate: float | None = None,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.embedding_learning_rate = embedding_learning_rate  # given by the user: fixed
+        self.embedding_learning_rate_factor = embedding_learning_rate_factor  # else a multiple of learning_rate
+        self.crf_learning_rate = crf_learning_rate
+
+    def create_optimizer(self, model=None):
+        optimizer = super().create_optimizer(model)
+        model = model or self.model
+        rate = self.word_embedding_learning_rate()
+        if rate is not None:
+            own_group(optimizer, [model.get_input_embeddings().weight], rate)
+            logger.info("Word embeddings train at learning rate %g.", rate)
+        crf = getattr(model, "crf", None)
+        if crf is not None:
+            learning_rate = self.crf_learning_rate or 100 * self.args.learning_rate
+            own_group(optimizer, list(crf.parameters()), learning_rate, weight_decay=0.0)
+            logger.info("CRF scores train at learning rate %g, without weight decay.", learning_rate)
+        return optimizer
+
+    def word_embedding_learning_rate(self) -> float | None:
+        """The word embeddings' own rate: the user's, else the factor times this run's (or trial's) learning rate."""
+        if self.embedding_learning_rate is not None:
+            return self.embedding_learning_rate
+        if self.embedding_learning_rate_factor is not None:
+            return self.embedding_learning_rate_factor * self.args.learning_rate
+        return None
+
+    def _set_signature_columns_if_needed(self):
+        super()._set_signature_columns_if_needed()
+        if getattr(self.model, "crf", None) is not None and SENTENCE_EDGES not in self._signature_columns:
+            self._signature_columns.append(SENTENCE_EDGES)  # the CRF's input, taken off by its forward pre-hook
+
+    def _get_eval_sampler(self, eval_dataset):
+        # transformers 5 also length-groups evaluation/prediction under train_sampling_strategy="group_by_length",
+        # which returns predictions in a shuffled order; we need them in dataset order (see predict_in_order).
+        if eval_dataset is not None and self.args.world_size <= 1:
+            return SequentialSampler(eval_dataset)
+        return None
+
+
+def own_group(optimizer, parameters: list, learning_rate: float, weight_decay: float | None = None) -> None:
+    """Move `parameters` out of the optimizer's groups into one group of their own with this learning rate (and
+    weight decay, when given; else that of the group they came from)."""
+    moving = {id(p) for p in parameters}
+    template = None
+    for group in optimizer.param_groups:
+        kept = [p for p in group["params"] if id(p) not in moving]
+        if len(kept) != len(group["params"]):
+            template = template or group
+            group["params"] = kept
+    if template is None:
+        return
+    optimizer.param_groups[:] = [group for group in optimizer.param_groups if group["params"]]
+    settings = {k: v for k, v in template.items() if k != "params"}
+    settings.update(lr=learning_rate, initial_lr=learning_rate)
+    if weight_decay is not None:
+        settings["weight_decay"] = weight_decay
+    optimizer.add_param_group({**settings, "params": parameters})
+
+
+def predict_in_order(trainer: Trainer, dataset: datasets.Dataset,
+                     length_column: str = "input_ids") -> tuple[np.ndarray, dict]:
+    """`trainer.predict` on examples sorted by length (less padding), with predictions back in dataset order.
+
+    Also returns the prediction metrics (`test_runtime`, `test_samples_per_second`)."""
+    order = longest_first([len(ids) for ids in dataset[length_column]])
+    compute_metrics, trainer.compute_metrics = trainer.compute_metrics, None  # it scores validation, not these
+    try:
+        output = trainer.predict(dataset.select(order.tolist()), metric_key_prefix="test")
+    finally:
+        trainer.compute_metrics = compute_metrics
+    predictions = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+    restored = in_dataset_order(order, predictions)
+    timing = {k: v for k, v in output.metrics.items() if k in ("test_runtime", "test_samples_per_second")}
+    return restored, timing
+
+
+def evaluate_and_save(trainer: Trainer, num_examples: int, facts: dict | None = None) -> dict:
+    """Validation metrics (eval_results.json, with `facts` such as the precision); returns them without the eval_
+    prefix."""
+    metrics = trainer.evaluate()
+    metrics["eval_samples"] = num_examples
+    metrics.update({f"eval_{key}": value for key, value in (facts or {}).items()})
+    save_split_metrics(trainer, "eval", metrics)
+    return {k.removeprefix("eval_"): v for k, v in metrics.items()}
+
+
+def train_and_save(trainer: Trainer, training_args: TrainingArguments, num_examples: int,
+                   resume_from: str | None, facts: dict | None = None) -> dict:
+    """Train (resuming from `resume_from`, see checkpoints.py), save model + tokenizer + state and the metrics."""
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    save_final_model(trainer, training_args.output_dir)
+    metrics = dict(result.metrics)
+    metrics["train_samples"] = num_examples
+    metrics.update({f"train_{key}": value for key, value in (facts or {}).items()})
+    trainer.log_metrics("train", metrics)
+    trainer.save_metrics("train", metrics)
+    trainer.save_state()
+    return metrics
+
+
+def _file_stamps(folder: str) -> dict[str, tuple[int, int]]:
+    """(size, modification time) of every file directly in `folder`."""
+    if not os.path.isdir(folder):
+        return {}
+    return {entry.name: (entry.stat().st_size, entry.stat().st_mtime_ns) for entry in os.scandir(folder)
+            if entry.is_file()}
+
+
+def save_final_model(trainer: Trainer, output_dir: str) -> None:
+    """Save model + tokenizer; if that fails for lack of room (disk full, file-size limit), remove the files this
+    save wrote (and only those), so that no later run takes a broken model for a finished one, and say what is left.
+
+    Only I/O failures are caught: any other error is a bug and keeps its traceback."""
+    from safetensors import SafetensorError  # safetensors reports the same I/O failure with its own type
+
+    before = _file_stamps(output_dir)
+    try:
+        trainer.save_model(_internal_call=True)  # pushed once, with its card, by finish()
+    except (OSError, SafetensorError) as error:
+        written = sorted(name for name, stamp in _file_stamps(output_dir).items() if before.get(name) != stamp)
+        for name in written:
+            os.remove(os.path.join(output_dir, name))
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[-1]
+        checkpoints = sorted((name for name in os.listdir(output_dir)
+                              if name.startswith("checkpoint-") and name.removeprefix("checkpoint-").isdigit()),
+                             key=lambda name: int(name.removeprefix("checkpoint-")))
+        strategy = getattr(trainer.args.save_strategy, "value", trainer.args.save_strategy)
+        after = (f"run the same command again: training resumes from {checkpoints[-1]}." if checkpoints else
+                 f"run the same command again: no checkpoint was saved (--save_strategy {strategy}), so there is "
+                 "nothing to resume from and it trains afresh.")
+        raise OSError(f"saving the model to {output_dir} failed ({reason}); the {len(written)} half-written files of "
+                      f"this save were removed ({', '.join(written) or 'none'}). Free disk space (or raise the "
+                      f"file-size limit), then {after}") from None
+
+
+def save_split_metrics(trainer: Trainer, split: str, metrics: dict) -> None:
+    """Log and save `<split>_results.json` (and merge into all_results.json)."""
+    trainer.log_metrics(split, metrics)
+    trainer.save_metrics(split, metrics)
