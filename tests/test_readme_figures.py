@@ -1,5 +1,5 @@
-"""Every figure README.md quotes (a percentage or an "N x" ratio) comes from a committed results file: it appears there,
-or is the rounding of one that does (92.9% for 92.92%)."""
+"""Every figure README.md and docs/ quote (a percentage or an "N x" ratio) comes from a committed results file: it
+appears there, or is the rounding of one that does (92.9% for 92.92%)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ def quoted_from(figure: tuple[str, str], measured: set[tuple[str, str]]) -> bool
                if len(other.partition(".")[2]) >= decimals)
 
 
-def test_every_readme_figure_comes_from_a_results_file():
+def test_every_documented_figure_comes_from_a_results_file():
     measured = set().union(*(figures(path.read_text(encoding="utf-8")) for path in (REPO / "results").rglob("*.md")))
-    readme = figures((REPO / "README.md").read_text(encoding="utf-8"))
-    assert len(readme) > 10  # the README does quote results
-    assert not {figure for figure in readme if not quoted_from(figure, measured)}
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    quoted = {(page.name, figure) for page in pages for figure in figures(page.read_text(encoding="utf-8"))}
+    assert len(quoted) > 10  # the pages do quote results
+    assert not {(page, figure) for page, figure in quoted if not quoted_from(figure, measured)}
 
 
 def test_a_typed_figure_is_caught():
