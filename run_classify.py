@@ -10,9 +10,6 @@ Also: `accelerate launch run_classify.py ...`, or a single JSON config file as t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
-
-from transformers import set_seed
 
 from bertft_utils.config.arguments import (
     BertftTrainingArguments,
@@ -21,31 +18,30 @@ from bertft_utils.config.arguments import (
     parse_arguments,
 )
 from bertft_utils.config.cli import run_cli
-from bertft_utils.config.logging_setup import setup_logging
+from bertft_utils.config.effects import PREDICTION, TRAINING, affects
 from bertft_utils.data.labels import parse_label_names
-from bertft_utils.data.readers import read_table
-from bertft_utils.data.transforms import resolve_regex_transformations
-from bertft_utils.tasks.flow import run_task
-from bertft_utils.tasks.sequence import SequenceTask
 
 
 @dataclass
 class ClassificationDataArguments(SequenceDataArguments):
     """Which columns hold the text and the label, and how to clean the text."""
 
-    text_column_name: str = field(default="text", metadata={
+    text_column_name: str = field(default="text", metadata={**affects(TRAINING, PREDICTION),
         "help": "Column with the text to classify (default 'text', else 'sentence' as HF's run_classification.py); "
                 "several columns comma-separated are joined with a space (alias: HF's --text_column_names).",
         "aliases": ["--text_column_names"]})
-    label_column_name: str = field(default="label", metadata={"help": "Column with the gold label."})
+    label_column_name: str = field(default="label", metadata={**affects(TRAINING, PREDICTION),
+                                                              "help": "Column with the gold label."})
     rename_labels: str | None = field(
         default=None,
-        metadata={"help": "Names for raw label values, e.g. '0=serious,1=sarcastic' (or a JSON object): reports, "
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Names for raw label values, e.g. '0=serious,1=sarcastic' (or a JSON object): reports, "
                   "predictions and the saved model (pipeline) use the names; stored with the model."},
     )
     regex_transformations: str | None = field(
         default=None,
-        metadata={"help": "JSON {pattern: replacement} (or a file holding it) applied to every text in order, at "
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "JSON {pattern: replacement} (or a file holding it) applied to every text in order, at "
                   "train, eval and predict time; stored with the model."},
     )
 
@@ -55,25 +51,17 @@ class ClassificationDataArguments(SequenceDataArguments):
             parse_label_names(self.rename_labels)  # a malformed list fails here, before any work
 
 
+# The script's arguments, in parsing order (scripts/run_record.py reads them too).
+ARGUMENT_CLASSES = (ModelArguments, ClassificationDataArguments, BertftTrainingArguments)
+
+
 def main() -> None:
-    model_args, data_args, training_args = parse_arguments(
-        ModelArguments, ClassificationDataArguments, BertftTrainingArguments
-    )
-    setup_logging(training_args)
-    set_seed(training_args.seed)
+    model_args, data_args, training_args = parse_arguments(*ARGUMENT_CLASSES)
+    # imported after parsing: --help and argument errors need only the argument classes
+    from bertft_utils.tasks.classify import classify_task
+    from bertft_utils.tasks.flow import run_script
 
-    def make_preprocessor(config):
-        clean = resolve_regex_transformations(data_args.regex_transformations, config)
-        note = ("Input is cleaned with the regex transformations stored in `config.bertft_regex_transformations` "
-                "before tokenization; apply them yourself when calling `pipeline`." if clean else "")
-        return clean, note
-
-    task = SequenceTask("classify", partial(read_table, data_format=data_args.data_format,
-                                                    tsv_quoting=data_args.tsv_quoting),
-                        data_args.text_column_name, data_args.label_column_name, make_preprocessor,
-                        rename_labels=data_args.rename_labels, positive_label=data_args.positive_label,
-                        text_fallbacks=("sentence",) if data_args.text_column_name == "text" else ())
-    run_task(task, model_args, data_args, training_args)
+    run_script(classify_task, model_args, data_args, training_args)
 
 
 if __name__ == "__main__":

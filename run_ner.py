@@ -9,58 +9,58 @@ Sentences are never truncated: long ones are split into overlapping windows and 
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 
-from transformers import set_seed
-
 from bertft_utils.config.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
 from bertft_utils.config.cli import run_cli
-from bertft_utils.config.logging_setup import setup_logging
+from bertft_utils.config.effects import PREDICTION, TRAINING, affects
 from bertft_utils.data.tags import SCHEMES, parse_tag_names
 from bertft_utils.errors import UsageError
 from bertft_utils.tasks.decoding import DECODINGS
-from bertft_utils.tasks.flow import run_task
-from bertft_utils.tasks.ner import NerTask
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
 class NerDataArguments(DataArguments):
     """Token-level input: columns, tag scheme, windows and raw-text prediction."""
 
-    tokens_column_name: str = field(default="tokens", metadata={
+    tokens_column_name: str = field(default="tokens", metadata={**affects(TRAINING, PREDICTION),
         "help": "jsonl/csv: column with the token list (default 'tokens', else the first column; alias: HF's "
                 "--text_column_name).", "aliases": ["--text_column_name"]})
-    tags_column_name: str = field(default="ner_tags", metadata={
+    tags_column_name: str = field(default="ner_tags", metadata={**affects(TRAINING, PREDICTION),
         "help": "jsonl/csv: column with the tag list (default 'ner_tags', else the second column; alias: HF's "
                 "--label_column_name).", "aliases": ["--label_column_name"]})
     doc_stride: int | None = field(
-        default=None, metadata={"help": "Overlap in tokens between windows of a long sentence. Default: a quarter of "
+        default=None, metadata={**affects(TRAINING, PREDICTION),
+                                "help": "Overlap in tokens between windows of a long sentence. Default: a quarter of "
                                 "--max_seq_length (32 for 128)."})
-    tag_scheme: str | None = field(default=None, metadata={"help": f"One of {SCHEMES}; detected when absent."})
+    tag_scheme: str | None = field(default=None, metadata={**affects(TRAINING, PREDICTION),
+                                                           "help": f"One of {SCHEMES}; detected when absent."})
     tag_names: str | None = field(
         default=None,
-        metadata={"help": "For files whose tags are integer ids (e.g. exported from Hugging Face datasets): the tag "
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "For files whose tags are integer ids (e.g. exported from Hugging Face datasets): the tag "
                           "names in id order, comma-separated (O,B-PER,I-PER,...), as a JSON list or in a file with "
                           "one name per line."},
     )
-    decoding: str | None = field(default=None, metadata={
+    decoding: str | None = field(default=None, metadata={**affects(TRAINING, PREDICTION),
         "help": "How tags are chosen from the model's scores: 'viterbi' (the best sequence the tag scheme allows, "
                 "never an I-X after O or another type; results/ner_decoding.md compares it with argmax), "
                 "'crf' (a CRF layer trained over the token scores, its transitions added to the same search; saved "
                 "with the model) or 'argmax' (each token on its own, as pipeline does). Default: 'crf' for a model "
                 "trained with a CRF, else 'viterbi'."})
-    crf_learning_rate: float | None = field(default=None, metadata={
+    crf_learning_rate: float | None = field(default=None, metadata={**affects(TRAINING),
         "help": "Learning rate of the CRF's start/transition/end scores with --decoding crf (default: 100 x "
                 "--learning_rate; they start from 0, not from pretrained values)."})
-    fix_tags: bool = field(default=False, metadata={"help": "Repair illegal tag sequences (I-X after O -> B-X)."})
-    strict_scoring: bool = field(default=False, metadata={"help": "seqeval strict mode for the detected scheme."})
+    fix_tags: bool = field(default=False, metadata={**affects(TRAINING),
+                                                    "help": "Repair illegal tag sequences (I-X after O -> B-X)."})
+    strict_scoring: bool = field(default=False, metadata={**affects(PREDICTION),
+                                                          "help": "seqeval strict mode for the detected scheme."})
     predict_text_file: str | None = field(
-        default=None, metadata={"help": "Untagged text, one sentence per line, to tag with --do_predict."})
-    text_split: str = field(default="char", metadata={"help": "How --predict_text_file lines become tokens: "
+        default=None, metadata={**affects(PREDICTION),
+                                "help": "Untagged text, one sentence per line, to tag with --do_predict."})
+    text_split: str = field(default="char", metadata={**affects(PREDICTION),
+                                                      "help": "How --predict_text_file lines become tokens: "
                                                               "'char' (Chinese) or 'whitespace'."})
 
     def __post_init__(self):
@@ -84,11 +84,17 @@ class NerDataArguments(DataArguments):
             raise FileNotFoundError(f"--predict_text_file {self.predict_text_file!r} does not exist.")
 
 
+# The script's arguments, in parsing order (scripts/run_record.py reads them too).
+ARGUMENT_CLASSES = (ModelArguments, NerDataArguments, BertftTrainingArguments)
+
+
 def main() -> None:
-    model_args, data_args, training_args = parse_arguments(ModelArguments, NerDataArguments, BertftTrainingArguments)
-    setup_logging(training_args)
-    set_seed(training_args.seed)
-    run_task(NerTask(data_args), model_args, data_args, training_args)
+    model_args, data_args, training_args = parse_arguments(*ARGUMENT_CLASSES)
+    # imported after parsing: --help and argument errors need only the argument classes
+    from bertft_utils.tasks.flow import run_script
+    from bertft_utils.tasks.ner import NerTask
+
+    run_script(NerTask, model_args, data_args, training_args)
 
 
 if __name__ == "__main__":

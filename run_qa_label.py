@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from transformers import set_seed
-
 from bertft_utils.config.arguments import (
     BertftTrainingArguments,
     ModelArguments,
@@ -22,29 +20,34 @@ from bertft_utils.config.arguments import (
     parse_arguments,
 )
 from bertft_utils.config.cli import run_cli
-from bertft_utils.config.logging_setup import setup_logging
+from bertft_utils.config.effects import OUTPUT, PREDICTION, TRAINING, affects
 from bertft_utils.data.prompts import PRESETS
 from bertft_utils.data.readers import open_text
 from bertft_utils.errors import UsageError
-from bertft_utils.tasks.flow import run_task
-from bertft_utils.tasks.qa_label import answer_questions, qa_label_task
 
 
 @dataclass
 class QaLabelDataArguments(SequenceDataArguments):
     """Question/answer columns, prompt template, and new questions to answer."""
 
-    question_column_name: str = field(default="question", metadata={"help": "csv/jsonl: column with the question."})
-    answer_column_name: str = field(default="answer", metadata={"help": "csv/jsonl: column with the answer label."})
+    question_column_name: str = field(default="question", metadata={**affects(TRAINING, PREDICTION),
+                                                                    "help": "csv/jsonl: column with the question."})
+    answer_column_name: str = field(default="answer", metadata={**affects(TRAINING, PREDICTION),
+                                                                "help": "csv/jsonl: column with the answer label."})
     prompt_template: str | None = field(
         default=None,
-        metadata={"help": f"Wraps each question before tokenization, e.g. '問題：{{question}} 請問負責的單位是？', or "
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": f"Wraps each question before tokenization, e.g. '問題：{{question}} 請問負責的單位是？', or "
                   f"a preset: {', '.join(PRESETS)}. Default: the template stored with the model, else '{{question}}'."},
     )
-    skip_malformed: bool = field(default=False, metadata={"help": "Skip (and count) lines without a question."})
-    questions: list[str] | None = field(default=None, metadata={"help": "New questions to answer.", "nargs": "+"})
-    questions_file: str | None = field(default=None, metadata={"help": "New questions to answer, one per line."})
-    top_k: int = field(default=1, metadata={"help": "How many answers to give for each new question."})
+    skip_malformed: bool = field(default=False, metadata={**affects(TRAINING, PREDICTION),
+                                                          "help": "Skip (and count) lines without a question."})
+    questions: list[str] | None = field(default=None, metadata={**affects(PREDICTION),
+                                                                "help": "New questions to answer.", "nargs": "+"})
+    questions_file: str | None = field(default=None, metadata={**affects(PREDICTION),
+                                                               "help": "New questions to answer, one per line."})
+    top_k: int = field(default=1, metadata={**affects(OUTPUT),
+                                            "help": "How many answers to give for each new question."})
 
     def __post_init__(self):
         super().__post_init__()
@@ -61,12 +64,17 @@ class QaLabelDataArguments(SequenceDataArguments):
         return questions
 
 
+# The script's arguments, in parsing order (scripts/run_record.py reads them too).
+ARGUMENT_CLASSES = (ModelArguments, QaLabelDataArguments, BertftTrainingArguments)
+
+
 def main() -> None:
-    model_args, data_args, training_args = parse_arguments(ModelArguments, QaLabelDataArguments,
-                                                           BertftTrainingArguments)
-    setup_logging(training_args)
-    set_seed(training_args.seed)
-    run = run_task(qa_label_task(data_args), model_args, data_args, training_args)
+    model_args, data_args, training_args = parse_arguments(*ARGUMENT_CLASSES)
+    # imported after parsing: --help and argument errors need only the argument classes
+    from bertft_utils.tasks.flow import run_script
+    from bertft_utils.tasks.qa_label import answer_questions, qa_label_task
+
+    run = run_script(qa_label_task, model_args, data_args, training_args)
     questions = data_args.new_questions()
     if questions:
         answer_questions(run, questions, data_args.top_k, training_args.output_dir)

@@ -5,34 +5,52 @@
     python scripts/run_record.py write DIR TASK REPO SECONDS -- SCRIPT MODEL SEED SMOKE ARGS...
 
 A finished run (DIR/run_done.json) is skipped only when its recorded settings (script, model, seed, smoke or not,
-every argument, and the SHA-256 of every data file an argument names) equal the new ones; otherwise the run is
-refused with the first differences, so that a table never mixes runs made with other settings.
+every argument that can change a number, and the SHA-256 of every data file an argument names) equal the new ones;
+otherwise the run is refused with the first differences, so that a table never mixes runs made with other settings.
+Which arguments can change a number is what each argument declares (bertft_utils/config/effects.py): every effect
+but `output` and `secret`; an argument the script does not know counts.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
+import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from bertft_utils.data.readers.common import file_sha256  # noqa: E402
 
-def file_sha256(path: str) -> str:
-    """As bertft_utils.data.readers.file_sha256; not imported from there: the package import (torch, transformers) costs
-    seconds, twice per run."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+
+def arguments_that_count(script: str, args: list[str]) -> dict[str, object]:
+    """The arguments of `args` that can change a number, as the script's parser reads them ({flag: value}); those
+    declared `output` or `secret` are left out."""
+    from bertft_utils.config.arguments import ArgumentParser
+    from bertft_utils.config.effects import OUTPUT, SECRET, effects_of
+
+    spec = importlib.util.spec_from_file_location(Path(script).stem, REPO / script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the classes are made
+    spec.loader.exec_module(module)  # the script's argument classes; main() does not run
+    parser = ArgumentParser(module.ARGUMENT_CLASSES)
+    parsed, unknown = parser.parse_known_args(args)
+    given = {token.split("=")[0].lstrip("-").replace("-", "_") for token in args if token.startswith("--")}
+    counted: dict[str, object] = {f"unknown {token}": token for token in unknown if token.startswith("--")}
+    for name, value in sorted(vars(parsed).items()):
+        owner = next(c for c in module.ARGUMENT_CLASSES if name in {f.name for f in dataclasses.fields(c)})
+        if name in given and not effects_of(owner, name) <= {OUTPUT, SECRET}:
+            counted[name] = value
+    return counted
 
 
 def settings(script: str, model: str, seed: str, smoke: str, args: list[str]) -> dict:
     """Everything that decides what a run computes; data files by content."""
     data = {arg: file_sha256(arg) for arg in args if os.path.isfile(arg)}
-    return {"script": script, "model": model, "seed": int(seed), "smoke": smoke == "1", "args": args,
-            "data_sha256": data}
+    return {"script": script, "model": model, "seed": int(seed), "smoke": smoke == "1",
+            "arguments": arguments_that_count(script, args), "data_sha256": data}
 
 
 def differences(old: dict, new: dict) -> list[str]:
@@ -50,6 +68,8 @@ def main(argv: list[str]) -> int:
         if not done.is_file():
             return 1
         recorded = json.loads(done.read_text(encoding="utf-8")).get("settings") or {}
+        if "args" in recorded:  # recorded before arguments declared their effects: every argument counted
+            current = {**{k: v for k, v in current.items() if k != "arguments"}, "args": args}
         changed = differences(recorded, current)
         if not changed:
             return 0

@@ -51,14 +51,14 @@ def load_script(name):
 
 
 def test_hugging_face_flag_names_are_aliases():
-    from transformers import HfArgumentParser
+    from bertft_utils.config.arguments import ArgumentParser
 
     ner = load_script("run_ner")
-    (parsed,) = HfArgumentParser(ner.NerDataArguments).parse_args_into_dataclasses(
+    (parsed,) = ArgumentParser(ner.NerDataArguments).parse_args_into_dataclasses(
         ["--text_column_name", "words", "--label_column_name", "ner"])
     assert (parsed.tokens_column_name, parsed.tags_column_name) == ("words", "ner")
     classify = load_script("run_classify")
-    (parsed,) = HfArgumentParser(classify.ClassificationDataArguments).parse_args_into_dataclasses(
+    (parsed,) = ArgumentParser(classify.ClassificationDataArguments).parse_args_into_dataclasses(
         ["--text_column_names", "title,body"])
     assert parsed.text_column_name == "title,body"
 

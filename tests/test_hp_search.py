@@ -67,9 +67,9 @@ def test_best_config_is_accepted_by_the_script_and_keeps_secrets_out(tmp_path):
     assert config["text_column_name"] == "headline" and config["num_train_epochs"] == 2 and config["do_train"]
     assert not {"token", "hub_token", "hp_search_trials"} & set(config)
     assert "hf_secret" not in path.read_text() and "hf_other" not in path.read_text()
-    from transformers import HfArgumentParser
+    from bertft_utils.config.arguments import ArgumentParser
 
-    parsed = HfArgumentParser((ModelArguments, module.ClassificationDataArguments, BertftTrainingArguments)
+    parsed = ArgumentParser((ModelArguments, module.ClassificationDataArguments, BertftTrainingArguments)
                               ).parse_json_file(str(path))
     assert parsed[2].learning_rate == 3e-4 and parsed[1].text_column_name == "headline"
 
@@ -89,6 +89,7 @@ def search(tiny_models, out, trials: int, backend: str = "optuna", train_file=SA
         str(out), timeout=600)
 
 
+@pytest.mark.slow
 def test_optuna_search_writes_its_reports_trains_the_best_and_a_rerun_continues(tiny_models, tmp_path):
     out = tmp_path / "search"
     search(tiny_models, out, 2)
@@ -122,6 +123,7 @@ def test_optuna_search_writes_its_reports_trains_the_best_and_a_rerun_continues(
 
 
 
+@pytest.mark.slow
 def test_ray_search_runs_two_trials(tiny_models, tmp_path):
     pytest.importorskip("ray.tune", reason="the 'ray' extra is not installed")
     out = tmp_path / "ray"

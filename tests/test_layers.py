@@ -68,3 +68,18 @@ def test_every_group_says_what_it_owns():
 
 def test_the_top_level_holds_only_the_shared_modules():
     assert sorted(p.name for p in PACKAGE.glob("*.py")) == ["__init__.py", "errors.py", "files.py"]
+
+
+def test_the_layout_page_names_every_group_and_module():
+    layout = (PACKAGE.parent / "docs" / "layout.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[2].strip(): line for line in layout.splitlines() if line.startswith("| ") and
+            line.count("|") >= 4}
+    missing = []
+    for group in sorted(p for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("__")):
+        row = rows.get(f"`{group.name}/`", "")
+        modules = [p for p in group.iterdir() if p.suffix == ".py" and p.name != "__init__.py" or
+                   p.is_dir() and (p / "__init__.py").exists()]
+        if not row:
+            missing.append(f"{group.name}/ (no row)")
+        missing += [f"{group.name}/{m.stem}" for m in modules if f"`{m.stem}" not in row]
+    assert missing == []

@@ -46,6 +46,7 @@ def smoke_run(hub_cache, data_dir, tmp_path_factory):
     return out, process
 
 
+@pytest.mark.slow
 def test_smoke_reproduction_runs_nine_fine_tunings_and_writes_the_report(smoke_run):
     out, _ = smoke_run
     report = (out / "REPORT.md").read_text(encoding="utf-8")
@@ -88,6 +89,7 @@ def test_smoke_reproduction_runs_nine_fine_tunings_and_writes_the_report(smoke_r
         assert re.search(rf"^\| `{re.escape(model)}` \| \w+ \| {test['test_f1']:.4f} \|", report, flags=re.M)
 
 
+@pytest.mark.slow
 def test_finished_runs_are_skipped_and_a_failed_run_is_named(smoke_run, hub_cache, data_dir):
     out, _ = smoke_run
     again = reproduce("reproduce_classify.sh", hub_cache, data_dir, out, "--smoke")
@@ -164,6 +166,26 @@ def test_a_finished_run_is_skipped_only_with_the_same_settings(tmp_path):
     data.write_text("b\n")  # the same arguments on other data: refused too
     changed = call("check", *record)
     assert changed.returncode == 2 and "data_sha256" in changed.stderr
+    assert call("check", *record, "--logging_steps", "7").returncode == 2  # data changed; then only the flags:
+    data.write_text("a\n")
+    assert call("check", *record, "--logging_steps", "7", "--disable_tqdm", "true").returncode == 0  # output only
+    rate = call("check", *record, "--learning_rate", "3e-5")  # declared to change the weights: refused
+    assert rate.returncode == 2 and "arguments" in rate.stderr and "learning_rate" in rate.stderr
+
+
+def test_a_run_recorded_before_the_declarations_is_compared_argument_by_argument(tmp_path):
+    run = tmp_path / "seed42"
+    run.mkdir()
+    record = ["run_ner.py", "google-bert/bert-base-chinese", "42", "0", "--logging_steps", "5"]
+    (run / "run_done.json").write_text(json.dumps({"settings": {
+        "script": "run_ner.py", "model": "google-bert/bert-base-chinese", "seed": 42, "smoke": False,
+        "args": ["--logging_steps", "5"], "data_sha256": {}}}))
+
+    def check(*args: str) -> int:
+        return subprocess.run([sys.executable, str(REPO / "scripts" / "run_record.py"), "check", str(run), "--",
+                               *args], capture_output=True, text=True, cwd=REPO).returncode
+
+    assert check(*record) == 0 and check(*record[:-1], "6") == 2
 
 
 def test_smoke_runs_write_to_their_own_folder_by_default():

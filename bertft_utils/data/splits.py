@@ -16,6 +16,8 @@ from collections.abc import Hashable, Sequence
 from transformers import TrainingArguments
 from transformers.trainer_utils import IntervalStrategy
 
+from bertft_utils.config.arguments import DataArguments
+from bertft_utils.config.effects import SPLIT, names_with
 from bertft_utils.data.readers import file_sha256
 from bertft_utils.errors import UsageError
 
@@ -177,6 +179,12 @@ def stored_split_path(model_name_or_path: str | None) -> str | None:
     return path if os.path.isfile(path) else None
 
 
+# The arguments declared to decide a split (effects.SPLIT) that split_ids.json records, under its own keys; the others
+# are the file itself (--train_file, by content), a given split (--split_file) and the permission --new_split.
+STORED_AS = {"split_seed": "seed", "validation_split_percentage": "validation_percentage",
+             "test_split_percentage": "test_percentage"}
+
+
 def _check_stored_split(path: str, settings: dict, data_args, digest: str) -> None:
     """The stored split of a model applies to --train_file (content `digest`) only if it was made of the same file,
     with the settings this run asks for; anything else is refused with the reason."""
@@ -188,10 +196,8 @@ def _check_stored_split(path: str, settings: dict, data_args, digest: str) -> No
             f"{settings['source_sha256'][:12]}...), but --train_file {train_file} has other content (SHA-256 "
             f"{digest[:12]}...): a fresh split of it could score the model on records it was trained on. Pass "
             f"--split_file to use a split on purpose, or --new_split to split {train_file} afresh anyway.")
-    asked = {"--split_seed": (settings.get("seed"), data_args.split_seed),
-             "--validation_split_percentage": (settings.get("validation_percentage"),
-                                               data_args.validation_split_percentage),
-             "--test_split_percentage": (settings.get("test_percentage"), data_args.test_split_percentage)}
+    asked = {f"--{name}": (settings.get(STORED_AS[name]), getattr(data_args, name))
+             for name in names_with(DataArguments, SPLIT) if name in STORED_AS}
     given = {"--validation_split_percentage": data_args.validation_file, "--test_split_percentage": data_args.test_file}
     differing = [f"{flag} {now} (the model's split: {then})" for flag, (then, now) in asked.items()
                  if then is not None and not given.get(flag) and float(then) != float(now)]

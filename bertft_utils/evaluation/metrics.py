@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
 
 
 def classification_metrics(gold: list[int], predicted: list[int], label_list: list[str],
@@ -43,6 +43,27 @@ def top_k_accuracy(gold: np.ndarray, scores: np.ndarray, k: int) -> float:
     k = min(k, scores.shape[-1])
     top = np.argsort(-scores, axis=-1)[:, :k]
     return float(np.mean([g in row for g, row in zip(gold, top, strict=True)]))
+
+
+def classification_scores(gold_labels: list[str], probabilities: np.ndarray, label_list: list[str],
+                          top_k: tuple[int, ...] = (), positive: tuple[str, str] | None = None) -> dict:
+    """The test scores of class probabilities: classification_metrics of the top class (binary for the `positive`
+    class (label, why it was taken), with two classes), top-k accuracies, and the per-label table (`report_table`,
+    scikit-learn's classification_report over the records whose gold label was seen in training)."""
+    predicted = probabilities.argmax(axis=-1)
+    label_to_id = {label: i for i, label in enumerate(label_list)}
+    gold_ids = np.array([label_to_id.get(label, -1) for label in gold_labels])
+    metrics = classification_metrics(gold_ids.tolist(), predicted.tolist(), label_list, positive and positive[0])
+    if positive:
+        metrics["positive_label_rule"] = positive[1]
+    for k in top_k:
+        metrics[f"top{k}_accuracy"] = top_k_accuracy(gold_ids, probabilities, k)
+    metrics["samples"] = len(gold_labels)
+    known = gold_ids >= 0
+    metrics["report_table"] = classification_report(gold_ids[known], predicted[known],
+                                                    labels=list(range(len(label_list))), target_names=label_list,
+                                                    digits=4, zero_division=0)
+    return metrics
 
 
 # Text facts kept beside the numbers in *_results.json: what a number means.

@@ -1,23 +1,19 @@
-"""Files a run writes about its predictions: predicted tags or labels beside the input, and the test reports
-(entity report per type; classification report, confusion matrix as JSON and PNG). Main process only."""
+"""Files a run writes about its predictions: predicted tags or labels beside the input, and the test reports of
+scores computed in evaluation.metrics (entity report per type; classification report, confusion matrix as JSON and
+PNG). Main process only."""
 
 from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
 
 import numpy as np
-from sklearn.metrics import classification_report
 
 from bertft_utils.data.readers import TokenFile
-from bertft_utils.evaluation.metrics import classification_metrics, top_k_accuracy
 from bertft_utils.evaluation.plots import plot_confusion_matrix
 from bertft_utils.evaluation.reports import format_classification_report
 from bertft_utils.files import announce, write_json, write_text
-
-logger = logging.getLogger(__name__)
 
 
 def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]], path: str) -> str:
@@ -60,14 +56,10 @@ def write_entity_report(metrics: dict, output_dir: str, prefix: str) -> None:
 
 
 def write_classification_predictions(split, probabilities: np.ndarray, label_list: list[str], output_dir: str,
-                                     top_k: tuple[int, ...] = (), notes: list[str] = (),
-                                     positive: tuple[str, str] | None = None) -> dict:
-    """predictions.tsv, test metrics, the text report and the confusion-matrix PNG; returns the metrics.
-
-    predictions.tsv shows each text as read (a question, not its prompt).
-    """
+                                     top_k: tuple[int, ...] = ()) -> str:
+    """predictions.tsv: each text as read (a question, not its prompt), its gold label, the predicted label and its
+    probability, and the next `max(top_k) - 1` labels with theirs."""
     predicted = probabilities.argmax(axis=-1)
-    label_to_id = {label: i for i, label in enumerate(label_list)}
     k_out = max([1, *top_k])
     order = np.argsort(-probabilities, axis=-1)[:, :k_out]
     path = os.path.join(output_dir, "predictions.tsv")
@@ -84,23 +76,14 @@ def write_classification_predictions(split, probabilities: np.ndarray, label_lis
             for rank in range(1, k_out):
                 cells += [label_list[order[row, rank]], f"{probabilities[row, order[row, rank]]:.6f}"]
             writer.writerow(cells)
-    announce(path)
-    if split.labels is None:
-        logger.info("The test file has no labels: wrote predictions only.")
-        return {}
-    gold_ids = np.array([label_to_id.get(label, -1) for label in split.labels])
-    metrics = classification_metrics(gold_ids.tolist(), predicted.tolist(), label_list, positive and positive[0])
-    if positive:
-        metrics["positive_label_rule"] = positive[1]
-    for k in top_k:
-        metrics[f"top{k}_accuracy"] = top_k_accuracy(gold_ids, probabilities, k)
-    metrics["samples"] = len(split)
-    known = gold_ids >= 0
-    table = classification_report(gold_ids[known], predicted[known], labels=list(range(len(label_list))),
-                                  target_names=label_list, digits=4, zero_division=0)
-    write_text(os.path.join(output_dir, "test_report.txt"), format_classification_report(metrics, table, notes))
+    return announce(path)
+
+
+def write_classification_report(metrics: dict, label_list: list[str], output_dir: str, notes: list[str] = ()) -> None:
+    """test_report.txt (the summary line, `notes`, the per-label table), confusion_matrix.json and .png."""
+    write_text(os.path.join(output_dir, "test_report.txt"),
+               format_classification_report(metrics, metrics["report_table"], notes))
     write_json(os.path.join(output_dir, "confusion_matrix.json"),
                {"labels": label_list, "rows": "gold", "columns": "predicted", "matrix": metrics["confusion_matrix"]})
     plot_confusion_matrix(metrics["confusion_matrix"], label_list, os.path.join(output_dir, "confusion_matrix.png"),
                           "test confusion matrix")
-    return metrics

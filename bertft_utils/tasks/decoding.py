@@ -1,6 +1,6 @@
 """How per-word label scores become tags: `argmax` (each word on its own), `viterbi` (the best tag sequence that
 the tag scheme allows: no `I-X` after `O` or another type, BIOES/BMES rules, with no new parameters) or `crf` (the
-same search with a trained CRF's transition scores added, see crf.py).
+same search with a trained CRF's transition scores added, see modeling/crf.py).
 
 Our own few lines rather than a library: pytorch-crf's `viterbi_decode` needs its own CRF module, and we decode
 a plain token classifier's scores under fixed, hard constraints too.

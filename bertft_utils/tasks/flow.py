@@ -1,7 +1,7 @@
 """The one flow every script runs: config -> data splits -> labels -> tokenizer -> model -> vocabulary -> encode ->
 warm-up -> Trainer -> train / evaluate / predict -> reports -> model card and push.
 
-A task (token_classification.NerTask, sequence_classification.SequenceTask) plugs in how its files are read, how
+A task (tasks.ner.NerTask, tasks.sequence.SequenceTask) plugs in how its files are read, how
 records become model inputs, and how predictions become outputs and metrics; everything else happens here once.
 """
 
@@ -11,10 +11,14 @@ import copy
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from transformers import set_seed
+
 from bertft_utils.config.arguments import EMBEDDED_MODEL_ALIAS
+from bertft_utils.config.logging_setup import setup_logging
 from bertft_utils.data.labels import resolve_label_list
 from bertft_utils.data.language import guess_language
 from bertft_utils.data.splits import (
@@ -62,7 +66,10 @@ class Encoded(Protocol):
 
 
 class Task(Protocol):
-    """How one kind of task plugs into `run_task`."""
+    """How one kind of task plugs into `run_task`. The steps run in the order below, and each hands the next what
+    it needs as values: `stored` (settings read from, or written to, the model config), `facts` (what the data
+    showed, e.g. NER's tag scheme) and `head` (how the model's outputs are read: NER's decoding and CRF, a binary
+    task's positive class). A task keeps no state between steps."""
 
     script: str  # e.g. "run_ner.py", named in the model card
     pipeline_task: str  # the `transformers.pipeline` task of the saved model
@@ -70,8 +77,8 @@ class Task(Protocol):
     pretokenized: bool  # inputs are lists of words
     curve_metric: str  # validation metric of the learning curve
 
-    def configure(self, config) -> None:
-        """Settings stored in (or read from) the model config before anything is read."""
+    def configure(self, config) -> Any:
+        """`stored`: settings stored in (or read from) the model config before anything is read."""
 
     def read(self, path: str, split: str) -> Records:
         """The records of one data file (`split`: train, validation or test)."""
@@ -79,52 +86,57 @@ class Task(Protocol):
     def strata(self, records: Records) -> list | None:
         """Values to stratify splits and --max_*_samples subsets by (None: a plain seeded shuffle)."""
 
-    def prepare_splits(self, splits: dict[str, Records], data_args) -> None:
-        """After splitting: checks and renamings, and extra splits (e.g. raw text to tag) added to `splits`."""
+    def model_inputs(self, records: Records, stored) -> list[str]:
+        """The records as a user would feed them to `pipeline` (model card examples, language, vocabulary)."""
+
+    def prepare_splits(self, splits: dict[str, Records], data_args, stored) -> tuple[dict[str, Records], dict]:
+        """After splitting: checks and renamings. Returns the splits (with extra ones, e.g. raw text to tag) and
+        `facts`, what the data showed."""
 
     def gold_labels(self, records: Records) -> list[str] | None:
         """Every gold label of the records, flattened (None when the file has none)."""
 
-    def label_order(self) -> list[str] | None:
+    def label_order(self, stored) -> list[str] | None:
         """An order the label list must follow (else sorted)."""
 
-    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool) -> None:
-        """Task layers beyond the pipeline model (a CRF), created or read from the checkpoint (not when the head is
-        new: another label set), as submodules; and the task's settings stored in the model config once the label
-        list is known (NER's tag scheme, a binary task's positive class)."""
+    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool, stored,
+                     facts: dict) -> Any:
+        """`head`: task layers beyond the pipeline model (a CRF), created or read from the checkpoint (not when the
+        head is new: another label set), and the task's settings stored in the model config once the label list is
+        known (NER's tag scheme, a binary task's positive class)."""
 
-    def bind_model(self, model) -> None:
-        """The model that trains from now on (a hyperparameter-search trial's copy)."""
+    def bind_model(self, model, head) -> Any:
+        """The head of `model` (a hyperparameter-search trial's copy)."""
 
-    def model_inputs(self, records: Records) -> list[str]:
-        """The records as a user would feed them to `pipeline` (model card examples, language, vocabulary)."""
-
-    def encode(self, split: str, records: Records, tokenizer, label_to_id: dict[str, int], data_args) -> Encoded:
+    def encode(self, split: str, records: Records, tokenizer, label_to_id: dict[str, int], data_args, stored,
+               head) -> Encoded:
         """Tokenized model inputs (and label ids)."""
 
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation: Records | None,
-                      encoded_validation: Encoded | None) -> dict:
+                      encoded_validation: Encoded | None, current_head: Callable[[], Any], facts: dict) -> dict:
         """`data_collator`, `compute_metrics`, `preprocess_logits_for_metrics` for the Trainer (and any other keyword
-        argument of BertftTrainer, e.g. `crf_learning_rate`)."""
+        argument of BertftTrainer, e.g. `crf_learning_rate`). `current_head()` is the head of the model being
+        trained (a search trial's)."""
 
     def prediction_splits(self, splits: dict[str, Records]) -> list[str]:
         """The splits --do_predict predicts, in order."""
 
-    def decode(self, encoded: Encoded, predictions, label_list: list[str]) -> Any:
+    def decode(self, encoded: Encoded, predictions, label_list: list[str], head) -> Any:
         """Raw model predictions (in dataset order) -> the task's outputs (tags per word, label probabilities)."""
 
     def write_outputs(self, split: str, records: Records, outputs, label_list: list[str], output_dir: str,
-                      timing: dict, notes: list[str]) -> dict:
+                      timing: dict, notes: list[str], head, facts: dict) -> dict:
         """Prediction files and test reports of one split (`notes`: lines the report adds, e.g. on records that
         also occur in training); returns its metrics ({} without gold labels)."""
 
-    def data_report(self, coverage, encoded: dict[str, Encoded]) -> dict:
+    def data_report(self, coverage, encoded: dict[str, Encoded], facts: dict) -> dict:
         """What the data looked like (data_report.json; empty: none written)."""
 
     def card_sections(self, results: dict[str, dict]) -> list[str]:
         """Extra Markdown sections for the model card."""
 
-    input_note: str  # how to feed pipeline, for the model card
+    def input_note(self, stored) -> str:
+        """How to feed `pipeline`, for the model card."""
 
 
 @dataclass
@@ -137,12 +149,14 @@ class TaskRun:
     label_list: list[str]
     results: dict[str, dict]
     data_args: Any
+    stored: Any
+    head: Any
 
     def predict(self, records: Records) -> Any:
         """The task's outputs for new records, with the trained model (through --inference_backend)."""
-        encoded = self.task.encode("new", records, self.tokenizer, {}, self.data_args)
+        encoded = self.task.encode("new", records, self.tokenizer, {}, self.data_args, self.stored, self.head)
         predictions, _ = predict_split(self.trainer, encoded.dataset(), self.trainer.data_collator)
-        return self.task.decode(encoded, predictions, self.label_list)
+        return self.task.decode(encoded, predictions, self.label_list, self.head)
 
 
 def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]:
@@ -157,7 +171,7 @@ def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]
     return predict_in_order(trainer, dataset)
 
 
-def load_splits(task: Task, data_args, output_dir: str, is_main_process: bool,
+def load_splits(task: Task, data_args, output_dir: str, is_main_process: bool, stored,
                 model_name_or_path: str | None = None) -> dict[str, Records]:
     """train/validation/test records: --train_file split (--split_file, or the split the model folder was trained
     with) where a file is missing, the given files otherwise, then the seeded --max_*_samples subsets."""
@@ -166,7 +180,7 @@ def load_splits(task: Task, data_args, output_dir: str, is_main_process: bool,
         train = task.read(data_args.train_file, "train")
         strata = task.strata(train)
         indices = split_train_file(data_args, [0] * len(train) if strata is None else strata, output_dir,
-                                   write=is_main_process, texts=task.model_inputs(train),
+                                   write=is_main_process, texts=task.model_inputs(train, stored),
                                    model_name_or_path=model_name_or_path)
         splits.update({name: train.subset(ids) for name, ids in indices.items() if ids})
         logger.info("Split of %s: %s.", data_args.train_file, {name: len(ids) for name, ids in indices.items()})
@@ -192,12 +206,12 @@ def set_aside_unused(splits: dict[str, Records], training_args) -> None:
                         len(splits.pop(name)), name, flag)
 
 
-def overlap_with_training(task: Task, splits: dict[str, Records]) -> dict[str, dict]:
+def overlap_with_training(task: Task, splits: dict[str, Records], stored) -> dict[str, dict]:
     """Per held-out split: how many of its records also occur in this run's training part."""
     if "train" not in splits:
         return {}
-    train_texts = task.model_inputs(splits["train"])
-    return {name: train_overlap(train_texts, task.model_inputs(splits[name]))
+    train_texts = task.model_inputs(splits["train"], stored)
+    return {name: train_overlap(train_texts, task.model_inputs(splits[name], stored))
             for name in ("validation", "test") if name in splits}
 
 
@@ -236,10 +250,10 @@ def overlap_note(split: str, overlap: dict | None) -> list[str]:
 
 
 def card_facts(task: Task, model_args, data_args, label_list: list[str], results: dict[str, dict],
-               splits: dict[str, Records], card_example: str | None = None) -> ModelCardFacts:
+               splits: dict[str, Records], stored, card_example: str | None = None) -> ModelCardFacts:
     """What the model card says about a run. It quotes no text of the data: the usage example is --card_example
     or a neutral sentence in the data's language."""
-    examples = next((task.model_inputs(records) for records in splits.values() if len(records)), [""])
+    examples = next((task.model_inputs(records, stored) for records in splits.values() if len(records)), [""])
     data_file = next((f for f in (data_args.train_file, data_args.validation_file, data_args.test_file,
                                   getattr(data_args, "predict_text_file", None)) if f), "")
     language = guess_language(examples[:200])
@@ -248,19 +262,19 @@ def card_facts(task: Task, model_args, data_args, label_list: list[str], results
         base_model=finetuned_from(model_args), task=task.pipeline_task, dataset=os.path.basename(data_file),
         labels=label_list, script=task.script, results=results,
         split_sizes={name: len(records) for name, records in splits.items()},
-        extra_sections=task.card_sections(results), input_note=task.input_note,
+        extra_sections=task.card_sections(results), input_note=task.input_note(stored),
         language=language, example_input=example.replace('"', "'")[:200],
         license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
 
 
-def trial_model_factory(task: Task, prepared):
+def trial_model_factory(task: Task, prepared, heads: dict):
     """`model_init` for a hyperparameter search: a fresh copy of the prepared model for every trial (and for the
-    final training), so that each starts from the same weights; the task follows the copy (its CRF)."""
+    final training), so that each starts from the same weights; `heads["current"]` follows the copy (its CRF)."""
     template = copy.deepcopy(prepared).cpu()
 
     def model_init(trial=None):
         model = copy.deepcopy(template)
-        task.bind_model(model)
+        heads["current"] = task.bind_model(model, heads["current"])
         return model
 
     return model_init
@@ -274,13 +288,13 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args,
                                                   precision_is_measured(training_args))
     config = load_config(model_args)
-    task.configure(config)
+    stored = task.configure(config)
     with training_args.main_process_first(desc="reading and splitting the data"):
-        splits = load_splits(task, data_args, training_args.output_dir, training_args.should_save,
+        splits = load_splits(task, data_args, training_args.output_dir, training_args.should_save, stored,
                              model_args.model_name_or_path)
-        task.prepare_splits(splits, data_args)
+        splits, facts = task.prepare_splits(splits, data_args, stored)
     set_aside_unused(splits, training_args)
-    overlap = overlap_with_training(task, splits)
+    overlap = overlap_with_training(task, splits, stored)
     for name, counts in overlap.items():
         if counts["identical_in_train"] or counts["near_identical_in_train"]:
             logger.warning(" ".join(overlap_note(name, counts)))
@@ -290,21 +304,23 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     label_list, new_head = resolve_label_list(config, training_args.do_train,
                                     task.gold_labels(splits["train"]) if "train" in splits else None,
                                     {name: task.gold_labels(records) for name, records in splits.items()
-                                     if name != "train"}, data_args.allow_unseen_labels, task.label_order())
+                                     if name != "train"}, data_args.allow_unseen_labels, task.label_order(stored))
     logger.info("Labels (%d): %s", len(label_list), label_list[:20])
     label_to_id = {label: i for i, label in enumerate(label_list)}
 
     tokenizer = load_tokenizer(model_args, config, pretokenized=task.pretokenized)
     model = load_model(task.model_class, model_args, config, tokenizer, new_head=new_head)
-    task.extend_model(model, label_list, model_args, training=training_args.do_train, new_head=new_head)
+    heads = {"current": task.extend_model(model, label_list, model_args, training_args.do_train, new_head, stored,
+                                          facts)}  # a search trial's model brings its own head (model_init)
     coverage, embedding_learning_rate = prepare_vocabulary(
         model_args, training_args, tokenizer, model,
-        task.model_inputs(splits["train"]) if "train" in splits else None)
+        task.model_inputs(splits["train"], stored) if "train" in splits else None)
     with training_args.main_process_first(desc="tokenizing"):
-        encoded = {name: task.encode(name, records, tokenizer, label_to_id, data_args)
+        encoded = {name: task.encode(name, records, tokenizer, label_to_id, data_args, stored, heads["current"])
                    for name, records in splits.items()}
     train_dataset = encoded["train"].dataset() if "train" in encoded else None
-    hooks = task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation"))
+    hooks = task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation"),
+                               lambda: heads["current"], facts)
     measured = precision_is_measured(training_args) and bool(encoded)
     resumed_bf16 = checkpoint_precision(resume_from) if measured and training_args.do_train else None
     if resumed_bf16 is not None:  # a resumed run goes on in the precision it was trained in
@@ -327,7 +343,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         raise UsageError("--hp_search_trials needs validation data to compare trials: --validation_file, or "
                          "--validation_split_percentage > 0.")
     trainer = PublishingTrainer(
-        model=None if searching else model, model_init=trial_model_factory(task, model) if searching else None,
+        model=None if searching else model, model_init=trial_model_factory(task, model, heads) if searching else None,
         args=training_args, train_dataset=train_dataset,
         eval_dataset=encoded["validation"].dataset() if "validation" in encoded else None,
         processing_class=tokenizer, callbacks=[checkpoint_marker],
@@ -350,13 +366,13 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                 continue  # ONNX Runtime predicts on the main process only
             predictions, timing = predict_split(trainer, encoded[name].dataset(), hooks["data_collator"])
             started = time.perf_counter()
-            outputs = task.decode(encoded[name], predictions, label_list)
+            outputs = task.decode(encoded[name], predictions, label_list, heads["current"])
             timing["decode_runtime"] = time.perf_counter() - started
             if not trainer.is_world_process_zero():
                 continue
             notes = [*overlap_note(name, overlap.get(name)), precision_note(precision, training_args)]
             metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing,
-                                         notes)
+                                         notes, heads["current"], facts)
             if metrics:
                 metrics.update(prediction_precision(precision, training_args))
                 if name in overlap:
@@ -366,10 +382,18 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                     metrics["onnx_int8_rechecked_in_fp32"] = timing["onnx_int8_rechecked_in_fp32"]
                 save_split_metrics(trainer, name, scalar_metrics(metrics, name))
                 results[name] = metrics
-    report = {**task.data_report(coverage, encoded), "overlap_with_training": overlap}
+    report = {**task.data_report(coverage, encoded, facts), "overlap_with_training": overlap}
     if trainer.is_world_process_zero():
         write_json(os.path.join(training_args.output_dir, "data_report.json"), report)
-    finish(trainer, training_args, card_facts(task, model_args, data_args, label_list, results, splits,
+    finish(trainer, training_args, card_facts(task, model_args, data_args, label_list, results, splits, stored,
                                               training_args.card_example),
            task.curve_metric)
-    return TaskRun(task, trainer, tokenizer, label_list, results, data_args)
+    return TaskRun(task, trainer, tokenizer, label_list, results, data_args, stored, heads["current"])
+
+
+def run_script(make_task: Callable[[Any], Task], model_args, data_args, training_args) -> TaskRun:
+    """What every script's main() does once its arguments are parsed: logging as in the Hugging Face examples, the
+    seed, then `run_task` on the task `make_task(data_args)`."""
+    setup_logging(training_args)
+    set_seed(training_args.seed)
+    return run_task(make_task(data_args), model_args, data_args, training_args)

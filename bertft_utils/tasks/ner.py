@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import log_softmax
@@ -32,64 +35,46 @@ logger = logging.getLogger(__name__)
 TAG_SCHEME_KEY = "bertft_tag_scheme"  # the scheme a model's predictions follow, stored in its config
 
 
+@dataclass(frozen=True)
+class NerStored:
+    """What run_ner.py reads from the checkpoint's config before any data (NerTask.configure)."""
+
+    decoding: str  # --decoding, else 'crf' for a model saved with a CRF, else 'viterbi'
+    scheme: str | None  # the tag scheme the model was trained with (None: a model that stored none)
+
+
+@dataclass(frozen=True)
+class NerHead:
+    """How the model's scores become tags (NerTask.extend_model): the decoding, the scheme it follows, the CRF."""
+
+    decoding: str
+    scheme: str
+    crf: LinearChainCrf | None = None
+
+
 class NerTask:
-    """run_ner.py's part of the task flow (see task_flow.Task)."""
+    """run_ner.py's part of the task flow (see flow.Task). Each step gets what it needs as values: the settings
+    stored with the model (`NerStored`), the tag report of the data (`check_tags`) and the head (`NerHead`)."""
 
     script = "run_ner.py"
     pipeline_task = "token-classification"
     model_class = AutoModelForTokenClassification
     pretokenized = True
     curve_metric = "eval_f1"
-    input_note = ""
 
     def __init__(self, data_args):
         self.data_args = data_args
         self.tag_names = parse_tag_names(data_args.tag_names) if data_args.tag_names else None
-        self.tag_report: dict = {}
-        self.decoding = data_args.decoding or "viterbi"
-        self.crf: LinearChainCrf | None = None
-        self.stored_scheme: str | None = None
-        self.decoding_scheme: str | None = None
 
-    def configure(self, config) -> None:
+    def configure(self, config) -> NerStored:
         """--decoding's default: 'crf' for a model saved with a CRF, else 'viterbi'; the tag scheme the model was
         trained with (stored in its config)."""
-        if self.data_args.decoding is None and getattr(config, "bertft_crf", False):
-            self.decoding = "crf"
-        self.stored_scheme = getattr(config, TAG_SCHEME_KEY, None)
-        logger.info("Decoding: %s.", self.decoding)
+        decoding = self.data_args.decoding or ("crf" if getattr(config, "bertft_crf", False) else "viterbi")
+        logger.info("Decoding: %s.", decoding)
+        return NerStored(decoding, getattr(config, TAG_SCHEME_KEY, None))
 
-    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool) -> None:
-        """The tag scheme decoding follows (training: the training data's, after --fix_tags; else the model's own),
-        stored in the config. With --decoding crf: the CRF stored with the checkpoint, else (training only) a new
-        one whose forbidden moves start at crf.FORBIDDEN. The config records whether the saved model has a CRF."""
-        self.decoding_scheme = (self.tag_report.get("training_scheme") if training else self.stored_scheme) \
-            or self.fallback_scheme(label_list)
-        if training or self.stored_scheme is None:
-            setattr(model.config, TAG_SCHEME_KEY, self.decoding_scheme)
-        logger.info("Tag scheme of the model's predictions: %s.", self.decoding_scheme)
-        illegal = self.tag_report.get("illegal", {}).get("train", {}).get("tags", 0)
-        if self.decoding == "crf" and training and illegal and not self.tag_report.get("fixed"):
-            raise UsageError(f"--decoding crf: the training data has {illegal} illegal tag transitions (an I-X after O "
-                             "or another type), which the CRF's forbidden moves would score at -10,000 each. Add "
-                             "--fix_tags to repair them for training (validation and test gold stay as given).")
-        if self.decoding != "crf":
-            if training and getattr(model.config, "bertft_crf", False):
-                model.config.bertft_crf = False  # the CRF of the checkpoint is not trained, nor saved
-            return
-        self.crf = None if new_head else crf_from_checkpoint(checkpoint_weight_files(model_args), model,
-                                                             len(label_list))
-        if self.crf is None:
-            if not training:
-                raise UsageError(f"--decoding crf: {model_args.model_name_or_path} has no CRF layer (no crf.* "
-                                 "weights): it was not trained with --decoding crf. Use --decoding viterbi (the same "
-                                 "search without learned transitions), or train with --decoding crf.")
-            self.crf = attach_crf(model, len(label_list), allowed_transitions(label_list, self.scheme(label_list)))
-            logger.info("A new CRF over %d labels; moves the %s scheme forbids start at a score of %g.",
-                        len(label_list), self.scheme(label_list), self.crf.transitions.min().item())
-        else:
-            logger.info("CRF read from %s.", model_args.model_name_or_path)
-        model.config.bertft_crf = True
+    def input_note(self, stored: NerStored) -> str:
+        return ""
 
     def read(self, path: str, split: str) -> TokenFile:
         token_file = read_token_file(path, self.data_args.data_format, self.data_args.tokens_column_name,
@@ -102,103 +87,141 @@ class NerTask:
     def strata(self, records: TokenFile) -> None:
         return None
 
-    def prepare_splits(self, splits: dict[str, TokenFile], data_args) -> None:
+    def prepare_splits(self, splits: dict[str, TokenFile], data_args,
+                       stored: NerStored) -> tuple[dict[str, TokenFile], dict]:
         """Tags are validated (unknown tags are errors), the scheme is detected, illegal sequences are counted per
-        split and, with --fix_tags, repaired; --predict_text_file becomes the `text` split."""
-        self.tag_report = check_tags(splits, data_args.tag_scheme, data_args.fix_tags)
+        split and, with --fix_tags, repaired; --predict_text_file becomes the `text` split. Returns the splits and
+        the tag report."""
+        tag_report = check_tags(splits, data_args.tag_scheme, data_args.fix_tags)
         if data_args.predict_text_file:
-            splits["text"] = read_text_lines(data_args.predict_text_file, data_args.text_split)
+            splits = {**splits, "text": read_text_lines(data_args.predict_text_file, data_args.text_split)}
+        return splits, tag_report
 
     def gold_labels(self, records: TokenFile) -> list[str] | None:
         if any(s.tags is None for s in records.sentences):
             return None
         return [tag for s in records.sentences for tag in s.tags]
 
-    def label_order(self) -> None:
+    def label_order(self, stored: NerStored) -> None:
         return None
 
-    def bind_model(self, model) -> None:
-        self.crf = getattr(model, "crf", None)
+    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool,
+                     stored: NerStored, tag_report: dict) -> NerHead:
+        """The tag scheme decoding follows (training: the training data's, after --fix_tags; else the model's own),
+        stored in the config. With --decoding crf: the CRF stored with the checkpoint, else (training only) a new
+        one whose forbidden moves start at crf.FORBIDDEN. The config records whether the saved model has a CRF."""
+        scheme = (tag_report.get("training_scheme") if training else stored.scheme) \
+            or self.fallback_scheme(label_list, tag_report)
+        if training or stored.scheme is None:
+            setattr(model.config, TAG_SCHEME_KEY, scheme)
+        logger.info("Tag scheme of the model's predictions: %s.", scheme)
+        illegal = tag_report.get("illegal", {}).get("train", {}).get("tags", 0)
+        if stored.decoding == "crf" and training and illegal and not tag_report.get("fixed"):
+            raise UsageError(f"--decoding crf: the training data has {illegal} illegal tag transitions (an I-X after O "
+                             "or another type), which the CRF's forbidden moves would score at -10,000 each. Add "
+                             "--fix_tags to repair them for training (validation and test gold stay as given).")
+        if stored.decoding != "crf":
+            if training and getattr(model.config, "bertft_crf", False):
+                model.config.bertft_crf = False  # the CRF of the checkpoint is not trained, nor saved
+            return NerHead(stored.decoding, scheme)
+        crf = None if new_head else crf_from_checkpoint(checkpoint_weight_files(model_args), model, len(label_list))
+        if crf is None:
+            if not training:
+                raise UsageError(f"--decoding crf: {model_args.model_name_or_path} has no CRF layer (no crf.* "
+                                 "weights): it was not trained with --decoding crf. Use --decoding viterbi (the same "
+                                 "search without learned transitions), or train with --decoding crf.")
+            crf = attach_crf(model, len(label_list), allowed_transitions(label_list, scheme))
+            logger.info("A new CRF over %d labels; moves the %s scheme forbids start at a score of %g.",
+                        len(label_list), scheme, crf.transitions.min().item())
+        else:
+            logger.info("CRF read from %s.", model_args.model_name_or_path)
+        model.config.bertft_crf = True
+        return NerHead(stored.decoding, scheme, crf)
 
-    def model_inputs(self, records: TokenFile) -> list[str]:
+    def bind_model(self, model, head: NerHead) -> NerHead:
+        """The head of `model` (a search trial's copy): its own CRF."""
+        return dataclasses.replace(head, crf=getattr(model, "crf", None))
+
+    def model_inputs(self, records: TokenFile, stored: NerStored) -> list[str]:
         sentences = records.sentences
         joiner = token_separator(sentences[0].tokens) if sentences else " "
         return [joiner.join(s.tokens) for s in sentences]
 
-    def encode(self, split: str, records: TokenFile, tokenizer, label_to_id: dict[str, int], data_args) -> Windows:
+    def encode(self, split: str, records: TokenFile, tokenizer, label_to_id: dict[str, int], data_args,
+               stored: NerStored, head: NerHead) -> Windows:
         windows = encode_windows([s.tokens for s in records.sentences], tag_ids(records.sentences, label_to_id),
                                  tokenizer, data_args.max_seq_length, data_args.doc_stride)
-        if self.decoding == "crf" and split in ("train", "validation"):  # where the CRF's loss is computed
+        if head.decoding == "crf" and split in ("train", "validation"):  # where the CRF's loss is computed
             windows.edges_column = SENTENCE_EDGES
         return windows
 
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation: TokenFile | None,
-                      encoded_validation: Windows | None) -> dict:
+                      encoded_validation: Windows | None, current_head: Callable[[], NerHead],
+                      tag_report: dict) -> dict:
+        """`current_head()` is the head of the model being trained (a search trial's own CRF)."""
+        head = current_head()
+
         def compute_metrics(prediction) -> dict:
             """Full-length validation scores: windows stitched back into sentences first."""
-            tags = self.decode(encoded_validation, prediction.predictions, label_list)
-            metrics = score(validation.sentences, tags, self.strict_scheme())
+            tags = self.decode(encoded_validation, prediction.predictions, label_list, current_head())
+            metrics = score(validation.sentences, tags, self.strict_scheme(tag_report))
             return {k: v for k, v in metrics.items() if isinstance(v, float)}
 
         def keep(logits, labels):
             """What the Trainer keeps of the logits: ids for argmax, log-probabilities for viterbi, the scores
             themselves for the CRF (which was trained on them)."""
-            if self.decoding == "argmax":
+            if head.decoding == "argmax":
                 return logits.argmax(dim=-1)
-            return logits.float() if self.decoding == "crf" else logits.log_softmax(dim=-1)
+            return logits.float() if head.decoding == "crf" else logits.log_softmax(dim=-1)
 
         hooks = {"data_collator": DataCollatorForTokenClassification(tokenizer),
                  "compute_metrics": compute_metrics if validation is not None else None,
                  "preprocess_logits_for_metrics": keep}
-        if self.crf is not None:
+        if head.crf is not None:
             hooks["crf_learning_rate"] = self.data_args.crf_learning_rate
         return hooks
 
-    def strict_scheme(self) -> str | None:
-        return self.tag_report["scheme"] if self.data_args.strict_scoring else None
+    def strict_scheme(self, tag_report: dict) -> str | None:
+        return tag_report["scheme"] if self.data_args.strict_scoring else None
 
     def prediction_splits(self, splits: dict[str, TokenFile]) -> list[str]:
         return [name for name in ("test", "text") if name in splits]
 
-    def decode(self, encoded: Windows, predictions, label_list: list[str]) -> list[list[str]]:
+    def decode(self, encoded: Windows, predictions, label_list: list[str], head: NerHead) -> list[list[str]]:
         """Tags per word (--decoding): from predicted ids (the Trainer's argmax), per-token log-probabilities (the
         Trainer under viterbi), per-token scores (under crf) or logits (ONNX Runtime)."""
-        if self.decoding == "argmax":
+        if head.decoding == "argmax":
             return predicted_tags(encoded, predictions.argmax(axis=-1) if predictions.ndim == 3 else predictions,
                                   label_list)
-        rules = allowed_transitions(label_list, self.scheme(label_list))
+        rules = allowed_transitions(label_list, head.scheme)
         scores = np.asarray(predictions, dtype=np.float32)
-        if self.decoding == "crf":
-            rules = crf_rules(rules, self.crf.scores())
+        if head.decoding == "crf":
+            rules = crf_rules(rules, head.crf.scores())
         else:
             scores = log_softmax(scores, axis=-1)
         return [[label_list[i] for i in viterbi(word_scores, *rules)] for word_scores in stitch_scores(encoded, scores)]
 
-    def scheme(self, label_list: list[str]) -> str:
-        """The tag scheme decoding follows (see extend_model)."""
-        return self.decoding_scheme or self.fallback_scheme(label_list)
-
-    def fallback_scheme(self, label_list: list[str]) -> str:
+    def fallback_scheme(self, label_list: list[str], tag_report: dict) -> str:
         """For a model that stored no scheme: given, else detected from the data, else from the labels."""
         if self.data_args.tag_scheme:
             return self.data_args.tag_scheme
-        if self.tag_report.get("tagged"):
-            return self.tag_report["scheme"]
+        if tag_report.get("tagged"):
+            return tag_report["scheme"]
         return "IOBES" if any(label[:2] in ("E-", "S-", "M-") for label in label_list) else "IOB2"
 
     def write_outputs(self, split: str, records: TokenFile, outputs: list[list[str]], label_list: list[str],
-                      output_dir: str, timing: dict, notes: list[str]) -> dict:
+                      output_dir: str, timing: dict, notes: list[str], head: NerHead, tag_report: dict) -> dict:
         file_name = "predictions.txt" if split == "test" else f"{split}_predictions.txt"
         write_tagged_predictions(records, outputs, os.path.join(output_dir, file_name))
         if records.sentences[0].tags is None:
             return {}
-        metrics = score(records.sentences, outputs, self.strict_scheme())
-        illegal = count_illegal(outputs, self.scheme(label_list))
-        metrics["decoding"] = self.decoding
+        metrics = score(records.sentences, outputs, self.strict_scheme(tag_report))
+        illegal = count_illegal(outputs, head.scheme)
+        metrics["decoding"] = head.decoding
         metrics["illegal_predicted_transitions"] = illegal.illegal
         metrics["sentences_with_illegal_predictions"] = illegal.sentences_with_illegal
         metrics["report_text"] += (f"\n{illegal.illegal} illegal tag transitions in the predictions ({illegal.scheme}, "
-                                   f"decoding: {self.decoding}), in {illegal.sentences_with_illegal} "
+                                   f"decoding: {head.decoding}), in {illegal.sentences_with_illegal} "
                                    "sentences.\n") + "".join(f"{note}\n" for note in notes)
         metrics["samples"] = len(records)
         metrics["tokens"] = sum(len(t) for t in outputs)
@@ -208,8 +231,8 @@ class NerTask:
         write_entity_report(metrics, output_dir, split)
         return metrics
 
-    def data_report(self, coverage, encoded: dict[str, Windows]) -> dict:
-        return {"tags": self.tag_report, "vocabulary": coverage.as_dict() if coverage else None,
+    def data_report(self, coverage, encoded: dict[str, Windows], tag_report: dict) -> dict:
+        return {"tags": tag_report, "vocabulary": coverage.as_dict() if coverage else None,
                 "windowed_sentences": {n: w.windowed_sentences for n, w in encoded.items()},
                 "zero_token_tokens": {n: w.zero_token_words for n, w in encoded.items()}}
 

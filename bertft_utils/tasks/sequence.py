@@ -3,6 +3,7 @@ encoded, and how class probabilities become predictions and metrics."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -26,8 +27,8 @@ from bertft_utils.data.labels import (
     resolve_positive_label,
 )
 from bertft_utils.data.readers import Table
-from bertft_utils.evaluation.metrics import classification_metrics
-from bertft_utils.evaluation.prediction_files import write_classification_predictions
+from bertft_utils.evaluation.metrics import classification_metrics, classification_scores
+from bertft_utils.evaluation.prediction_files import write_classification_predictions, write_classification_report
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +108,25 @@ def make_compute_metrics(label_list: list[str], positive_label: str | None):
     return compute_metrics
 
 
+@dataclass(frozen=True)
+class SequenceStored:
+    """What a sentence-level task reads from (and stores in) the model config before any data."""
+
+    label_names: dict[str, str] | None  # raw label value -> name (--rename_labels, or the model's own)
+    prepare: Callable[[str], str]  # applied to every text: regex cleaning, a prompt template
+    input_note: str  # how to feed `pipeline`, for the model card
+
+
+@dataclass(frozen=True)
+class SequenceHead:
+    """How the classifier's scores are read: which class binary precision/recall/F1 are for."""
+
+    positive: tuple[str, str] | None  # (label, why it was taken); None with more than two classes
+
+
 @dataclass
 class SequenceTask:
-    """A sentence-level script's part of the task flow (see task_flow.Task): how files are read, which columns, how
+    """A sentence-level script's part of the task flow (see flow.Task): how files are read, which columns, how
     texts are prepared.
 
     `make_preprocessor(config)` returns the function applied to every text (train, eval, predict, new inputs)
@@ -133,17 +150,17 @@ class SequenceTask:
     pretokenized = False
     curve_metric = "eval_accuracy"
 
-    def __post_init__(self):
-        self.script = f"run_{self.name}.py"
-        self.prepare: Callable[[str], str] = str
-        self.input_note = ""
-        self.label_names: dict[str, str] | None = None
-        self.train_counts: Counter | None = None
-        self.positive: tuple[str, str] | None = None  # (label, why it was taken)
+    @property
+    def script(self) -> str:
+        return f"run_{self.name}.py"
 
-    def configure(self, config) -> None:
-        self.label_names = resolve_label_names(config, self.rename_labels)
-        self.prepare, self.input_note = self.make_preprocessor(config)
+    def configure(self, config) -> SequenceStored:
+        label_names = resolve_label_names(config, self.rename_labels)
+        prepare, input_note = self.make_preprocessor(config)
+        return SequenceStored(label_names, prepare, input_note)
+
+    def input_note(self, stored: SequenceStored) -> str:
+        return stored.input_note
 
     def read(self, path: str, split: str) -> LabeledTexts:
         """Labels are required in training and validation files; a test file without them is for prediction."""
@@ -157,56 +174,64 @@ class SequenceTask:
     def strata(self, records: LabeledTexts) -> list[str] | None:
         return records.labels
 
-    def prepare_splits(self, splits: dict[str, LabeledTexts], data_args) -> None:
+    def prepare_splits(self, splits: dict[str, LabeledTexts], data_args,
+                       stored: SequenceStored) -> tuple[dict[str, LabeledTexts], dict]:
         """Raw label values get their --rename_labels names after the split, which is made on the raw values:
-        naming labels never changes a split."""
-        if self.label_names:
-            for records in splits.values():
-                if records.labels is not None:
-                    records.labels = name_labels(records.labels, records.sources, self.label_names)
-        if "train" in splits:
-            self.train_counts = Counter(splits["train"].labels)
+        naming labels never changes a split. Returns the splits and the training split's label counts."""
+        if stored.label_names:
+            splits = {name: records if records.labels is None else dataclasses.replace(
+                records, labels=name_labels(records.labels, records.sources, stored.label_names))
+                for name, records in splits.items()}
+        return splits, {"train_counts": Counter(splits["train"].labels) if "train" in splits else None}
 
     def gold_labels(self, records: LabeledTexts) -> list[str] | None:
         return records.labels
 
-    def label_order(self) -> list[str] | None:
-        return named_label_order(self.label_names)
+    def label_order(self, stored: SequenceStored) -> list[str] | None:
+        return named_label_order(stored.label_names)
 
-    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool) -> None:
+    def extend_model(self, model, label_list: list[str], model_args, training: bool, new_head: bool,
+                     stored: SequenceStored, facts: dict) -> SequenceHead:
         """Two classes: which one binary precision/recall/F1 are for (stored in the config)."""
-        self.positive = resolve_positive_label(model.config, self.positive_label, label_list, self.train_counts,
-                                               self.label_names)
+        return SequenceHead(resolve_positive_label(model.config, self.positive_label, label_list,
+                                                   facts["train_counts"], stored.label_names))
 
-    def bind_model(self, model) -> None:
-        pass
+    def bind_model(self, model, head: SequenceHead) -> SequenceHead:
+        return head
 
-    def model_inputs(self, records: LabeledTexts) -> list[str]:
-        return [self.prepare(text) for text in records.texts]
+    def model_inputs(self, records: LabeledTexts, stored: SequenceStored) -> list[str]:
+        return [stored.prepare(text) for text in records.texts]
 
-    def encode(self, split: str, records: LabeledTexts, tokenizer, label_to_id: dict[str, int],
-               data_args) -> EncodedTexts:
+    def encode(self, split: str, records: LabeledTexts, tokenizer, label_to_id: dict[str, int], data_args,
+               stored: SequenceStored, head: SequenceHead) -> EncodedTexts:
         label_ids = None if records.labels is None else [label_to_id.get(x, -100) for x in records.labels]
-        return encode_texts(self.model_inputs(records), label_ids, tokenizer, data_args.max_seq_length,
+        return encode_texts(self.model_inputs(records, stored), label_ids, tokenizer, data_args.max_seq_length,
                             data_args.pad_to_max_length, split)
 
-    def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation, encoded_validation) -> dict:
+    def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation, encoded_validation,
+                      current_head: Callable[[], SequenceHead], facts: dict) -> dict:
+        positive = current_head().positive
         return {"data_collator": data_collator(tokenizer, data_args.pad_to_max_length),
-                "compute_metrics": make_compute_metrics(label_list, self.positive and self.positive[0])}
+                "compute_metrics": make_compute_metrics(label_list, positive and positive[0])}
 
     def prediction_splits(self, splits: dict[str, LabeledTexts]) -> list[str]:
         return ["test"] if "test" in splits else []
 
-    def decode(self, encoded: EncodedTexts, predictions, label_list: list[str]) -> np.ndarray:
+    def decode(self, encoded: EncodedTexts, predictions, label_list: list[str], head: SequenceHead) -> np.ndarray:
         """Class probabilities per example."""
         return softmax(np.asarray(predictions, dtype=np.float64), axis=-1)
 
     def write_outputs(self, split: str, records: LabeledTexts, outputs: np.ndarray, label_list: list[str],
-                      output_dir: str, timing: dict, notes: list[str]) -> dict:
-        return write_classification_predictions(records, outputs, label_list, output_dir, self.top_k, notes,
-                                                self.positive)
+                      output_dir: str, timing: dict, notes: list[str], head: SequenceHead, facts: dict) -> dict:
+        write_classification_predictions(records, outputs, label_list, output_dir, self.top_k)
+        if records.labels is None:
+            logger.info("The test file has no labels: wrote predictions only.")
+            return {}
+        metrics = classification_scores(records.labels, outputs, label_list, self.top_k, head.positive)
+        write_classification_report(metrics, label_list, output_dir, notes)
+        return metrics
 
-    def data_report(self, coverage, encoded: dict) -> dict:
+    def data_report(self, coverage, encoded: dict, facts: dict) -> dict:
         return self.extra_data_report()
 
     def card_sections(self, results: dict[str, dict]) -> list[str]:

@@ -8,7 +8,6 @@ arguments that change what it computes and the content hashes of its data files.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -17,6 +16,7 @@ import re
 
 from transformers import TrainerCallback
 
+from bertft_utils.config.effects import SPLIT, TRAINING, names_with
 from bertft_utils.data.readers import file_sha256
 from bertft_utils.errors import UsageError
 
@@ -24,29 +24,16 @@ logger = logging.getLogger(__name__)
 
 MARKER = "bertft_checkpoint.json"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
-# Training settings that change the weights a run produces (the others: logging, saving, evaluation, output).
-TRAINING_FIELDS = ("learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm",
-                   "num_train_epochs", "max_steps", "lr_scheduler_type", "warmup_steps", "warmup_ratio",
-                   "per_device_train_batch_size", "gradient_accumulation_steps", "seed", "data_seed", "bf16", "fp16",
-                   "optim", "train_sampling_strategy", "label_smoothing_factor", "world_size")
-# Model/data arguments that do not change training.
-IGNORED_FIELDS = {"cache_dir", "token", "preprocessing_num_workers", "max_predict_samples", "test_file",
-                  "predict_text_file", "text_split", "questions", "questions_file", "top_k", "strict_scoring",
-                  "max_eval_samples"}
 DATA_FILE_FIELDS = ("train_file", "validation_file", "split_file")
 
 
 def run_fingerprint(model_args, data_args, training_args) -> dict:
     """The settings of this run that a checkpoint must share to be resumed, with their hash under 'hash'."""
     settings: dict = {}
-    for arguments in (model_args, data_args):
-        for item in dataclasses.fields(arguments):
-            if item.name not in IGNORED_FIELDS:
-                value = getattr(arguments, item.name)
-                settings[item.name] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
-    for name in TRAINING_FIELDS:
-        value = getattr(training_args, name, None)
-        settings[name] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+    for arguments in (model_args, data_args, training_args):
+        for name in names_with(arguments, TRAINING, SPLIT):  # declared in each field's metadata (effects.py)
+            value = getattr(arguments, name, None)
+            settings[name] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
     for name in DATA_FILE_FIELDS:
         path = getattr(data_args, name, None)
         if path and os.path.isfile(path):

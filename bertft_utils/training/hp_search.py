@@ -21,15 +21,12 @@ import math
 import os
 from typing import Any
 
+from bertft_utils.config.effects import SEARCH, SECRET, names_with
 from bertft_utils.config.search_space import search_space
 from bertft_utils.errors import UsageError
 from bertft_utils.files import announce
 
 logger = logging.getLogger(__name__)
-
-# Arguments never written to the best configuration: secrets, and the search itself.
-_NOT_WRITTEN = {"token", "hub_token", "hp_search_trials", "hp_search_space", "hp_search_backend",
-                "hp_search_storage"}
 
 
 def optuna_space(space: dict[str, dict]):
@@ -245,7 +242,8 @@ def write_best_config(path: str, argument_sets: tuple, best: dict) -> None:
     script accepts (`python run_X.py best_config.json`); tokens and the search options are left out."""
     config: dict[str, Any] = {}
     for arguments in argument_sets:
-        settable = {item.name for item in dataclasses.fields(arguments) if item.init} - _NOT_WRITTEN
+        settable = {item.name for item in dataclasses.fields(arguments) if item.init} - set(
+            names_with(arguments, SECRET, SEARCH))  # secrets, and the search itself
         # TrainingArguments.to_dict() gives its values in command-line form (a default instance cannot be built for
         # comparison: that resets accelerate's state for the whole process)
         values = arguments.to_dict() if hasattr(arguments, "to_dict") else {
