@@ -9,7 +9,7 @@ TORCH_PIN ?= torch==2.13.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test lint mutation clean
+.PHONY: install demo test test-slow lint docs mutation clean
 
 install: $(STAMP)
 
@@ -24,8 +24,15 @@ demo: $(STAMP)
 	$(PY) run_classify.py configs/demo_sarcasm.json
 	@echo; echo "== test report (outputs/demo_sarcasm/test_report.txt) =="; head -2 outputs/demo_sarcasm/test_report.txt
 
+# The suite without the slow end-to-end group (marked `slow`); CI runs both.
 test: $(STAMP)
-	$(PY) -m pytest -q -n auto tests
+	$(PY) -m pytest -q -n auto -m "not slow" tests
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -n auto -m slow tests
+
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

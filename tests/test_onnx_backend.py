@@ -45,6 +45,7 @@ def test_ner_tags_equal_pytorch_and_the_export_is_reused(trained_ner, tmp_path):
     assert "ONNX model reused" in again.stdout + again.stderr and "Exported the model" not in again.stdout
 
 
+@pytest.mark.slow
 def test_dynamic_int8_quantization_runs_the_quantized_graph(trained_ner, tmp_path):
     import onnx
 

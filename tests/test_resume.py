@@ -52,6 +52,7 @@ def predictions(path) -> list[tuple[str, str]]:
         return [(row["predicted"], row["probability"]) for row in csv.DictReader(handle, delimiter="\t")]
 
 
+@pytest.mark.slow
 def test_classification_killed_then_restarted_ends_like_an_uninterrupted_run(tiny_models, tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     run_script("run_classify.py", *classify_args(tiny_models["bert"], whole))
@@ -87,6 +88,7 @@ def test_another_runs_checkpoint_is_refused_before_any_work(tiny_models, tmp_pat
     assert process.returncode != 0 and "was not written by a bertft run" in process.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", [8])  # checkpoint-4 is complete once checkpoint-8 appears
 def test_ner_with_added_characters_and_warm_up_resumes_identically(tiny_models, tmp_path, step):
     whole, killed = tmp_path / "whole", tmp_path / "killed"

@@ -163,6 +163,7 @@ def test_broken_line_stops_the_run_with_file_and_line(tiny_models, tmp_path):
 ACCELERATE = shutil.which("accelerate", path=str(Path(sys.executable).parent))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(ACCELERATE is None, reason="accelerate CLI not installed next to this Python")
 def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
     out = tmp_path / "ddp"

@@ -173,6 +173,7 @@ def test_unknown_tag_stops_the_run(tiny_models, tmp_path):
     assert process.returncode != 0 and "bad.txt, line 2: unknown tag 'X-LOC'" in process.stderr
 
 
+@pytest.mark.slow
 def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
     import shutil
     import sys
