@@ -117,5 +117,6 @@ def test_classify_push_with_data_files_on_request_keeps_stored_settings(hub_cach
     card = pushed["README.md"].decode()
     meta = card_metadata(card)
     assert meta["base_model"] == "google-bert/bert-base-uncased" and meta["language"] == "en"
-    assert re.search(r"\| test \| 0\.\d{4} \|", card) and "`serious`, `sarcastic`" in card
+    assert re.search(r"\| test \| 0\.\d{4} \(95% CI [01]\.\d{4}-[01]\.\d{4}\) \|", card)
+    assert "`serious`, `sarcastic`" in card
     assert "regex transformations stored in `config.bertft_regex_transformations`" in card

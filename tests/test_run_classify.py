@@ -77,6 +77,13 @@ def test_train_eval_predict_and_reload_with_pipeline(architecture, tiny_models, 
     assert "Predicted in fp32 (as the flags say)." in report and "computed in fp32" in (out / "README.md").read_text()
     all_results = json.loads((out / "all_results.json").read_text())
     assert all_results["test_accuracy"] == test["test_accuracy"] and "eval_accuracy" in all_results
+    # every headline metric with its 95% interval, seeded, in the results, the report and the card
+    for metric in ("accuracy", "precision", "recall", "f1", "macro_f1"):
+        assert test[f"test_{metric}_ci_low"] <= test[f"test_{metric}"] <= test[f"test_{metric}_ci_high"], metric
+    assert (test["test_ci_resamples"], test["test_ci_seed"], test["test_ci_unit"]) == (1000, 42, "examples")
+    low, high = test["test_accuracy_ci_low"], test["test_accuracy_ci_high"]
+    shown = f"{test['test_accuracy']:.4f} (95% CI {low:.4f}-{high:.4f})"
+    assert f"accuracy {shown}" in report and f"| {shown} |" in (out / "README.md").read_text()
 
     config = json.loads((out / "config.json").read_text())
     assert config["id2label"] == {"0": "sarcastic", "1": "serious"}

@@ -79,6 +79,11 @@ def test_msra_sample_full_length_predictions(architecture, tiny_models, tmp_path
     assert test["test_tokens"] == sum(len(s) for s in gold)
     assert "precision    recall  f1-score   support" in (out / "test_entity_report.txt").read_text()
     assert set(json.loads((out / "test_entities.json").read_text())) >= {"LOC", "ORG", "PER", "micro avg"}
+    # intervals over the 201 test sentences, for micro/macro F1 and each type's F1
+    for metric in ("f1", "macro_f1", "LOC_f1", "ORG_f1", "PER_f1"):
+        assert test[f"test_{metric}_ci_low"] <= test[f"test_{metric}"] <= test[f"test_{metric}_ci_high"], metric
+    assert (test["test_ci_items"], test["test_ci_unit"]) == (len(gold), "sentences")
+    assert f"micro F1 {test['test_f1']:.4f} (95% CI " in (out / "test_entity_report.txt").read_text()
     eval_results = json.loads((out / "eval_results.json").read_text())
     assert "eval_f1" in eval_results and eval_results["eval_samples"] == 80
 

@@ -263,6 +263,16 @@ class BertftTrainingArguments(TrainingArguments):
                   "closer than this (at any token) is predicted again in fp32, so that int8 changes few predictions "
                   "(results/ner_onnx.md measures how many, and the cost). 0: int8 only (fastest, more differences)."},
     )
+    bootstrap_resamples: int = field(
+        default=1000,
+        metadata={**affects(PREDICTION),
+                  "help": "Resamples of the test items (examples; NER: sentences) for the 95 percent confidence "
+                  "interval of every headline test metric (test_<metric>_ci_low/_ci_high in test_results.json, the "
+                  "test report and the model card). 0: no intervals."},
+    )
+    bootstrap_seed: int = field(
+        default=42, metadata={**affects(PREDICTION), "help": "Seed of the bootstrap resamples (the same seed, the "
+                                                             "same interval)."})
     hp_search_trials: int = field(
         default=0,
         metadata={**affects(SEARCH),
@@ -314,6 +324,9 @@ class BertftTrainingArguments(TrainingArguments):
         if self.onnx_quantization not in QUANTIZATIONS:
             raise UsageError(f"--onnx_quantization must be one of {', '.join(QUANTIZATIONS)}, got "
                              f"{self.onnx_quantization!r}.")
+        if self.bootstrap_resamples < 0:
+            raise UsageError(f"--bootstrap_resamples must be >= 0 (0: no confidence intervals), got "
+                             f"{self.bootstrap_resamples}.")
         if self.onnx_recheck_margin < 0:
             raise UsageError(f"--onnx_recheck_margin must be >= 0 (0 turns the fp32 recheck off), got "
                              f"{self.onnx_recheck_margin}.")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
+
+from bertft_utils.evaluation.uncertainty import Bootstrap, classification_intervals, entity_intervals
 
 
 def classification_metrics(gold: list[int], predicted: list[int], label_list: list[str],
@@ -46,10 +50,12 @@ def top_k_accuracy(gold: np.ndarray, scores: np.ndarray, k: int) -> float:
 
 
 def classification_scores(gold_labels: list[str], probabilities: np.ndarray, label_list: list[str],
-                          top_k: tuple[int, ...] = (), positive: tuple[str, str] | None = None) -> dict:
+                          top_k: tuple[int, ...] = (), positive: tuple[str, str] | None = None,
+                          bootstrap: Bootstrap | None = None) -> dict:
     """The test scores of class probabilities: classification_metrics of the top class (binary for the `positive`
-    class (label, why it was taken), with two classes), top-k accuracies, and the per-label table (`report_table`,
-    scikit-learn's classification_report over the records whose gold label was seen in training)."""
+    class (label, why it was taken), with two classes), top-k accuracies, the per-label table (`report_table`,
+    scikit-learn's classification_report over the records whose gold label was seen in training) and, with a
+    `bootstrap` of resamples, the 95% confidence interval of each headline metric."""
     predicted = probabilities.argmax(axis=-1)
     label_to_id = {label: i for i, label in enumerate(label_list)}
     gold_ids = np.array([label_to_id.get(label, -1) for label in gold_labels])
@@ -63,18 +69,37 @@ def classification_scores(gold_labels: list[str], probabilities: np.ndarray, lab
     metrics["report_table"] = classification_report(gold_ids[known], predicted[known],
                                                     labels=list(range(len(label_list))), target_names=label_list,
                                                     digits=4, zero_division=0)
+    if bootstrap is not None and bootstrap.resamples and len(gold_labels):
+        started = time.perf_counter()
+        metrics.update(classification_intervals(gold_ids, probabilities, label_to_id[positive[0]] if positive else
+                                                None, top_k, bootstrap))
+        metrics.update(bootstrap.facts(len(gold_labels), "examples"), ci_runtime=time.perf_counter() - started)
     return metrics
 
 
 # Text facts kept beside the numbers in *_results.json: what a number means.
 NAMED_FACTS = ("positive_label", "positive_label_rule", "compute_precision", "compute_precision_chosen_by",
-               "decoding")
+               "decoding", "ci_unit")
 
 
 def scalar_metrics(metrics: dict, prefix: str) -> dict:
     """Numbers (and the NAMED_FACTS), with the split prefix, as the Trainer logs and `save_metrics` expects."""
     return {f"{prefix}_{k}": v for k, v in metrics.items()
             if (isinstance(v, int | float) and not isinstance(v, bool)) or (k in NAMED_FACTS and isinstance(v, str))}
+
+
+def entity_scores(gold: list[list[str]], predicted: list[list[str]], strict_scheme: str | None = None,
+                  bootstrap: Bootstrap | None = None) -> dict:
+    """entity_metrics, each type's F1 under its own name (`<TYPE>_f1`) and, with a `bootstrap` of resamples, the 95%
+    confidence intervals of micro precision/recall/F1, macro F1 and each type's F1 (sentences resampled)."""
+    metrics = entity_metrics(gold, predicted, strict_scheme)
+    metrics.update({f"{name}_f1": values["f1-score"] for name, values in metrics["per_type"].items()
+                    if not name.endswith(" avg")})
+    if bootstrap is not None and bootstrap.resamples and gold:
+        started = time.perf_counter()
+        metrics.update(entity_intervals(gold, predicted, strict_scheme, bootstrap))
+        metrics.update(bootstrap.facts(len(gold), "sentences"), ci_runtime=time.perf_counter() - started)
+    return metrics
 
 
 def entity_metrics(gold: list[list[str]], predicted: list[list[str]], strict_scheme: str | None = None) -> dict:

@@ -88,9 +88,16 @@ def _results_table(results: dict[str, dict]) -> str:
     rows = ["| split | " + " | ".join(CARD_METRICS[k][1] for k in keys) + " | examples |",
             "|---|" + "---:|" * (len(keys) + 1)]
     for split, metrics in results.items():
-        cells = [f"{metrics[k]:.4f}" if isinstance(metrics.get(k), float) else "–" for k in keys]
+        cells = [_with_interval(metrics, k) if isinstance(metrics.get(k), float) else "–" for k in keys]
         rows.append(f"| {split} | " + " | ".join(cells) + f" | {metrics.get('samples', '–')} |")
     return "\n".join(rows)
+
+
+def _with_interval(metrics: dict, key: str) -> str:
+    """'0.9299 (95% CI 0.9201-0.9392)' when the metric has a confidence interval, else '0.9299'."""
+    if f"{key}_ci_low" not in metrics:
+        return f"{metrics[key]:.4f}"
+    return f"{metrics[key]:.4f} (95% CI {metrics[key + '_ci_low']:.4f}-{metrics[key + '_ci_high']:.4f})"
 
 
 def _usage(facts: ModelCardFacts, repo_id: str) -> str:

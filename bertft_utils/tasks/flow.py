@@ -30,6 +30,7 @@ from bertft_utils.data.splits import (
 )
 from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.metrics import scalar_metrics
+from bertft_utils.evaluation.uncertainty import Bootstrap
 from bertft_utils.files import write_json
 from bertft_utils.modeling.loading import load_config, load_model, load_tokenizer
 from bertft_utils.modeling.vocabulary import prepare_vocabulary
@@ -125,9 +126,10 @@ class Task(Protocol):
         """Raw model predictions (in dataset order) -> the task's outputs (tags per word, label probabilities)."""
 
     def write_outputs(self, split: str, records: Records, outputs, label_list: list[str], output_dir: str,
-                      timing: dict, notes: list[str], head, facts: dict) -> dict:
+                      timing: dict, notes: list[str], head, facts: dict, bootstrap: Bootstrap) -> dict:
         """Prediction files and test reports of one split (`notes`: lines the report adds, e.g. on records that
-        also occur in training); returns its metrics ({} without gold labels)."""
+        also occur in training); returns its metrics, with the confidence intervals of `bootstrap` ({} without gold
+        labels)."""
 
     def data_report(self, coverage, encoded: dict[str, Encoded], facts: dict) -> dict:
         """What the data looked like (data_report.json; empty: none written)."""
@@ -372,7 +374,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                 continue
             notes = [*overlap_note(name, overlap.get(name)), precision_note(precision, training_args)]
             metrics = task.write_outputs(name, splits[name], outputs, label_list, training_args.output_dir, timing,
-                                         notes, heads["current"], facts)
+                                         notes, heads["current"], facts,
+                                         Bootstrap(training_args.bootstrap_resamples, training_args.bootstrap_seed))
             if metrics:
                 metrics.update(prediction_precision(precision, training_args))
                 if name in overlap:

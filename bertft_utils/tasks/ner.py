@@ -24,8 +24,9 @@ from bertft_utils.data.tags import (
     validate_tags,
 )
 from bertft_utils.errors import UsageError
-from bertft_utils.evaluation.metrics import entity_metrics
+from bertft_utils.evaluation.metrics import entity_scores
 from bertft_utils.evaluation.prediction_files import write_entity_report, write_tagged_predictions
+from bertft_utils.evaluation.uncertainty import Bootstrap, interval_note
 from bertft_utils.modeling.crf import SENTENCE_EDGES, LinearChainCrf, attach_crf, crf_from_checkpoint
 from bertft_utils.modeling.loading import checkpoint_weight_files
 from bertft_utils.tasks.decoding import allowed_transitions, crf_rules, viterbi
@@ -210,19 +211,22 @@ class NerTask:
         return "IOBES" if any(label[:2] in ("E-", "S-", "M-") for label in label_list) else "IOB2"
 
     def write_outputs(self, split: str, records: TokenFile, outputs: list[list[str]], label_list: list[str],
-                      output_dir: str, timing: dict, notes: list[str], head: NerHead, tag_report: dict) -> dict:
+                      output_dir: str, timing: dict, notes: list[str], head: NerHead, tag_report: dict,
+                      bootstrap: Bootstrap) -> dict:
         file_name = "predictions.txt" if split == "test" else f"{split}_predictions.txt"
         write_tagged_predictions(records, outputs, os.path.join(output_dir, file_name))
         if records.sentences[0].tags is None:
             return {}
-        metrics = score(records.sentences, outputs, self.strict_scheme(tag_report))
+        metrics = score(records.sentences, outputs, self.strict_scheme(tag_report), bootstrap)
         illegal = count_illegal(outputs, head.scheme)
         metrics["decoding"] = head.decoding
         metrics["illegal_predicted_transitions"] = illegal.illegal
         metrics["sentences_with_illegal_predictions"] = illegal.sentences_with_illegal
+        shown = {"f1": "micro F1", "macro_f1": "macro F1", **{f"{t}_f1": f"{t} F1" for t in entity_types(metrics)}}
         metrics["report_text"] += (f"\n{illegal.illegal} illegal tag transitions in the predictions ({illegal.scheme}, "
                                    f"decoding: {head.decoding}), in {illegal.sentences_with_illegal} "
-                                   "sentences.\n") + "".join(f"{note}\n" for note in notes)
+                                   "sentences.\n") + "".join(f"{note}\n" for note in [*interval_note(metrics, shown),
+                                                                                      *notes])
         metrics["samples"] = len(records)
         metrics["tokens"] = sum(len(t) for t in outputs)
         metrics["runtime"] = timing.get("test_runtime")
@@ -279,8 +283,15 @@ def predicted_tags(windows: Windows, predicted_ids: np.ndarray, label_list: list
     return [[label_list[i] for i in ids] for ids in stitch_predictions(windows, predicted_ids)]
 
 
-def score(sentences: list[TaggedSentence], predictions: list[list[str]], strict_scheme: str | None) -> dict:
-    """Entity-level metrics on full-length sentences (BMES `M-` counted as `I-`)."""
+def score(sentences: list[TaggedSentence], predictions: list[list[str]], strict_scheme: str | None,
+          bootstrap: Bootstrap | None = None) -> dict:
+    """Entity-level metrics on full-length sentences (BMES `M-` counted as `I-`), with confidence intervals when a
+    `bootstrap` is given."""
     gold = [[to_scoring_tag(t) for t in s.tags] for s in sentences]
     pred = [[to_scoring_tag(t) for t in p] for p in predictions]
-    return entity_metrics(gold, pred, strict_scheme)
+    return entity_scores(gold, pred, strict_scheme, bootstrap)
+
+
+def entity_types(metrics: dict) -> list[str]:
+    """The entity types of an entity report (its per-type rows)."""
+    return [name for name in metrics.get("per_type", {}) if not name.endswith(" avg")]

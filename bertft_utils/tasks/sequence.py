@@ -29,6 +29,7 @@ from bertft_utils.data.labels import (
 from bertft_utils.data.readers import Table
 from bertft_utils.evaluation.metrics import classification_metrics, classification_scores
 from bertft_utils.evaluation.prediction_files import write_classification_predictions, write_classification_report
+from bertft_utils.evaluation.uncertainty import Bootstrap, interval_note
 
 logger = logging.getLogger(__name__)
 
@@ -222,13 +223,16 @@ class SequenceTask:
         return softmax(np.asarray(predictions, dtype=np.float64), axis=-1)
 
     def write_outputs(self, split: str, records: LabeledTexts, outputs: np.ndarray, label_list: list[str],
-                      output_dir: str, timing: dict, notes: list[str], head: SequenceHead, facts: dict) -> dict:
+                      output_dir: str, timing: dict, notes: list[str], head: SequenceHead, facts: dict,
+                      bootstrap: Bootstrap) -> dict:
         write_classification_predictions(records, outputs, label_list, output_dir, self.top_k)
         if records.labels is None:
             logger.info("The test file has no labels: wrote predictions only.")
             return {}
-        metrics = classification_scores(records.labels, outputs, label_list, self.top_k, head.positive)
-        write_classification_report(metrics, label_list, output_dir, notes)
+        metrics = classification_scores(records.labels, outputs, label_list, self.top_k, head.positive, bootstrap)
+        shown = {"accuracy": "accuracy", "f1": "F1", "macro_f1": "macro F1",
+                 **{f"top{k}_accuracy": f"top-{k} accuracy" for k in self.top_k}}
+        write_classification_report(metrics, label_list, output_dir, [*interval_note(metrics, shown), *notes])
         return metrics
 
     def data_report(self, coverage, encoded: dict, facts: dict) -> dict:
