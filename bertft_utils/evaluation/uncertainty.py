@@ -34,10 +34,10 @@ class Bootstrap:
 def resampled_sums(counts: np.ndarray, bootstrap: Bootstrap) -> np.ndarray:
     """Column sums of `counts` (items x columns) over `bootstrap.resamples` resamples of the items drawn with
     replacement: shape (resamples, columns)."""
-    return np.concatenate([weights @ counts for weights in _multiplicities(len(counts), bootstrap)])
+    return np.concatenate([weights @ counts for weights in multiplicities(len(counts), bootstrap)])
 
 
-def _multiplicities(items: int, bootstrap: Bootstrap) -> Iterator[np.ndarray]:
+def multiplicities(items: int, bootstrap: Bootstrap) -> Iterator[np.ndarray]:
     """How often each item is drawn in each resample, a block of resamples at a time."""
     rng = np.random.default_rng(bootstrap.seed)
     per_block = max(1, _CHUNK_CELLS // max(items, 1))
@@ -60,7 +60,8 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
                      where=denominator != 0)
 
 
-def _prf(tp: np.ndarray, predicted: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def precision_recall_f1(tp: np.ndarray, predicted: np.ndarray,
+                        gold: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision, recall and F1 from true positives, predictions and gold counts (any shape)."""
     return _ratio(tp, predicted), _ratio(tp, gold), _ratio(2 * tp, predicted + gold)
 
@@ -81,7 +82,7 @@ def classification_intervals(gold_ids: np.ndarray, probabilities: np.ndarray, po
     sums = resampled_sums(counts.astype(np.float64), bootstrap)
     labels = len(present)
     tp, n_predicted, n_gold = (sums[:, 1 + i * labels:1 + (i + 1) * labels] for i in range(3))
-    precision, recall, f1 = _prf(tp, n_predicted, n_gold)
+    precision, recall, f1 = precision_recall_f1(tp, n_predicted, n_gold)
     items = len(gold_ids)
     values = {"accuracy": sums[:, 0] / items, "macro_f1": f1.mean(axis=1)}
     if positive is not None:
@@ -135,8 +136,8 @@ def entity_intervals(gold: list[list[str]], predicted: list[list[str]], strict_s
     if not types:
         return {}
     sums = resampled_sums(counts.reshape(len(counts), -1), bootstrap).reshape(-1, len(types), 3)
-    precision, recall, f1 = _prf(sums[:, :, 0], sums[:, :, 1], sums[:, :, 2])
-    micro = _prf(*(sums[:, :, i].sum(axis=1) for i in range(3)))
+    precision, recall, f1 = precision_recall_f1(sums[:, :, 0], sums[:, :, 1], sums[:, :, 2])
+    micro = precision_recall_f1(*(sums[:, :, i].sum(axis=1) for i in range(3)))
     values = {"micro_precision": micro[0], "micro_recall": micro[1], "micro_f1": micro[2],
               "precision": micro[0], "recall": micro[1], "f1": micro[2], "macro_f1": f1.mean(axis=1)}
     values.update({f"{name}_f1": f1[:, i] for i, name in enumerate(types)})

@@ -1,0 +1,138 @@
+"""`python -m bertft_utils.compare`: paired tests between runs that predicted the same test items, checked against
+independent computations (scipy's binomial test, numpy resampling), on identical runs, on planted differences and
+on runs of another test set."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO
+from scipy import stats
+
+from bertft_utils.errors import UsageError
+from bertft_utils.evaluation.comparison import compare, group_runs, holm, load_run
+from bertft_utils.evaluation.uncertainty import Bootstrap
+
+
+def write_run(folder, gold: list[str], predicted: list[str], positive: str = "1", lines=None):
+    """A classification run folder as run_classify.py writes it: predictions.tsv and test_results.json."""
+    folder.mkdir(parents=True)
+    with open(folder / "predictions.tsv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["file", "line", "text", "gold", "predicted", "probability"])
+        for i, (g, p) in enumerate(zip(gold, predicted, strict=True)):
+            writer.writerow(["test.jsonl", (lines or range(2, len(gold) + 2))[i], f"text {i}", g, p, "0.9"])
+    (folder / "test_results.json").write_text(json.dumps({"test_positive_label": positive}))
+    return folder
+
+
+def flipped(gold: list[str], wrong: set[int]) -> list[str]:
+    return [("0" if g == "1" else "1") if i in wrong else g for i, g in enumerate(gold)]
+
+
+def test_mcnemar_equals_the_exact_binomial_test_on_the_discordant_counts(tmp_path):
+    gold = ["1", "0"] * 100
+    a = write_run(tmp_path / "a", gold, flipped(gold, set(range(0, 60))))  # wrong on 0..59
+    b = write_run(tmp_path / "b", gold, flipped(gold, set(range(40, 80))))  # wrong on 40..79
+    result = compare({"a": [load_run(a)], "b": [load_run(b)]}, Bootstrap(200, 0))
+    pair = result["metrics"]["accuracy"]["pairs"][0]
+    only_a_right, only_b_right = 20, 40  # b wrong on 60..79 where a is right; a wrong on 0..39 where b is right
+    assert (pair["mcnemar"]["only_first_right"], pair["mcnemar"]["only_second_right"]) == (only_a_right, only_b_right)
+    assert pair["mcnemar"]["p"] == pytest.approx(stats.binomtest(20, 60, 0.5).pvalue)
+    assert pair["difference"] == pytest.approx((140 - 160) / 200)
+
+
+def test_the_paired_interval_equals_numpy_resampling_of_the_same_items(tmp_path):
+    rng = np.random.default_rng(4)
+    gold = [str(v) for v in rng.integers(0, 2, 300)]
+    a = write_run(tmp_path / "a", gold, flipped(gold, set(rng.choice(300, 60, replace=False).tolist())))
+    b = write_run(tmp_path / "b", gold, flipped(gold, set(rng.choice(300, 75, replace=False).tolist())))
+    bootstrap = Bootstrap(400, 8)
+    pair = compare({"a": [load_run(a)], "b": [load_run(b)]}, bootstrap)["metrics"]["accuracy"]["pairs"][0]
+    correct_a = np.array(load_run(a).gold) == np.array(load_run(a).predicted)
+    correct_b = np.array(load_run(b).gold) == np.array(load_run(b).predicted)
+    draws = np.random.default_rng(bootstrap.seed).integers(0, 300, size=(bootstrap.resamples, 300))
+    differences = correct_a[draws].mean(axis=1) - correct_b[draws].mean(axis=1)  # paired: the same items
+    assert (pair["ci_low"], pair["ci_high"]) == pytest.approx(tuple(np.percentile(differences, [2.5, 97.5])))
+    observed = correct_a.mean() - correct_b.mean()
+    expected_p = (1 + np.sum(np.abs(differences - observed) >= abs(observed))) / (1 + bootstrap.resamples)
+    assert pair["p"] == pytest.approx(expected_p)
+
+
+def test_identical_runs_differ_by_nothing(tmp_path):
+    gold = ["1", "0", "1", "1"] * 30
+    predicted = flipped(gold, {1, 5, 9, 30})
+    runs = {"a": [load_run(write_run(tmp_path / "a", gold, predicted))],
+            "b": [load_run(write_run(tmp_path / "b", gold, predicted))]}
+    for metric in ("accuracy", "f1", "macro_f1"):
+        pair = compare(runs, Bootstrap(300, 1))["metrics"][metric]["pairs"][0]
+        assert pair["difference"] == 0 and pair["p"] == 1 and pair["p_holm"] == 1
+        assert pair["verdict"].startswith("no difference this test set can show")
+    assert compare(runs, Bootstrap(300, 1))["metrics"]["accuracy"]["pairs"][0]["mcnemar"]["p"] == 1
+
+
+def detection_rate(tmp_path, planted: int, trials: int, items: int = 300) -> float:
+    """Share of trials where the paired test finds a difference between two runs of equal quality except `planted`
+    more errors in the second."""
+    rng = np.random.default_rng(planted)
+    found = 0
+    for trial in range(trials):
+        gold = ["1"] * items
+        base = set(rng.choice(items, 45, replace=False).tolist())  # both wrong here and there, independently
+        other = set(rng.choice(items, 45 + planted, replace=False).tolist())
+        a = load_run(write_run(tmp_path / f"{planted}_{trial}" / "a", gold, flipped(gold, base)))
+        b = load_run(write_run(tmp_path / f"{planted}_{trial}" / "b", gold, flipped(gold, other)))
+        pair = compare({"a": [a], "b": [b]}, Bootstrap(300, trial))["metrics"]["accuracy"]["pairs"][0]
+        found += pair["p"] < 0.05
+    return found / trials
+
+
+def test_a_planted_difference_is_found_at_the_expected_rate_and_none_rarely(tmp_path):
+    # 300 items, 15% vs 15% + planted errors, independent: the difference's standard error is about 0.029, so a
+    # planted 9% (27 items) is about 3.1 standard errors: found nearly always; 0% is found about 5% of the time
+    assert detection_rate(tmp_path, 27, 30) >= 0.8
+    assert detection_rate(tmp_path, 0, 40) <= 0.15
+
+
+def test_holm_matches_its_definition():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5]) == [0.5]
+
+
+def test_runs_of_another_test_set_are_refused_naming_the_first_difference(tmp_path):
+    gold = ["1", "0"] * 10
+    a = load_run(write_run(tmp_path / "a", gold, gold))
+    other_lines = load_run(write_run(tmp_path / "b", gold, gold, lines=[2, 3, 4, 99] + list(range(6, 22))))
+    with pytest.raises(UsageError, match=r"test item 4 differs: test.jsonl, line 5 in .*a, test.jsonl, line 99"):
+        compare({"a": [a], "b": [other_lines]}, Bootstrap(10, 0))
+    other_gold = load_run(write_run(tmp_path / "c", ["0"] + gold[1:], gold))
+    with pytest.raises(UsageError, match=r"test item 1 \(test.jsonl, line 2\) has gold '1' in .* and '0' in"):
+        compare({"a": [a], "c": [other_gold]}, Bootstrap(10, 0))
+
+
+def test_seeds_are_grouped_by_model_and_the_command_writes_its_tables(tmp_path):
+    rng = np.random.default_rng(0)
+    gold = [str(v) for v in rng.integers(0, 2, 200)]
+    folders = []
+    for model, errors in (("bert-base", 20), ("albert-base", 60)):
+        for seed in (1, 2, 3):
+            wrong = set(rng.choice(200, errors + seed, replace=False).tolist())
+            folders.append(str(write_run(tmp_path / "classify" / model / f"seed{seed}", gold, flipped(gold, wrong))))
+    assert group_runs(folders) == {"bert-base": folders[:3], "albert-base": folders[3:]}
+    process = subprocess.run([sys.executable, "-m", "bertft_utils.compare", *folders, "--output", str(tmp_path / "c"),
+                              "--resamples", "300"], capture_output=True, text=True, cwd=REPO)
+    assert process.returncode == 0, process.stderr[-2000:]
+    result = json.loads((tmp_path / "c" / "comparison.json").read_text())
+    accuracy = result["metrics"]["accuracy"]
+    assert accuracy["groups"]["bert-base"]["runs"] == 3 and accuracy["groups"]["bert-base"]["std"] > 0
+    assert accuracy["pairs"][0]["verdict"] == "bert-base > albert-base"
+    assert "| bert-base vs albert-base |" in (tmp_path / "c" / "comparison.md").read_text()
+    assert "bert-base > albert-base" in process.stdout
+    refused = subprocess.run([sys.executable, "-m", "bertft_utils.compare", folders[0]], capture_output=True,
+                             text=True, cwd=REPO)
+    assert refused.returncode == 1 and "give at least two runs" in refused.stderr
