@@ -30,6 +30,7 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("train_throughput.py", "", ["train_throughput_bf16.md"]),
     ("ner_crf.py", "", ["ner_crf.md"]),
     ("sarcasm_search.py", "", ["sarcasm_search.md"]),
+    ("ci_cost.py", "", ["ci_cost.md"]),
 ]
 
 
