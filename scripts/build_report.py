@@ -4,7 +4,10 @@
     python scripts/build_report.py --out outputs/reproduce
 
 Reads only what the runs wrote: `<task>/<model-slug>/seed<k>/run_done.json` (model, seed, Hub repo),
-`test_results.json`, `test_entities.json` (NER) and `answers.tsv` (Taipei QA). Several seeds give mean ± std.
+`test_results.json` (with each score's 95% confidence interval), `test_entities.json` (NER), `answers.tsv` (Taipei
+QA) and the prediction files, from which the models of a task are compared (bertft_utils.evaluation.comparison:
+paired bootstrap over the test items and the seeds, Holm-corrected; saved as `<task>/comparison.json` and reused).
+Several seeds give mean ± std.
 The original report's figures come from `scripts/original_report.json` (a copy of
 `../shared/data/original_report/original_report.json`: every number of the report, typed from its text).
 """
@@ -21,13 +24,74 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bertft_utils.errors import UsageError  # noqa: E402
+from bertft_utils.evaluation.comparison import compare, load_run  # noqa: E402
 from bertft_utils.evaluation.plots import plot_model_comparison  # noqa: E402
+from bertft_utils.evaluation.uncertainty import Bootstrap  # noqa: E402
 
 TASKS = {
     "ner": "MSRA NER (entity level, full-length test file)",
     "classify": "News Headlines Sarcasm v1 (test split)",
     "qa_label": "Taipei QA (question -> department, test split)",
 }
+# The metric each task's models are compared on (the tables' first score).
+HEADLINE = {"ner": ("f1", "micro F1"), "classify": ("accuracy", "test accuracy"),
+            "qa_label": ("accuracy", "top-1 accuracy")}
+
+
+def intervals(runs: list[dict], key: str) -> str:
+    """Each run's 95% confidence interval of `key` ('a-b', one per seed), from its test_results.json."""
+    shown = [f"{r['test'][f'test_{key}_ci_low']:.4f}-{r['test'][f'test_{key}_ci_high']:.4f}" for r in runs
+             if f"test_{key}_ci_low" in r["test"]]
+    return "; ".join(shown) or "–"
+
+
+def group_name(model: str, models: dict) -> str:
+    """The family (BERT, ALBERT, RoBERTa) when it names one model of the task, else the model's slug."""
+    families = [family(m) for m in models]
+    return family(model) if families.count(family(model)) == 1 else model.split("/")[-1]
+
+
+def comparison(out: Path, task: str, models: dict[str, list[dict]]) -> dict | None:
+    """The task's models compared on their test predictions: `<task>/comparison.json` when saved, else computed
+    from the runs' prediction files (and saved); None when fewer than two models or no prediction files."""
+    path = out / task / "comparison.json"
+    saved = read_json(path)
+    if saved is not None or len(models) < 2:
+        return saved
+    try:
+        groups = {group_name(model, models): [load_run(r["folder"]) for r in runs] for model, runs in models.items()}
+        result = compare(groups, Bootstrap(1000, 42))
+    except UsageError as error:
+        print(f"[{task}] no comparison: {error}", file=sys.stderr)
+        return None
+    result["groups"] = {name: [str(Path(folder).relative_to(out)) for folder in folders]
+                        for name, folders in result["groups"].items()}
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return result
+
+
+def comparison_section(result: dict | None, task: str, conclusion: str) -> list[str]:
+    """Under a task's tables: is each difference real, and the original report's conclusion beside ours."""
+    metric, name = HEADLINE[task]
+    if not result or metric not in result["metrics"]:
+        return [f"The original report concluded: \"{conclusion}\" (no comparison here: the runs' prediction files "
+                "are not available).", ""]
+    data = result["metrics"][metric]
+    unit = "sentences" if result["kind"] == "ner" else "examples"
+    lines = [f"**Is the difference real?** {name}, paired bootstrap over the {result['items']:,} test {unit} (and "
+             f"the seeds of each model), {result['resamples']:,} resamples; p-values Holm-corrected over the pairs:",
+             "", "| pair | difference | 95% CI | p (Holm) | McNemar p | verdict |", "|---|---:|---|---:|---:|---|"]
+    for pair in data["pairs"]:
+        exact = f"{pair['mcnemar']['p']:.3g}" if "mcnemar" in pair else "–"
+        lines.append(f"| {pair['first']} vs {pair['second']} | {pair['difference']:+.4f} | {pair['ci_low']:+.4f} to "
+                     f"{pair['ci_high']:+.4f} | {pair['p_holm']:.3g} | {exact} | {pair['verdict']} |")
+    found = [pair["verdict"] for pair in data["pairs"] if ">" in pair["verdict"]]
+    ours = "; ".join(found) if found else "no difference between the models that this test set can show"
+    lines += ["", f"The original report concluded: \"{conclusion}\" Here, on {name}: {ours}.", ""]
+    return lines
+
+
 def differences(runs: dict[str, dict[str, list[dict]]]) -> str:
     """What differs from the original report, with the counts of the runs collected (never typed figures)."""
     ner = [r for task_runs in runs.get("ner", {}).values() for r in task_runs]
@@ -120,15 +184,16 @@ def original_ner_row(original: dict, model: str, row: str) -> list | None:
 
 
 def ner_section(models: dict[str, list[dict]], original: dict) -> tuple[list[str], dict]:
-    lines = ["| model | family | micro F1 (ours, test) | micro F1 (original report) | test entities |",
-             "|---|---|---:|---:|---:|"]
+    lines = ["| model | family | micro F1 (ours, test) | micro F1 (original report) | test entities | 95% CI (ours) |",
+             "|---|---|---:|---:|---:|---|"]
     chart = {}
     for model, runs in models.items():
         f1 = [r["test"]["test_f1"] for r in runs if "test_f1" in r["test"]]
         support = runs[0]["entities"]["micro avg"]["support"] if runs[0]["entities"] else "–"
         theirs_row = original_ner_row(original, model, "micro avg")
         theirs = theirs_row[2] if theirs_row else None
-        lines.append(f"| `{model}` | {family(model)} | {mean_std(f1)} | {theirs if theirs else '–'} | {support} |")
+        lines.append(f"| `{model}` | {family(model)} | {mean_std(f1)} | {theirs if theirs else '–'} | {support} | "
+                     f"{intervals(runs, 'f1')} |")
         chart[model] = (f1, theirs)
     lines += ["", f"The original report's tables: {original['epochs']} epochs; scored on: {original['scored_on']}.", ""]
     for model, runs in models.items():
@@ -163,14 +228,14 @@ def classify_section(models: dict[str, list[dict]], original: dict) -> tuple[lis
         line = numbers["line"]
         lines.append(f"{name}: accuracy: {line['accuracy']:.4f} recall: {line['recall']:.4f} precision "
                      f"{line['precision']:.4f} F1-score {line['F1-score']:.4f}")
-    lines += ["```", "", "| model | family | seeds | test accuracy (ours) | validation accuracy (original report) |",
-              "|---|---|---|---:|---:|"]
+    lines += ["```", "", "| model | family | seeds | test accuracy (ours) | validation accuracy (original report) | "
+              "95% CI (ours) |", "|---|---|---|---:|---:|---|"]
     for model, runs in models.items():
         accuracy = [r["test"]["test_accuracy"] for r in runs if "test_accuracy" in r["test"]]
         theirs = original["models"].get(family(model), {}).get("validation_accuracy")
         theirs = round(theirs / 100, 4) if theirs else None
         lines.append(f"| `{model}` | {family(model)} | {seeds_note(runs)} | {mean_std(accuracy)} | "
-                     f"{f'{theirs:.4f}' if theirs else '–'} |")
+                     f"{f'{theirs:.4f}' if theirs else '–'} | {intervals(runs, 'accuracy')} |")
         chart[model] = (accuracy, theirs)
     lines += ["", *pushed_models(models)]
     return lines, chart
@@ -178,14 +243,14 @@ def classify_section(models: dict[str, list[dict]], original: dict) -> tuple[lis
 
 def qa_section(models: dict[str, list[dict]], original: dict) -> tuple[list[str], dict]:
     lines = ["| model | family | seeds | top-1 accuracy | top-3 accuracy | epochs to 80% test accuracy (original "
-             "report) |", "|---|---|---|---:|---:|---:|"]
+             "report) | top-1 95% CI (ours) |", "|---|---|---|---:|---:|---:|---|"]
     chart = {}
     for model, runs in models.items():
         top1 = [r["test"]["test_accuracy"] for r in runs if "test_accuracy" in r["test"]]
         top3 = [r["test"]["test_top3_accuracy"] for r in runs if "test_top3_accuracy" in r["test"]]
         epochs = original["epochs"].get(family(model))
         lines.append(f"| `{model}` | {family(model)} | {seeds_note(runs)} | {mean_std(top1)} | {mean_std(top3)} | "
-                     f"{epochs if epochs else '–'} |")
+                     f"{epochs if epochs else '–'} | {intervals(runs, 'accuracy')} |")
         chart[model] = (top1, 0.8 if epochs else None)  # the report trained each model until 80% test accuracy
     expected = original["answers"]["BERT"]  # the block the report calls correct (BERT's and RoBERTa's)
     lines += ["", f"The original report: {original['epochs_note']}; BERT's last log line "
@@ -236,7 +301,9 @@ def build_report(out: Path, original_file: Path) -> Path:
         if task not in runs:
             continue
         section, chart = SECTIONS[task](runs[task], original[task])
-        lines += [f"## {title}", "", *section, "", f"![{task}]({task}.png)", ""]
+        lines += [f"## {title}", "", *section, "",
+                  *comparison_section(comparison(out, task, runs[task]), task, original[task]["conclusion"]),
+                  f"![{task}]({task}.png)", ""]
         plot_model_comparison(chart, out / f"{task}.png", CHART_METRIC[task], title)
     lines += ["## What differs from the original report", "", differences(runs)]
     report = out / "REPORT.md"

@@ -198,3 +198,38 @@ def test_smoke_runs_write_to_their_own_folder_by_default():
     given = subprocess.run(["bash", "-c", shell, "bash", "--smoke"], capture_output=True, text=True, cwd=REPO,
                            env={**env, "OUT": "/tmp/mine"})
     assert given.stdout.strip() == "/tmp/mine"
+
+
+def test_report_compares_the_models_and_shows_each_interval(tmp_path):
+    import importlib.util
+    import sys
+
+    from test_compare import flipped, write_run
+
+    spec = importlib.util.spec_from_file_location("build_report", REPO / "scripts" / "build_report.py")
+    build_report = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = build_report
+    spec.loader.exec_module(build_report)
+    gold = ["1", "0"] * 150
+    for model, slug, wrong in (("google-bert/bert-base-uncased", "bert-base-uncased", range(0, 300, 4)),
+                               ("albert/albert-base-v2", "albert-base-v2", range(0, 300, 20))):
+        folder = write_run(tmp_path / "classify" / slug / "seed42", gold, flipped(gold, set(wrong)))
+        (folder / "run_done.json").write_text(json.dumps({"task": "classify", "model": model, "seed": 42,
+                                                          "smoke": False}))
+        accuracy = 1 - len(wrong) / 300
+        (folder / "test_results.json").write_text(json.dumps({
+            "test_accuracy": accuracy, "test_recall": 0.5, "test_precision": 0.5, "test_f1": 0.5,
+            "test_positive_label": "1", "test_accuracy_ci_low": accuracy - 0.03,
+            "test_accuracy_ci_high": accuracy + 0.02}))
+    report = build_report.build_report(tmp_path, REPO / "scripts" / "original_report.json").read_text()
+    assert "| `albert/albert-base-v2` | ALBERT | 1 seed (42) | 0.9500 | 0.9229 | 0.9200-0.9700 |" in report
+    assert "**Is the difference real?** test accuracy, paired bootstrap over the 300 test examples" in report
+    assert re.search(r"^\| BERT vs ALBERT \| -0\.2000 \| .* \| ALBERT > BERT \|$", report, flags=re.M)
+    assert ('The original report concluded: "ALBERT obtained the highest F1 score on this task." Here, on test '
+            "accuracy: ALBERT > BERT.") in report
+    saved = tmp_path / "classify" / "comparison.json"
+    assert json.loads(saved.read_text())["groups"] == {"BERT": ["classify/bert-base-uncased/seed42"],
+                                                       "ALBERT": ["classify/albert-base-v2/seed42"]}
+    for predictions in tmp_path.glob("classify/*/seed42/predictions.tsv"):
+        predictions.unlink()  # a committed report keeps only comparison.json: it is reused
+    assert build_report.build_report(tmp_path, REPO / "scripts" / "original_report.json").read_text() == report
