@@ -234,6 +234,8 @@ def verdict(pair: dict) -> str:
     if pair["p_holm"] < ALPHA:
         better, worse = (pair["first"], pair["second"]) if pair["difference"] > 0 else (pair["second"], pair["first"])
         return f"{better} > {worse}"
+    if pair["minimum_detectable_difference"] == 0:  # no item where the two differ: no power to estimate
+        return "no difference this test set can show (the two predicted every test item alike)"
     return (f"no difference this test set can show (minimum detectable difference "
             f"{100 * pair['minimum_detectable_difference']:.1f} points)")
 
