@@ -3,9 +3,9 @@
 look-alikes of the nine Hub checkpoints (built by bertft_utils.testing.lookalikes; the real ones cannot be
 downloaded here).
 
-Keeps what the report reads (run_done.json, test_results.json, test_entities.json, answers.tsv, and each task's
-comparison.json, computed from the prediction files, which are not kept) in results/reproduction_smoke/, then builds
-REPORT.md and the charts there with scripts/build_report.py.
+Keeps what the report reads (run_done.json, train_results.json, test_results.json, test_entities.json, answers.tsv,
+and each task's comparison.json, computed from the prediction files, which are not kept) in
+results/reproduction_smoke/, then builds REPORT.md and the charts there with scripts/build_report.py.
 
     .venv/bin/python bench/reproduction_smoke.py            # about 3 minutes on 2 cores
     .venv/bin/python bench/reproduction_smoke.py --report   # rebuild REPORT.md from the committed files only
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from common import REPO, SHARED_DATA, machine_facts
 
-KEPT = ("run_done.json", "test_results.json", "test_entities.json", "answers.tsv")
+KEPT = ("run_done.json", "train_results.json", "test_results.json", "test_entities.json", "answers.tsv")
 RESULTS = REPO / "results" / "reproduction_smoke"
 
 

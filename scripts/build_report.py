@@ -71,6 +71,28 @@ def comparison(out: Path, task: str, models: dict[str, list[dict]]) -> dict | No
     return result
 
 
+def cost_section(models: dict[str, list[dict]]) -> list[str]:
+    """Cost beside quality, per model (first seed): parameters, training time, peak memory, prediction speed."""
+    rows = []
+    for model, runs in models.items():
+        train, test = runs[0]["train"], runs[0]["test"]
+        parameters = train.get("train_parameters") or test.get("test_parameters")
+        if parameters is None:
+            continue
+        embedding = train.get("train_embedding_parameters") or test.get("test_embedding_parameters")
+        minutes = f"{train['train_runtime'] / 60:.1f}" if "train_runtime" in train else "–"
+        memory = max(train.get("train_peak_memory_gib", 0), test.get("test_peak_memory_gib", 0))
+        speed = test.get("test_samples_per_second")
+        shown_speed = f"{speed:.1f}" if speed else "–"
+        rows.append(f"| `{model}` | {parameters / 1e6:.1f}M ({embedding / 1e6:.1f}M / "
+                    f"{(parameters - embedding) / 1e6:.1f}M) | {minutes} | {memory:.2f} | {shown_speed} |")
+    if not rows:
+        return []
+    return ["**Cost beside quality** (first seed; from each run's train_results.json and test_results.json):", "",
+            "| model | parameters (embeddings / encoder) | training (min) | peak resident memory (GiB) | "
+            "prediction (items/s) |", "|---|---:|---:|---:|---:|", *rows, ""]
+
+
 def comparison_section(result: dict | None, task: str, conclusion: str) -> list[str]:
     """Under a task's tables: is each difference real, and the original report's conclusion beside ours."""
     metric, name = HEADLINE[task]
@@ -148,6 +170,7 @@ def collect(out: Path) -> dict[str, dict[str, list[dict]]]:
     for done, done_file in found:
         folder = done_file.parent
         run = {**done, "folder": folder, "test": read_json(folder / "test_results.json") or {},
+               "train": read_json(folder / "train_results.json") or {},
                "entities": read_json(folder / "test_entities.json"), "answers": read_answers(folder / "answers.tsv")}
         runs.setdefault(done["task"], {}).setdefault(done["model"], []).append(run)
     return runs
@@ -303,6 +326,7 @@ def build_report(out: Path, original_file: Path) -> Path:
         section, chart = SECTIONS[task](runs[task], original[task])
         lines += [f"## {title}", "", *section, "",
                   *comparison_section(comparison(out, task, runs[task]), task, original[task]["conclusion"]),
+                  *cost_section(runs[task]),
                   f"![{task}]({task}.png)", ""]
         plot_model_comparison(chart, out / f"{task}.png", CHART_METRIC[task], title)
     lines += ["## What differs from the original report", "", differences(runs)]

@@ -81,6 +81,14 @@ def test_train_eval_predict_and_reload_with_pipeline(architecture, tiny_models, 
     for metric in ("accuracy", "precision", "recall", "f1", "macro_f1"):
         assert test[f"test_{metric}_ci_low"] <= test[f"test_{metric}"] <= test[f"test_{metric}_ci_high"], metric
     assert (test["test_ci_resamples"], test["test_ci_seed"], test["test_ci_unit"]) == (1000, 42, "examples")
+    # cost beside quality: the model's size (embeddings apart) and the process's peak memory
+    from transformers import AutoModelForSequenceClassification
+
+    saved = AutoModelForSequenceClassification.from_pretrained(out)
+    embedding = sum(p.numel() for name, p in saved.named_parameters() if ".embeddings." in name)
+    assert (test["test_parameters"], test["test_embedding_parameters"]) == (saved.num_parameters(), embedding)
+    train = json.loads((out / "train_results.json").read_text())
+    assert train["train_parameters"] == test["test_parameters"] and train["train_peak_memory_gib"] > 0.1
     low, high = test["test_accuracy_ci_low"], test["test_accuracy_ci_high"]
     shown = f"{test['test_accuracy']:.4f} (95% CI {low:.4f}-{high:.4f})"
     assert f"accuracy {shown}" in report and f"| {shown} |" in (out / "README.md").read_text()

@@ -217,6 +217,27 @@ def overlap_with_training(task: Task, splits: dict[str, Records], stored) -> dic
             for name in ("validation", "test") if name in splits}
 
 
+def model_size(model) -> dict:
+    """Parameters of the model: all, those of its embeddings (words, positions, token types) and the rest."""
+    total = sum(p.numel() for p in model.parameters())
+    embeddings = getattr(getattr(model, "base_model", model), "embeddings", None)
+    embedding = sum(p.numel() for p in embeddings.parameters()) if embeddings is not None else \
+        model.get_input_embeddings().weight.numel()
+    return {"parameters": total, "embedding_parameters": embedding, "encoder_parameters": total - embedding}
+
+
+def peak_memory() -> dict:
+    """The process's peak resident memory so far (and the GPU's peak allocation, when there is one), in GiB."""
+    import resource
+
+    import torch
+
+    facts = {"peak_memory_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}  # KiB on Linux
+    if torch.cuda.is_available():
+        facts["peak_gpu_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    return facts
+
+
 def precision_facts(training_args, measured: bool, resumed: bool = False) -> dict:
     """The precision the run computes in, and who chose it: recorded in every *_results.json."""
     chosen = "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32"
@@ -359,7 +380,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         run_search(trainer, task.script, task.curve_metric, (model_args, data_args, training_args))
         resume_from = None  # the best configuration is trained from the start
     if training_args.do_train:
-        train_and_save(trainer, training_args, len(splits["train"]), resume_from, precision)
+        train_and_save(trainer, training_args, len(splits["train"]), resume_from,
+                       {**precision, **model_size(trainer.model), **peak_memory()})
     if training_args.do_eval:
         results["validation"] = evaluate_and_save(trainer, len(splits["validation"]), precision)
     if training_args.do_predict:
@@ -378,6 +400,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                                          Bootstrap(training_args.bootstrap_resamples, training_args.bootstrap_seed))
             if metrics:
                 metrics.update(prediction_precision(precision, training_args))
+                metrics.update({**model_size(trainer.model), **peak_memory()})
                 if name in overlap:
                     metrics["records_in_train"] = overlap[name]["identical_in_train"]
                     metrics["records_nearly_in_train"] = overlap[name]["near_identical_in_train"]
