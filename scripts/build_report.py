@@ -71,6 +71,11 @@ def comparison(out: Path, task: str, models: dict[str, list[dict]]) -> dict | No
     return result
 
 
+def count(n: float) -> str:
+    """110.1M, 3.9M, 96k."""
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"
+
+
 def cost_section(models: dict[str, list[dict]]) -> list[str]:
     """Cost beside quality, per model (first seed): parameters, training time, peak memory, prediction speed."""
     rows = []
@@ -80,16 +85,17 @@ def cost_section(models: dict[str, list[dict]]) -> list[str]:
         if parameters is None:
             continue
         embedding = train.get("train_embedding_parameters") or test.get("test_embedding_parameters")
-        minutes = f"{train['train_runtime'] / 60:.1f}" if "train_runtime" in train else "–"
+        seconds = train.get("train_runtime")
+        took = "–" if seconds is None else f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
         memory = max(train.get("train_peak_memory_gib", 0), test.get("test_peak_memory_gib", 0))
-        speed = test.get("test_samples_per_second")
+        speed = test.get("test_samples_per_second") or test.get("test_sentences_per_second")
         shown_speed = f"{speed:.1f}" if speed else "–"
-        rows.append(f"| `{model}` | {parameters / 1e6:.1f}M ({embedding / 1e6:.1f}M / "
-                    f"{(parameters - embedding) / 1e6:.1f}M) | {minutes} | {memory:.2f} | {shown_speed} |")
+        rows.append(f"| `{model}` | {count(parameters)} ({count(embedding)} / {count(parameters - embedding)}) | "
+                    f"{took} | {memory:.2f} | {shown_speed} |")
     if not rows:
         return []
     return ["**Cost beside quality** (first seed; from each run's train_results.json and test_results.json):", "",
-            "| model | parameters (embeddings / encoder) | training (min) | peak resident memory (GiB) | "
+            "| model | parameters (embeddings / encoder) | training | peak resident memory (GiB) | "
             "prediction (items/s) |", "|---|---:|---:|---:|---:|", *rows, ""]
 
 

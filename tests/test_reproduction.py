@@ -226,7 +226,7 @@ def test_report_compares_the_models_and_shows_each_interval(tmp_path):
             "train_peak_memory_gib": 1.5}))
     report = build_report.build_report(tmp_path, REPO / "scripts" / "original_report.json").read_text()
     assert "| `albert/albert-base-v2` | ALBERT | 1 seed (42) | 0.9500 | 0.9229 | 0.9200-0.9700 |" in report
-    assert "| `albert/albert-base-v2` | 11.7M (3.9M / 7.8M) | 1.5 | 1.50 | – |" in report
+    assert "| `albert/albert-base-v2` | 11.7M (3.9M / 7.8M) | 1.5 min | 1.50 | – |" in report
     assert "**Is the difference real?** test accuracy, paired bootstrap over the 300 test examples" in report
     assert re.search(r"^\| BERT vs ALBERT \| -0\.2000 \| .* \| ALBERT > BERT \|$", report, flags=re.M)
     assert ('The original report concluded: "ALBERT obtained the highest F1 score on this task." Here, on test '

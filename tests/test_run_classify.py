@@ -89,6 +89,7 @@ def test_train_eval_predict_and_reload_with_pipeline(architecture, tiny_models, 
     assert (test["test_parameters"], test["test_embedding_parameters"]) == (saved.num_parameters(), embedding)
     train = json.loads((out / "train_results.json").read_text())
     assert train["train_parameters"] == test["test_parameters"] and train["train_peak_memory_gib"] > 0.1
+    assert test["test_samples_per_second"] > 0 and test["test_runtime"] > 0
     low, high = test["test_accuracy_ci_low"], test["test_accuracy_ci_high"]
     shown = f"{test['test_accuracy']:.4f} (95% CI {low:.4f}-{high:.4f})"
     assert f"accuracy {shown}" in report and f"| {shown} |" in (out / "README.md").read_text()

@@ -230,6 +230,8 @@ class SequenceTask:
             logger.info("The test file has no labels: wrote predictions only.")
             return {}
         metrics = classification_scores(records.labels, outputs, label_list, self.top_k, head.positive, bootstrap)
+        metrics["runtime"] = timing.get("test_runtime")
+        metrics["samples_per_second"] = timing.get("test_samples_per_second")
         shown = {"accuracy": "accuracy", "f1": "F1", "macro_f1": "macro F1",
                  **{f"top{k}_accuracy": f"top-{k} accuracy" for k in self.top_k}}
         write_classification_report(metrics, label_list, output_dir, [*interval_note(metrics, shown), *notes])
