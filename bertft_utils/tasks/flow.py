@@ -381,7 +381,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         resume_from = None  # the best configuration is trained from the start
     if training_args.do_train:
         train_and_save(trainer, training_args, len(splits["train"]), resume_from,
-                       {**precision, **model_size(trainer.model), **peak_memory()})
+                       {**precision, **model_size(model), **peak_memory()})
     if training_args.do_eval:
         results["validation"] = evaluate_and_save(trainer, len(splits["validation"]), precision)
     if training_args.do_predict:
@@ -400,7 +400,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                                          Bootstrap(training_args.bootstrap_resamples, training_args.bootstrap_seed))
             if metrics:
                 metrics.update(prediction_precision(precision, training_args))
-                metrics.update({**model_size(trainer.model), **peak_memory()})
+                metrics.update({**model_size(model), **peak_memory()})
                 if name in overlap:
                     metrics["records_in_train"] = overlap[name]["identical_in_train"]
                     metrics["records_nearly_in_train"] = overlap[name]["near_identical_in_train"]
