@@ -76,7 +76,7 @@ def test_entity_intervals_equal_seqeval_recomputed_on_each_resample(strict):
     # the counts behind them give seqeval's own point estimates
     types, counts = entity_counts(gold, predicted, strict)
     metrics = entity_metrics(gold, predicted, strict)
-    tp, n_predicted, n_gold = counts.sum(axis=0).T
+    tp, n_predicted, n_gold = counts.sum(axis=0).reshape(3, len(types))
     assert 2 * tp.sum() / (n_predicted.sum() + n_gold.sum()) == pytest.approx(metrics["f1"])
     assert (tp.sum() / n_predicted.sum(), tp.sum() / n_gold.sum()) == pytest.approx((metrics["precision"],
                                                                                     metrics["recall"]))

@@ -30,7 +30,15 @@ import numpy as np
 from scipy import stats
 
 from bertft_utils.errors import UsageError
-from bertft_utils.evaluation.uncertainty import Bootstrap, entity_counts, interval, multiplicities, precision_recall_f1
+from bertft_utils.evaluation.uncertainty import (
+    Bootstrap,
+    entity_counts,
+    interval,
+    label_counts,
+    multiplicities,
+    per_label_rates,
+    pooled_rates,
+)
 
 ALPHA = 0.05
 POWER = 0.8
@@ -100,32 +108,15 @@ def _metric_counts(run: RunPredictions) -> dict[str, tuple[np.ndarray, Callable[
     """Per metric: per-item counts (items x columns) and the function of their (resampled) sums that gives it."""
     if run.kind == "ner":
         types, counts = entity_counts(run.gold, run.predicted)
-        flat = counts.reshape(len(counts), -1)
-
-        def micro(sums):
-            by_type = sums.reshape(len(sums), len(types), 3)
-            return precision_recall_f1(*(by_type[:, :, i].sum(axis=1) for i in range(3)))[2]
-
-        def macro(sums):
-            by_type = sums.reshape(len(sums), len(types), 3)
-            return precision_recall_f1(by_type[:, :, 0], by_type[:, :, 1], by_type[:, :, 2])[2].mean(axis=1)
-
-        return {"f1": (flat, micro), "macro_f1": (flat, macro)}
-    gold, predicted = np.array(run.gold), np.array(run.predicted)
-    labels = sorted(set(run.gold) | set(run.predicted))
-    correct = (gold == predicted)[:, None].astype(float)
-    per_label = np.column_stack([(gold == label) & (predicted == label) for label in labels] +
-                                [predicted == label for label in labels] + [gold == label for label in labels])
-    n, k = len(gold), len(labels)
-
-    def f1_by_label(sums):
-        return precision_recall_f1(sums[:, :k], sums[:, k:2 * k], sums[:, 2 * k:])[2]
-
-    metrics = {"accuracy": (correct, lambda sums: sums[:, 0] / n),
-               "macro_f1": (per_label.astype(float), lambda sums: f1_by_label(sums).mean(axis=1))}
+        return {"f1": (counts, lambda sums: pooled_rates(sums, len(types))[2]),
+                "macro_f1": (counts, lambda sums: per_label_rates(sums, len(types))[2].mean(axis=1))}
+    labels, counts = label_counts(run.gold, run.predicted)
+    correct = (np.array(run.gold) == np.array(run.predicted))[:, None].astype(float)
+    metrics = {"accuracy": (correct, lambda sums: sums[:, 0] / len(correct)),
+               "macro_f1": (counts, lambda sums: per_label_rates(sums, len(labels))[2].mean(axis=1))}
     if run.positive is not None and len(labels) <= 2:
         column = labels.index(run.positive) if run.positive in labels else None
-        metrics["f1"] = (per_label.astype(float), lambda sums: f1_by_label(sums)[:, column] if column is not None
+        metrics["f1"] = (counts, lambda sums: per_label_rates(sums, len(labels))[2][:, column] if column is not None
                          else np.zeros(len(sums)))
     return metrics
 

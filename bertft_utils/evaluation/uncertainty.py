@@ -66,6 +66,25 @@ def precision_recall_f1(tp: np.ndarray, predicted: np.ndarray,
     return _ratio(tp, predicted), _ratio(tp, gold), _ratio(2 * tp, predicted + gold)
 
 
+def label_counts(gold, predicted) -> tuple[list, np.ndarray]:
+    """The labels present in the gold or the predictions, and per item its true positives, predictions and gold per
+    label: items x (3 * labels), the columns [tp per label | predicted per label | gold per label]."""
+    labels = sorted(set(np.asarray(gold).tolist()) | set(np.asarray(predicted).tolist()))
+    gold_is = np.asarray(gold)[:, None] == np.asarray(labels)[None, :]
+    predicted_is = np.asarray(predicted)[:, None] == np.asarray(labels)[None, :]
+    return labels, np.hstack([gold_is & predicted_is, predicted_is, gold_is]).astype(np.float64)
+
+
+def per_label_rates(sums: np.ndarray, labels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 per label (resamples x labels) from sums laid out as label_counts' columns."""
+    return precision_recall_f1(*(sums[:, i * labels:(i + 1) * labels] for i in range(3)))
+
+
+def pooled_rates(sums: np.ndarray, labels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Micro precision, recall and F1 (counts pooled over the labels) from sums laid out as label_counts'."""
+    return precision_recall_f1(*(sums[:, i * labels:(i + 1) * labels].sum(axis=1) for i in range(3)))
+
+
 def classification_intervals(gold_ids: np.ndarray, probabilities: np.ndarray, positive: int | None,
                              top_k: tuple[int, ...], bootstrap: Bootstrap) -> dict:
     """`<metric>_ci_low` / `<metric>_ci_high` of accuracy, precision, recall, f1 (binary for class `positive`,
@@ -73,16 +92,13 @@ def classification_intervals(gold_ids: np.ndarray, probabilities: np.ndarray, po
     in the gold or the predictions of the whole split; a gold label unseen in training (id < 0) is one more label,
     never predicted."""
     predicted = probabilities.argmax(axis=-1)
-    present = sorted(set(gold_ids.tolist()) | set(predicted.tolist()))
-    gold_is = np.stack([gold_ids == label for label in present], axis=1)
-    predicted_is = np.stack([predicted == label for label in present], axis=1)
+    present, per_label = label_counts(gold_ids, predicted)
     order = np.argsort(-probabilities, axis=-1)
     hits = [(order[:, :min(k, probabilities.shape[-1])] == gold_ids[:, None]).any(axis=1) for k in top_k]
-    counts = np.column_stack([gold_ids == predicted, gold_is & predicted_is, predicted_is, gold_is, *hits])
-    sums = resampled_sums(counts.astype(np.float64), bootstrap)
+    counts = np.column_stack([gold_ids == predicted, per_label, *hits]).astype(np.float64)
+    sums = resampled_sums(counts, bootstrap)
     labels = len(present)
-    tp, n_predicted, n_gold = (sums[:, 1 + i * labels:1 + (i + 1) * labels] for i in range(3))
-    precision, recall, f1 = precision_recall_f1(tp, n_predicted, n_gold)
+    precision, recall, f1 = per_label_rates(sums[:, 1:1 + 3 * labels], labels)
     items = len(gold_ids)
     values = {"accuracy": sums[:, 0] / items, "macro_f1": f1.mean(axis=1)}
     if positive is not None:
@@ -100,8 +116,9 @@ def classification_intervals(gold_ids: np.ndarray, probabilities: np.ndarray, po
 
 def entity_counts(gold: list[list[str]], predicted: list[list[str]],
                   strict_scheme: str | None = None) -> tuple[list[str], np.ndarray]:
-    """Entity types, and per sentence and type: true positives, predicted and gold entities (sentences x types x 3),
-    extracted as seqeval extracts them (its default chunking, or strict mode for `strict_scheme`)."""
+    """Entity types, and per sentence its true positives, predicted and gold entities per type, laid out as
+    label_counts' columns (sentences x (3 * types)), extracted as seqeval extracts them (its default chunking, or
+    strict mode for `strict_scheme`)."""
     if strict_scheme:
         from seqeval import scheme as seqeval_schemes
 
@@ -117,14 +134,11 @@ def entity_counts(gold: list[list[str]], predicted: list[list[str]],
     gold_entities, predicted_entities = entities(gold), entities(predicted)
     types = sorted({entity[0] for found in (*gold_entities, *predicted_entities) for entity in found})
     index = {name: i for i, name in enumerate(types)}
-    counts = np.zeros((len(gold), len(types), 3))
+    counts = np.zeros((len(gold), 3 * len(types)))
     for row, (gold_set, predicted_set) in enumerate(zip(gold_entities, predicted_entities, strict=True)):
-        for entity in gold_set & predicted_set:
-            counts[row, index[entity[0]], 0] += 1
-        for entity in predicted_set:
-            counts[row, index[entity[0]], 1] += 1
-        for entity in gold_set:
-            counts[row, index[entity[0]], 2] += 1
+        for block, found in enumerate((gold_set & predicted_set, predicted_set, gold_set)):
+            for entity in found:
+                counts[row, block * len(types) + index[entity[0]]] += 1
     return types, counts
 
 
@@ -135,9 +149,9 @@ def entity_intervals(gold: list[list[str]], predicted: list[list[str]], strict_s
     types, counts = entity_counts(gold, predicted, strict_scheme)
     if not types:
         return {}
-    sums = resampled_sums(counts.reshape(len(counts), -1), bootstrap).reshape(-1, len(types), 3)
-    precision, recall, f1 = precision_recall_f1(sums[:, :, 0], sums[:, :, 1], sums[:, :, 2])
-    micro = precision_recall_f1(*(sums[:, :, i].sum(axis=1) for i in range(3)))
+    sums = resampled_sums(counts, bootstrap)
+    f1 = per_label_rates(sums, len(types))[2]
+    micro = pooled_rates(sums, len(types))
     values = {"micro_precision": micro[0], "micro_recall": micro[1], "micro_f1": micro[2],
               "precision": micro[0], "recall": micro[1], "f1": micro[2], "macro_f1": f1.mean(axis=1)}
     values.update({f"{name}_f1": f1[:, i] for i, name in enumerate(types)})
