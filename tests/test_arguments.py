@@ -66,3 +66,9 @@ def test_hugging_face_flag_names_are_aliases():
 def test_an_unknown_inference_backend_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"^--inference_backend must be 'torch' or 'onnxruntime', got 'tensorrt'\.$"):
         BertftTrainingArguments(output_dir=str(tmp_path), report_to=[], inference_backend="tensorrt")
+
+
+def test_negative_bootstrap_resamples_are_refused(tmp_path):
+    message = r"^--bootstrap_resamples must be >= 0 \(0: no confidence intervals\), got -1\.$"
+    with pytest.raises(ValueError, match=message):
+        BertftTrainingArguments(output_dir=str(tmp_path), report_to=[], bootstrap_resamples=-1)

@@ -136,3 +136,38 @@ def test_seeds_are_grouped_by_model_and_the_command_writes_its_tables(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "bertft_utils.compare", folders[0]], capture_output=True,
                              text=True, cwd=REPO)
     assert refused.returncode == 1 and "give at least two runs" in refused.stderr
+
+
+def test_each_refusal_names_the_folder_or_line_and_what_to_do(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UsageError, match=r"empty holds no predictions.tsv or predictions.txt: give the --output_dir "
+                                         r"of a run with --do_predict on a labelled test file\.$"):
+        load_run(empty)
+    unlabelled = write_run(tmp_path / "unlabelled", [""] * 3, ["1", "0", "1"])
+    with pytest.raises(UsageError, match=r"unlabelled/predictions.tsv has no gold labels"):
+        load_run(unlabelled)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "predictions.txt").write_text("中\tB-LOC\tB-LOC\n国\tI-LOC\n", encoding="utf-8")  # raw text: no gold
+    with pytest.raises(UsageError, match=r"predictions.txt, line 2: expected a token, its gold tag and the predicted "
+                                         r"tag"):
+        load_run(raw)
+    with pytest.raises(UsageError, match=r"--group 'bert': write NAME=DIR\[,DIR\.\.\.\]\."):
+        group_runs([], ["bert"])
+
+
+def test_ner_runs_are_compared_on_their_sentences(tmp_path):
+    sentences = [(["中", "国", "人"], ["B-LOC", "I-LOC", "O"]), (["北", "京"], ["B-LOC", "I-LOC"])] * 20
+    for name, hit in (("a", True), ("b", False)):
+        folder = tmp_path / name
+        folder.mkdir()
+        lines = []
+        for tokens, tags in sentences:
+            predicted = tags if hit else ["O"] * len(tags)
+            lines += [f"{t}\t{g}\t{p}" for t, g, p in zip(tokens, tags, predicted, strict=True)] + [""]
+        (folder / "predictions.txt").write_text("\n".join(lines), encoding="utf-8")
+    result = compare({"a": [load_run(tmp_path / "a")], "b": [load_run(tmp_path / "b")]}, Bootstrap(100, 0))
+    assert result["kind"] == "ner" and result["items"] == 40
+    pair = result["metrics"]["f1"]["pairs"][0]
+    assert pair["difference"] == 1.0 and pair["verdict"] == "a > b"
