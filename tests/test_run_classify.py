@@ -241,6 +241,31 @@ def test_a_later_run_on_the_same_train_file_scores_only_records_the_model_never_
         assert "test" in report["overlap_with_training"] or expected == 0
 
 
+def test_test_records_also_in_training_are_scored_apart(tiny_models, named_label_csv, tmp_path):
+    """A test file that repeats training records: test_results.json gives the scores on the other records too."""
+    with open(named_label_csv, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    for path, part in ((train, rows[:200]), (test, rows[185:225])):  # test rows 0-14 are training rows
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(part)
+    out = tmp_path / "out"
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--test_file", str(test), "--text_column_name", "headline", "--label_column_name", "kind",
+               "--do_train", "--do_predict", "--output_dir", str(out), *FAST[:-6], "--num_train_epochs", "1")
+    results = json.loads((out / "test_results.json").read_text())
+    seen_texts = {" ".join(row["headline"].split()) for row in rows[:200]}
+    unseen_lines = {i + 2 for i, row in enumerate(rows[185:225]) if " ".join(row["headline"].split()) not in seen_texts}
+    unseen = [p for p in read_predictions(out / "predictions.tsv") if int(p["line"]) in unseen_lines]
+    assert results["test_records_in_train"] == 40 - len(unseen_lines) >= 15
+    assert results["test_unseen_samples"] == len(unseen) == len(unseen_lines)
+    assert results["test_unseen_accuracy"] == pytest.approx(sum(p["gold"] == p["predicted"] for p in unseen)
+                                                            / len(unseen))
+    assert results["test_samples"] == 40
+
+
 def test_fine_tuning_a_checkpoint_with_a_head_keeps_its_label_order(tiny_models, named_label_csv, tmp_path):
     """A public checkpoint whose head is ordered serious, sarcastic (not sorted): fine-tuning it on data with the same
     label set keeps the order, so its rows keep their meaning; another label set gets a new head."""

@@ -156,6 +156,25 @@ def test_conll_english_words_with_several_subtokens(tiny_models, tmp_path):
     assert json.loads((out / "test_results.json").read_text())["test_f1"] == pytest.approx(1.0)
 
 
+def test_test_sentences_also_in_training_are_scored_apart(tiny_models, tmp_path):
+    """A test file that repeats training sentences: test_results.json gives the entity F1 on the others too."""
+    sentences = distinct([synthetic_sentence(random.Random(i), clauses=2) for i in range(40)])
+    train = write_conll(tmp_path / "train.txt", sentences[:30])
+    test = write_conll(tmp_path / "test.txt", sentences[24:40])  # 6 training sentences, then 10 new ones
+    out = tmp_path / "out"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--test_file", str(test), "--validation_split_percentage", "0", "--test_split_percentage", "0",
+               "--num_train_epochs", "1", "--do_train", "--do_predict", "--output_dir", str(out), *FAST)
+    results = json.loads((out / "test_results.json").read_text())
+    sentences_out = [[row.split("\t") for row in block.split("\n") if row] for block in
+                     (out / "predictions.txt").read_text(encoding="utf-8").split("\n\n") if block.strip()]
+    assert len(sentences_out) == 16
+    new = sentences_out[6:]
+    assert results["test_records_in_train"] == 6 and results["test_unseen_samples"] == 10
+    assert results["test_unseen_f1"] == pytest.approx(f1_score([[r[1] for r in s] for s in new],
+                                                               [[r[2] for r in s] for s in new]))
+
+
 def test_zero_token_characters_get_predictions(tiny_models, tmp_path):
     sentence = (["北", " ", "京", "\u00a0", "人", "\u200b"], ["B-LOC", "I-LOC", "I-LOC", "O", "O", "O"])
     train = write_conll(tmp_path / "z.txt", [sentence] * 20)

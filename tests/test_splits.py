@@ -103,7 +103,7 @@ def test_train_overlap_counts_identical_and_near_identical_records():
 
     counts = train_overlap(["Hello  world", "Other"], ["hello world!", "Hello world", "new"])
     assert counts == {"records": 3, "identical_in_train": 1, "near_identical_in_train": 2,
-                      "identical_examples": ["Hello world"]}
+                      "identical_examples": ["Hello world"], "identical_indices": [1]}
 
 
 def test_a_model_folder_lends_its_split_for_the_same_file_and_refuses_another(tmp_path, caplog):

@@ -258,14 +258,14 @@ def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, wri
 
 
 def train_overlap(train_texts: Sequence[str], other_texts: Sequence[str]) -> dict:
-    """How many records of a held-out split also occur in training: identical after whitespace normalisation, and
-    nearly so (case, spaces and punctuation ignored)."""
+    """How many records of a held-out split also occur in training: identical after whitespace normalisation (and
+    which: `identical_indices`), and nearly so (case, spaces and punctuation ignored)."""
     exact = {normalized_text(text) for text in train_texts}
     loose = {loosely_normalized_text(text) for text in train_texts}
-    identical = [text for text in other_texts if normalized_text(text) in exact]
+    identical = [i for i, text in enumerate(other_texts) if normalized_text(text) in exact]
     near = sum(loosely_normalized_text(text) in loose for text in other_texts)
     return {"records": len(other_texts), "identical_in_train": len(identical), "near_identical_in_train": near,
-            "identical_examples": identical[:10]}
+            "identical_examples": [other_texts[i] for i in identical[:10]], "identical_indices": identical}
 
 
 def held_out_splits_needed(training_args: TrainingArguments) -> tuple[bool, bool]:

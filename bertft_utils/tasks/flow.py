@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 from transformers import set_seed
 
 from bertft_utils.config.arguments import EMBEDDED_MODEL_ALIAS
@@ -130,6 +131,9 @@ class Task(Protocol):
         """Prediction files and test reports of one split (`notes`: lines the report adds, e.g. on records that
         also occur in training); returns its metrics, with the confidence intervals of `bootstrap` ({} without gold
         labels)."""
+
+    def headline_scores(self, records: Records, outputs, label_list: list[str], head, facts: dict) -> dict:
+        """The split's headline scores (numbers only, no intervals, nothing written), e.g. on a part of a split."""
 
     def data_report(self, coverage, encoded: dict[str, Encoded], facts: dict) -> dict:
         """What the data looked like (data_report.json; empty: none written)."""
@@ -272,6 +276,19 @@ def overlap_note(split: str, overlap: dict | None) -> list[str]:
             "and punctuation ignored)."]
 
 
+def unseen_scores(task: Task, records: Records, outputs, label_list: list[str], head, facts: dict,
+                  in_train: list[int]) -> dict:
+    """The headline scores on the records that do not occur in training (`unseen_<metric>`, over `unseen_samples`
+    records): a score that does not lean on memorised test items."""
+    seen = set(in_train)
+    kept = [i for i in range(len(records)) if i not in seen]
+    if not kept:
+        return {"unseen_samples": 0}
+    part = outputs[kept] if isinstance(outputs, np.ndarray) else [outputs[i] for i in kept]
+    scores = task.headline_scores(records.subset(kept), part, label_list, head, facts)
+    return {"unseen_samples": len(kept), **{f"unseen_{name}": value for name, value in scores.items()}}
+
+
 def card_facts(task: Task, model_args, data_args, label_list: list[str], results: dict[str, dict],
                splits: dict[str, Records], stored, card_example: str | None = None) -> ModelCardFacts:
     """What the model card says about a run. It quotes no text of the data: the usage example is --card_example
@@ -404,6 +421,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                 if name in overlap:
                     metrics["records_in_train"] = overlap[name]["identical_in_train"]
                     metrics["records_nearly_in_train"] = overlap[name]["near_identical_in_train"]
+                    metrics.update(unseen_scores(task, splits[name], outputs, label_list, heads["current"], facts,
+                                                 overlap[name]["identical_indices"]))
                 if "onnx_int8_rechecked_in_fp32" in timing:
                     metrics["onnx_int8_rechecked_in_fp32"] = timing["onnx_int8_rechecked_in_fp32"]
                 save_split_metrics(trainer, name, scalar_metrics(metrics, name))

@@ -235,6 +235,11 @@ class NerTask:
         write_entity_report(metrics, output_dir, split)
         return metrics
 
+    def headline_scores(self, records: TokenFile, outputs: list[list[str]], label_list: list[str], head: NerHead,
+                        tag_report: dict) -> dict:
+        metrics = score(records.sentences, outputs, self.strict_scheme(tag_report))
+        return {name: metrics[name] for name in ("precision", "recall", "f1", "macro_f1")}
+
     def data_report(self, coverage, encoded: dict[str, Windows], tag_report: dict) -> dict:
         return {"tags": tag_report, "vocabulary": coverage.as_dict() if coverage else None,
                 "windowed_sentences": {n: w.windowed_sentences for n, w in encoded.items()},

@@ -237,6 +237,12 @@ class SequenceTask:
         write_classification_report(metrics, label_list, output_dir, [*interval_note(metrics, shown), *notes])
         return metrics
 
+    def headline_scores(self, records: LabeledTexts, outputs: np.ndarray, label_list: list[str], head: SequenceHead,
+                        facts: dict) -> dict:
+        metrics = classification_scores(records.labels, outputs, label_list, self.top_k, head.positive)
+        return {name: metrics[name] for name in ("accuracy", "precision", "recall", "f1", "macro_f1",
+                                                 *(f"top{k}_accuracy" for k in self.top_k))}
+
     def data_report(self, coverage, encoded: dict, facts: dict) -> dict:
         return self.extra_data_report()
 
