@@ -79,6 +79,16 @@ def test_conll_reader_msra_tabs_docstart_and_space_token(tmp_path):
     assert token_file.sentences[1].lines == [9, 10] and token_file.token_lines == 6
 
 
+def test_conll_lines_of_only_whitespace_are_sentence_breaks(tmp_path):
+    """Public corpora end sentences with a TAB-only (or spaces-only) line; a space token with its tag stays a token."""
+    from bertft_utils.data.readers import read_token_file
+
+    path = write(tmp_path, "w.txt", "北\tB-LOC\n京\tI-LOC\n\t\n \tO\n人\tO\n  \n\t \r\nEU\tB-ORG\n\t\t\n")
+    token_file = read_token_file(path)
+    assert [s.tokens for s in token_file.sentences] == [["北", "京"], [" ", "人"], ["EU"]]
+    assert [s.lines for s in token_file.sentences] == [[1, 2], [4, 5], [8]] and token_file.token_lines == 5
+
+
 def test_token_jsonl_and_csv(tmp_path):
     from bertft_utils.data.readers import read_token_file
 
@@ -385,9 +395,9 @@ def test_conll_in_full(tmp_path):
     path = write(tmp_path, "c.txt", "a B-X\r\nb  I-X \n\t\n-DOCSTART-\tO\nc\tO\n\n\nd\tx\tO\n")
     token_file = read_conll(path)
     assert [(s.tokens, s.tags, s.lines) for s in token_file.sentences] == [
-        (["a", "b", ""], ["B-X", "I-X", ""], [1, 2, 3]), (["c"], ["O"], [5]), (["d"], ["O"], [8])]
+        (["a", "b"], ["B-X", "I-X"], [1, 2]), (["c"], ["O"], [5]), (["d"], ["O"], [8])]  # a TAB-only line: a break
     assert token_file.raw_lines == ["a B-X", "b  I-X ", "\t", "-DOCSTART-\tO", "c\tO", "", "", "d\tx\tO"]
-    assert token_file.token_lines == 5 and token_file.format == "conll" and len(token_file) == 3
+    assert token_file.token_lines == 4 and token_file.format == "conll" and len(token_file) == 3
     untagged = read_conll(write(tmp_path, "u.txt", "a\nb\n\nc\n"), tagged=False)
     assert [(s.tokens, s.tags) for s in untagged.sentences] == [(["a", "b"], None), (["c"], None)]
     with pytest.raises(DataFormatError) as error:

@@ -46,7 +46,8 @@ def _split_token_line(line: str) -> list[str]:
 
 
 def read_conll(path: str, tagged: bool = True) -> TokenFile:
-    """One token per line, tag in the last column; blank lines end sentences; -DOCSTART- lines are skipped.
+    """One token per line, tag in the last column; blank lines (or lines of only TABs and spaces) end sentences;
+    -DOCSTART- lines are skipped.
 
     Covers MSRA (`char<TAB>tag`), People's Daily and CoNLL-2003 files. With `tagged=False`, one column is enough.
     """
@@ -64,7 +65,7 @@ def read_conll(path: str, tagged: bool = True) -> TokenFile:
         for line_number, raw in enumerate(handle, start=1):
             line = raw.rstrip("\r\n")
             result.raw_lines.append(line)
-            if not line.strip() and "\t" not in line:
+            if not line.strip():  # blank, or only TABs and spaces: a sentence break (a space token has its tag)
                 close_sentence()
                 continue
             columns = _split_token_line(line)
