@@ -4,7 +4,8 @@ look-alikes of the nine Hub checkpoints (built by bertft_utils.testing.lookalike
 downloaded here).
 
 Keeps what the report reads (run_done.json, train_results.json, test_results.json, test_entities.json, answers.tsv,
-and each task's comparison.json, computed from the prediction files, which are not kept) in
+hp_search/best_config.json with HP_TRIALS, and each task's comparison.json, computed from the prediction files,
+which are not kept) in
 results/reproduction_smoke/, then builds REPORT.md and the charts there with scripts/build_report.py.
 
     .venv/bin/python bench/reproduction_smoke.py            # about 3 minutes on 2 cores
@@ -44,8 +45,8 @@ def run_smoke() -> None:
     facts = {**machine_facts(), "command": "bench/reproduction_smoke.py (scripts/reproduce_report.sh --smoke, "
              "DATA_DIR=../shared/data, tiny look-alikes of the nine checkpoints)"}
     (RESULTS / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-    for path in [*out.glob("*/*/seed*/*"), *out.glob("*/comparison.json")]:
-        if path.name in KEPT or path.name == "comparison.json":
+    for path in [*out.glob("*/*/seed*/*"), *out.glob("*/comparison.json"), *out.glob("*/*/seed*/hp_search/*")]:
+        if path.name in KEPT or path.name in ("comparison.json", "best_config.json"):
             target = RESULTS / path.relative_to(out)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, target)

@@ -53,12 +53,16 @@ def group_name(model: str, models: dict) -> str:
 
 
 def comparison(out: Path, task: str, models: dict[str, list[dict]]) -> dict | None:
-    """The task's models compared on their test predictions: `<task>/comparison.json` when saved, else computed
-    from the runs' prediction files (and saved); None when fewer than two models or no prediction files."""
+    """The task's models compared on their test predictions: `<task>/comparison.json` when saved for these very runs,
+    else computed from the runs' prediction files (and saved); None when fewer than two models or no prediction
+    files."""
     path = out / task / "comparison.json"
     saved = read_json(path)
-    if saved is not None or len(models) < 2:
-        return saved
+    if len(models) < 2:
+        return None
+    folders = sorted(str(Path(r["folder"]).relative_to(out)) for runs in models.values() for r in runs)
+    if saved is not None and sorted(f for members in saved["groups"].values() for f in members) == folders:
+        return saved  # a comparison of other runs (a seed or a model added since) is computed again
     try:
         groups = {group_name(model, models): [load_run(r["folder"]) for r in runs] for model, runs in models.items()}
         result = compare(groups, Bootstrap(1000, 42))
@@ -99,6 +103,82 @@ def cost_section(models: dict[str, list[dict]]) -> list[str]:
             "prediction (items/s) |", "|---|---:|---:|---:|---:|", *rows, ""]
 
 
+# The settings a reader needs to redo a recipe (the rest are the task's fixed flags, in scripts/reproduce_<task>.sh).
+RECIPE = {"learning_rate": "learning rate", "per_device_train_batch_size": "batch", "num_train_epochs": "epochs",
+          "weight_decay": "weight decay", "warmup_steps": "warm-up", "max_seq_length": "max length"}
+
+
+def run_arguments(run: dict) -> dict:
+    """The arguments a run was made with that can change a number (run_done.json, written by run_record.py)."""
+    return (run.get("settings") or {}).get("arguments") or {}
+
+
+def shown_recipe(arguments: dict) -> str:
+    return ", ".join(f"{label} {arguments[name]:g}" if isinstance(arguments[name], int | float) else
+                     f"{label} {arguments[name]}" for name, label in RECIPE.items() if name in arguments)
+
+
+def tuning_section(models: dict[str, list[dict]]) -> list[str]:
+    """How the models were tuned: the same N-trial search for each (budget, space, each model's chosen values), or
+    no search and the one recipe they share (or, when they do not share one, each model's)."""
+    from bertft_utils.config.search_space import search_space
+
+    runs = [(model, run, run_arguments(run)) for model, task_runs in models.items() for run in task_runs]
+    if not any(arguments for _, _, arguments in runs):
+        return []  # runs recorded without their settings: nothing to say
+    budgets = {model: arguments.get("hp_search_trials", 0) for model, _, arguments in runs}
+    if not any(budgets.values()):
+        recipes = {model: shown_recipe(arguments) for model, _, arguments in runs}
+        if len(set(recipes.values())) == 1:
+            return [f"**Tuning**: none; all models share one recipe ({next(iter(recipes.values()))}). A model that "
+                    "needs other settings may look worse only for that: `HP_TRIALS=N` gives each model the same "
+                    "N-trial search on validation.", ""]
+        return ["**Tuning**: none, and the models' recipes differ:", "",
+                *[f"- `{model}`: {recipe}" for model, recipe in recipes.items()], ""]
+    searched = [search_space(arguments.get("hp_search_space"), run["settings"]["script"]) for _, run, arguments in runs]
+    spaces, space = {json.dumps(one, sort_keys=True) for one in searched}, searched[0]
+    if len(set(budgets.values())) > 1 or len(spaces) > 1:
+        lines = ["**Unequal tuning budgets**: " + "; ".join(f"`{m}` {n} trials" for m, n in budgets.items()) +
+                 (" (and different search spaces)" if len(spaces) > 1 else "") + ": differences may come from the "
+                 "tuning, not the models.", ""]
+    else:
+        lines = [f"**Equal tuning budget**: each model (each seed) searched {next(iter(budgets.values()))} trials "
+                 "(Optuna, objective: the validation metric; the test split is not seen) before its final training. "
+                 f"Search space: `{json.dumps(space)}`. Chosen values:", ""]
+    names = list(space)
+    lines += ["| model | seed | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
+    for model, run, _ in runs:
+        chosen = read_json(Path(run["folder"]) / "hp_search" / "best_config.json") or {}
+        lines.append(f"| `{model}` | {run['seed']} | " + " | ".join(
+            f"{chosen[name]:.3g}" if isinstance(chosen.get(name), float) else str(chosen.get(name, "–"))
+            for name in names) + " |")
+    return [*lines, ""]
+
+
+def leakage_section(task: str, models: dict[str, list[dict]]) -> list[str]:
+    """Test items that also occur in training, and each model's headline score on the other test items."""
+    metric, name = HEADLINE[task]
+    rows, in_train = [], set()
+    for model, runs in models.items():
+        scored = [r["test"] for r in runs if "test_unseen_samples" in r["test"]]
+        if not scored:
+            continue
+        test = scored[0]
+        in_train.add(test.get("test_records_in_train", 0))
+        unseen = [t[f"test_unseen_{metric}"] for t in scored if f"test_unseen_{metric}" in t]
+        rows.append(f"| `{model}` | {test.get('test_records_in_train', 0):,} of {test.get('test_samples', 0):,} | "
+                    f"{mean_std([t[f'test_{metric}'] for t in scored])} | {mean_std(unseen)} |")
+    if not rows:
+        return []
+    if in_train == {0}:
+        return ["**Leakage-aware**: no test item occurs in the training part (identical text after whitespace "
+                "normalisation): the scores above are on unseen items.", ""]
+    return [f"**Leakage-aware**: test items whose text also occurs in the training part (identical after whitespace "
+            f"normalisation), and {name} on the other test items:", "",
+            f"| model | test items also in training | {name}, all test items | {name}, items not in training |",
+            "|---|---:|---:|---:|", *rows, ""]
+
+
 def comparison_section(result: dict | None, task: str, conclusion: str) -> list[str]:
     """Under a task's tables: is each difference real, and the original report's conclusion beside ours."""
     metric, name = HEADLINE[task]
@@ -114,10 +194,18 @@ def comparison_section(result: dict | None, task: str, conclusion: str) -> list[
         exact = f"{pair['mcnemar']['p']:.3g}" if "mcnemar" in pair else "–"
         lines.append(f"| {pair['first']} vs {pair['second']} | {pair['difference']:+.4f} | {pair['ci_low']:+.4f} to "
                      f"{pair['ci_high']:+.4f} | {pair['p_holm']:.3g} | {exact} | {pair['verdict']} |")
-    found = [pair["verdict"] for pair in data["pairs"] if ">" in pair["verdict"]]
-    ours = "; ".join(found) if found else "no difference between the models that this test set can show"
+    ours = "; ".join(pair_in_words(pair) for pair in data["pairs"])
     lines += ["", f"The original report concluded: \"{conclusion}\" Here, on {name}: {ours}.", ""]
     return lines
+
+
+def pair_in_words(pair: dict) -> str:
+    """'ALBERT > BERT (p = 0.003)', or 'BERT vs ALBERT: no difference this test set can show (p = 0.41, minimum
+    detectable difference 1.1 points)'."""
+    if ">" in pair["verdict"]:
+        return f"{pair['verdict']} (p = {pair['p_holm']:.2g})"
+    what, _, why = pair["verdict"].partition(" (")
+    return f"{pair['first']} vs {pair['second']}: {what} (p = {pair['p_holm']:.2g}" + (f", {why}" if why else ")")
 
 
 def differences(runs: dict[str, dict[str, list[dict]]]) -> str:
@@ -332,7 +420,7 @@ def build_report(out: Path, original_file: Path) -> Path:
         section, chart = SECTIONS[task](runs[task], original[task])
         lines += [f"## {title}", "", *section, "",
                   *comparison_section(comparison(out, task, runs[task]), task, original[task]["conclusion"]),
-                  *cost_section(runs[task]),
+                  *leakage_section(task, runs[task]), *tuning_section(runs[task]), *cost_section(runs[task]),
                   f"![{task}]({task}.png)", ""]
         plot_model_comparison(chart, out / f"{task}.png", CHART_METRIC[task], title)
     lines += ["## What differs from the original report", "", differences(runs)]

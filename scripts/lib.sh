@@ -10,6 +10,8 @@ OUT_GIVEN=${OUT:+1}
 OUT=${OUT:-$REPO/outputs/reproduce}          # one folder per run: $OUT/<task>/<model-slug>/seed<k>/ (--smoke: reproduce_smoke)
 SEEDS=${SEEDS:-42}                           # several seeds ("13 42 87") give mean ± std in the report
 HUB_NAMESPACE=${HUB_NAMESPACE:-}             # --push: models go to $HUB_NAMESPACE/bertft-<task>-<model-slug>
+HP_TRIALS=${HP_TRIALS:-0}                    # N > 0: every model (and seed) gets the same N-trial search first
+HP_SPACE=${HP_SPACE:-}                       # the search space (JSON file or text); default: the script's own
 SMOKE=${SMOKE:-0}
 PUSH=${PUSH:-0}
 export TOKENIZERS_PARALLELISM=${TOKENIZERS_PARALLELISM:-false}
@@ -28,6 +30,10 @@ Environment (defaults in brackets):
   LAUNCHER  [accelerate launch when a GPU is visible, else python]: e.g. "accelerate launch --multi_gpu"
   PYTHON    [$PYTHON]
   HUB_NAMESPACE [${HUB_NAMESPACE:-unset}]
+  HP_TRIALS [$HP_TRIALS]: N > 0 gives every model (and seed) the same N-trial hyperparameter search on the
+            validation split (--hp_search_trials) before its final training; REPORT.md records the budget, the
+            space and each model's chosen values. 0: every model trains with the task's one recipe.
+  HP_SPACE  [${HP_SPACE:-the default of each script}]: the search space, as --hp_search_space (JSON file or text)
 A finished run (run_done.json in its folder) is skipped only when it was made with the same settings (arguments,
 model, data content, smoke or not); one made otherwise is refused. An unfinished run resumes from its last checkpoint.
 USAGE
@@ -44,6 +50,15 @@ parse_options() {  # sets SMOKE/PUSH; prints the help (with the script's own tex
   done
   if [ "$SMOKE" = 1 ] && [ -z "$OUT_GIVEN" ]; then
     OUT=$REPO/outputs/reproduce_smoke  # never mixed with (or taken for) a full run's numbers
+  fi
+  if ! [[ "$HP_TRIALS" =~ ^[0-9]+$ ]]; then
+    echo "HP_TRIALS must be a number of trials (0: no search), got '$HP_TRIALS'" >&2
+    exit 2
+  fi
+  SEARCH_ARGS=()  # the same search for every run of every task
+  if [ "$HP_TRIALS" -gt 0 ]; then
+    SEARCH_ARGS=(--hp_search_trials "$HP_TRIALS")
+    if [ -n "$HP_SPACE" ]; then SEARCH_ARGS+=(--hp_search_space "$HP_SPACE"); fi
   fi
   if [ "$PUSH" = 1 ] && [ -z "$HUB_NAMESPACE" ]; then
     echo "--push needs HUB_NAMESPACE (your Hub user or organisation), e.g. HUB_NAMESPACE=me $0 --push" >&2
@@ -123,7 +138,7 @@ run_all() {
   shift 3
   for model in $models; do
     for seed in $SEEDS; do
-      run_one "$task" "$script" "$model" "$seed" "$@"
+      run_one "$task" "$script" "$model" "$seed" "$@" "${SEARCH_ARGS[@]}"
     done
   done
 }

@@ -102,10 +102,51 @@ def test_finished_runs_are_skipped_and_a_failed_run_is_named(smoke_run, hub_cach
     assert not (out / "classify" / "no-such-model" / "seed42" / "run_done.json").exists()
 
 
+@pytest.mark.slow
+def test_three_models_by_three_seeds_are_compared_and_the_report_compares_all_nine(smoke_run, hub_cache, data_dir):
+    out, _ = smoke_run
+    more = reproduce("reproduce_classify.sh", hub_cache, data_dir, out, "--smoke", SEEDS="42 43 44")
+    assert more.returncode == 0, more.stdout[-3000:] + more.stderr[-3000:]
+    folders = [str(out / "classify" / model.split("/")[-1] / f"seed{seed}") for model in MODELS["classify"]
+               for seed in (42, 43, 44)]
+    process = subprocess.run([sys.executable, "-m", "bertft_utils.compare", *folders, "--output", str(out / "nine")],
+                             capture_output=True, text=True, cwd=REPO)
+    assert process.returncode == 0, process.stderr[-3000:]
+    accuracy = json.loads((out / "nine" / "comparison.json").read_text())["metrics"]["accuracy"]
+    assert [g["runs"] for g in accuracy["groups"].values()] == [3, 3, 3] and len(accuracy["pairs"]) == 3
+    assert all("verdict" in pair and "mcnemar" not in pair for pair in accuracy["pairs"])  # seeds: bootstrap only
+    built = subprocess.run([sys.executable, str(REPO / "scripts" / "build_report.py"), "--out", str(out)],
+                           capture_output=True, text=True, cwd=REPO)
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert (out / "REPORT.md").read_text(encoding="utf-8").count("3 seeds (42, 43, 44)") == 3
+    saved = json.loads((out / "classify" / "comparison.json").read_text())  # the one-seed comparison, made again
+    assert [len(members) for members in saved["groups"].values()] == [3, 3, 3]
+
+
+@pytest.mark.slow
+def test_an_equal_tuning_budget_searches_every_model_and_the_report_records_it(hub_cache, data_dir, tmp_path):
+    process = reproduce("reproduce_classify.sh", hub_cache, data_dir, tmp_path, "--smoke", HP_TRIALS="2")
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    built = subprocess.run([sys.executable, str(REPO / "scripts" / "build_report.py"), "--out", str(tmp_path)],
+                           capture_output=True, text=True, cwd=REPO)
+    assert built.returncode == 0, built.stderr[-3000:]
+    report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
+    assert "**Equal tuning budget**: each model (each seed) searched 2 trials" in report
+    for model in MODELS["classify"]:
+        run = tmp_path / "classify" / model.split("/")[-1] / "seed42"
+        trials = (run / "hp_search" / "trials.csv").read_text(encoding="utf-8").strip().splitlines()
+        assert len(trials) == 1 + 2
+        chosen = json.loads((run / "hp_search" / "best_config.json").read_text())
+        cells = [f"{chosen[name]:.3g}" if isinstance(chosen[name], float) else str(chosen[name]) for name in
+                 ("learning_rate", "per_device_train_batch_size", "weight_decay", "num_train_epochs")]
+        assert f"| `{model}` | 42 | {' | '.join(cells)} |" in report
+
+
 def test_help_lists_the_knobs_and_push_needs_a_namespace(hub_cache, data_dir, tmp_path):
     shown = reproduce("reproduce_ner.sh", hub_cache, data_dir, tmp_path, "-h")
     assert shown.returncode == 0
-    for knob in ("NER_MODELS", "NER_EPOCHS", "SEEDS", "LAUNCHER", "DATA_DIR", "OUT", "--smoke", "--push"):
+    for knob in ("NER_MODELS", "NER_EPOCHS", "SEEDS", "LAUNCHER", "DATA_DIR", "OUT", "HP_TRIALS", "HP_SPACE", "--smoke",
+                 "--push"):
         assert knob in shown.stdout
     refused = reproduce("reproduce_ner.sh", hub_cache, data_dir, tmp_path, "--push", HUB_NAMESPACE="")
     assert refused.returncode == 2 and "--push needs HUB_NAMESPACE" in refused.stderr
@@ -230,10 +271,76 @@ def test_report_compares_the_models_and_shows_each_interval(tmp_path):
     assert "**Is the difference real?** test accuracy, paired bootstrap over the 300 test examples" in report
     assert re.search(r"^\| BERT vs ALBERT \| -0\.2000 \| .* \| ALBERT > BERT \|$", report, flags=re.M)
     assert ('The original report concluded: "ALBERT obtained the highest F1 score on this task." Here, on test '
-            "accuracy: ALBERT > BERT.") in report
+            "accuracy: ALBERT > BERT (p = 0.001).") in report
     saved = tmp_path / "classify" / "comparison.json"
     assert json.loads(saved.read_text())["groups"] == {"BERT": ["classify/bert-base-uncased/seed42"],
                                                        "ALBERT": ["classify/albert-base-v2/seed42"]}
     for predictions in tmp_path.glob("classify/*/seed42/predictions.tsv"):
         predictions.unlink()  # a committed report keeps only comparison.json: it is reused
     assert build_report.build_report(tmp_path, REPO / "scripts" / "original_report.json").read_text() == report
+
+
+def load_build_report():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_report", REPO / "scripts" / "build_report.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_finished_run(folder: Path, model: str, seed: int, arguments: dict, test: dict) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "run_done.json").write_text(json.dumps({
+        "task": "classify", "model": model, "seed": seed, "smoke": False,
+        "settings": {"script": "run_classify.py", "model": model, "seed": seed, "smoke": False,
+                     "arguments": arguments}}))
+    (folder / "test_results.json").write_text(json.dumps({"test_recall": 0.5, "test_precision": 0.5, "test_f1": 0.5,
+                                                          "test_samples": 300, **test}))
+    return folder
+
+
+def test_report_says_how_each_model_was_tuned_and_scores_the_items_not_in_training(tmp_path):
+    build_report = load_build_report()
+    recipe = {"learning_rate": 5e-05, "per_device_train_batch_size": 32, "num_train_epochs": 4.0}
+    space = {"learning_rate": {"type": "float", "low": 1e-5, "high": 1e-4, "log": True},
+             "per_device_train_batch_size": {"type": "categorical", "choices": [16, 32]}}
+    shared, searched = tmp_path / "shared", tmp_path / "searched"
+    for model, accuracy, unseen, chosen in (("google-bert/bert-base-uncased", 0.9, 0.85, (3e-5, 16)),
+                                            ("albert/albert-base-v2", 0.8, 0.8, (8e-5, 32))):
+        slug = model.split("/")[-1]
+        test = {"test_accuracy": accuracy, "test_records_in_train": 20, "test_unseen_samples": 280,
+                "test_unseen_accuracy": unseen}
+        write_finished_run(shared / "classify" / slug / "seed42", model, 42, recipe, test)
+        run = write_finished_run(searched / "classify" / slug / "seed42", model, 42,
+                                 {**recipe, "hp_search_trials": 4, "hp_search_space": json.dumps(space)}, test)
+        (run / "hp_search").mkdir()
+        (run / "hp_search" / "best_config.json").write_text(json.dumps({
+            "learning_rate": chosen[0], "per_device_train_batch_size": chosen[1], "output_dir": str(run)}))
+    original = REPO / "scripts" / "original_report.json"
+    report = build_report.build_report(shared, original).read_text()
+    assert "**Tuning**: none; all models share one recipe (learning rate 5e-05, batch 32, epochs 4)." in report
+    assert "| `google-bert/bert-base-uncased` | 20 of 300 | 0.9000 | 0.8500 |" in report
+    assert "| `albert/albert-base-v2` | 20 of 300 | 0.8000 | 0.8000 |" in report
+    report = build_report.build_report(searched, original).read_text()
+    assert ("**Equal tuning budget**: each model (each seed) searched 4 trials (Optuna, objective: the validation "
+            f"metric; the test split is not seen) before its final training. Search space: `{json.dumps(space)}`."
+            ) in report
+    assert "| `google-bert/bert-base-uncased` | 42 | 3e-05 | 16 |" in report
+    assert "| `albert/albert-base-v2` | 42 | 8e-05 | 32 |" in report
+    (searched / "classify" / "albert-base-v2" / "seed42" / "run_done.json").write_text(json.dumps({
+        "task": "classify", "model": "albert/albert-base-v2", "seed": 42, "smoke": False,
+        "settings": {"script": "run_classify.py", "arguments": {**recipe, "hp_search_trials": 2}}}))
+    report = build_report.build_report(searched, original).read_text()
+    assert ("**Unequal tuning budgets**: `google-bert/bert-base-uncased` 4 trials; `albert/albert-base-v2` 2 trials "
+            "(and different search spaces)") in report
+
+
+def test_the_report_checks_a_claim_with_p_and_the_resolution_of_the_test_set():
+    words = load_build_report().pair_in_words
+    assert words({"first": "BERT", "second": "ALBERT", "p_holm": 0.41, "difference": 0.0003,
+                  "verdict": "no difference this test set can show (minimum detectable difference 1.1 points)"}) == (
+        "BERT vs ALBERT: no difference this test set can show (p = 0.41, minimum detectable difference 1.1 points)")
+    assert words({"first": "BERT", "second": "ALBERT", "p_holm": 0.0123, "difference": -0.02,
+                  "verdict": "ALBERT > BERT"}) == "ALBERT > BERT (p = 0.012)"
