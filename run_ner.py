@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from bertft_utils.config.arguments import BertftTrainingArguments, DataArguments, ModelArguments, parse_arguments
 from bertft_utils.config.cli import run_cli
-from bertft_utils.config.effects import PREDICTION, TRAINING, affects
+from bertft_utils.config.effects import OUTPUT, PREDICTION, TRAINING, affects
 from bertft_utils.data.tags import SCHEMES, parse_tag_names
 from bertft_utils.errors import UsageError
 from bertft_utils.tasks.decoding import DECODINGS
@@ -59,6 +59,10 @@ class NerDataArguments(DataArguments):
     predict_text_file: str | None = field(
         default=None, metadata={**affects(PREDICTION),
                                 "help": "Untagged text, one sentence per line, to tag with --do_predict."})
+    output_format: str = field(default="tags", metadata={**affects(OUTPUT),
+        "help": "Predictions besides the tagged file: 'tags' (only the input with a predicted-tag column) or 'spans' "
+                "(also predictions_spans.json: CLUENER's form, one JSON object per sentence, {\"id\", \"label\": "
+                "{type: {mention: [[start, end]]}}}, end inclusive, in token positions: characters for Chinese)."})
     text_split: str = field(default="char", metadata={**affects(PREDICTION),
                                                       "help": "How --predict_text_file lines become tokens: "
                                                               "'char' (Chinese) or 'whitespace'."})
@@ -76,6 +80,8 @@ class NerDataArguments(DataArguments):
             raise UsageError(f"--decoding must be one of {DECODINGS}, got {self.decoding!r}.")
         if self.crf_learning_rate is not None and self.crf_learning_rate <= 0:
             raise UsageError(f"--crf_learning_rate must be > 0, got {self.crf_learning_rate}.")
+        if self.output_format not in ("tags", "spans"):
+            raise UsageError(f"--output_format must be 'tags' or 'spans', got {self.output_format!r}.")
         if self.text_split not in ("char", "whitespace"):
             raise UsageError(f"--text_split must be 'char' or 'whitespace', got {self.text_split!r}.")
         if self.tag_names is not None:

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from bertft_utils.data.readers import DataFormatError, guess_format, read_table
@@ -410,7 +412,7 @@ def test_conll_in_full(tmp_path):
     assert read_token_file(path, data_format="conll").sentences[1].tokens == ["c"]
     with pytest.raises(DataFormatError) as error:
         read_token_file(path, data_format="tsv")
-    assert message(error) == f"{path}: unsupported format 'tsv'; use one of conll, jsonl, json, csv."
+    assert message(error) == f"{path}: unsupported format 'tsv'; use one of conll, jsonl, json, csv, spans."
 
 
 def test_token_tables_in_full(tmp_path):
@@ -546,3 +548,62 @@ def test_an_empty_tag_list_names_file_line_and_column(tmp_path):
     with pytest.raises(DataFormatError) as error:
         read_token_file(path)
     assert message(error) == f"{path}, line 2: column 'ner_tags' must be a non-empty list."
+
+
+CLUENER = [
+    {"id": 7, "text": "浙商银行企业信贷部叶老桂博士",
+     "label": {"name": {"叶老桂": [[9, 11]]}, "company": {"浙商银行": [[0, 3]]}}},
+    {"text": "生生不息CSOL生化狂潮让你填弹狂扫", "label": {"game": {"CSOL": [[4, 7]]}}},
+    {"id": 9, "text": "没有实体的句子"},
+]
+
+
+def write_jsonl(tmp_path, name: str, records: list[dict]) -> str:
+    return write(tmp_path, name, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+def test_cluener_span_json_is_read_as_character_tags(tmp_path):
+    from bertft_utils.data.readers import read_token_file
+
+    token_file = read_token_file(write_jsonl(tmp_path, "train.json", CLUENER))
+    first, second, third = token_file.sentences
+    assert token_file.format == "spans" and token_file.ids == [7, None, 9]
+    assert first.tokens == list("浙商银行企业信贷部叶老桂博士") and first.lines == [1] * 14
+    assert first.tags == ["B-company", "I-company", "I-company", "I-company", "O", "O", "O", "O", "O",
+                          "B-name", "I-name", "I-name", "O", "O"]
+    assert second.tags[4:8] == ["B-game", "I-game", "I-game", "I-game"] and set(second.tags[8:]) == {"O"}
+    assert third.tags == ["O"] * 7 and third.lines == [3] * 7
+    unlabelled = read_token_file(write_jsonl(tmp_path, "test.json", [{"id": 0, "text": "北京"}]))
+    assert unlabelled.sentences[0].tags is None and unlabelled.sentences[0].tokens == ["北", "京"]
+    assert read_token_file(write_jsonl(tmp_path, "t.jsonl", CLUENER), data_format="spans").ids == [7, None, 9]
+    assert read_token_file(write_jsonl(tmp_path, "tokens.jsonl", [{"tokens": ["a"], "ner_tags": ["O"]}])
+                           ).format == "jsonl"  # HF's token lists stay token lists
+
+
+def test_cluener_offsets_that_miss_the_mention_and_overlapping_spans_are_refused(tmp_path):
+    from bertft_utils.data.readers import read_token_file
+
+    shifted = [CLUENER[1], {"text": "叶老桂博士", "label": {"name": {"叶老桂": [[1, 3]]}}}]
+    with pytest.raises(DataFormatError) as error:
+        read_token_file(write_jsonl(tmp_path, "a.json", shifted))
+    assert message(error) == (f"{tmp_path}/a.json, line 2: name '叶老桂' at [1, 3] reads '老桂博' in the text "
+                              "(CLUENER offsets: start and end inclusive, in characters).")
+    overlapping = [{"text": "浙商银行", "label": {"company": {"浙商银行": [[0, 3]]}, "name": {"银行": [[2, 3]]}}}]
+    with pytest.raises(DataFormatError) as error:
+        read_token_file(write_jsonl(tmp_path, "b.json", overlapping))
+    assert message(error) == (f"{tmp_path}/b.json, line 1: name '银行' at [2, 3] overlaps company '浙商银行' at "
+                              "[0, 3]; a character takes one tag: keep one of the two.")
+    with pytest.raises(DataFormatError, match=r"c\.json, line 1: name '北' at \[0, 5\] reads 'outside the text'"):
+        read_token_file(write_jsonl(tmp_path, "c.json", [{"text": "北京", "label": {"name": {"北": [[0, 5]]}}}]))
+
+
+def test_tags_become_cluener_spans_again():
+    from bertft_utils.data.readers.spans import span_tags, spans_from_tags
+
+    for record in CLUENER:
+        tags = span_tags(record["text"], record.get("label", {}), "here")
+        assert spans_from_tags(list(record["text"]), tags) == record.get("label", {})
+    assert spans_from_tags(list("北京人"), ["S-LOC", "B-PER", "E-PER"]) == {"LOC": {"北": [[0, 0]]},
+                                                                           "PER": {"京人": [[1, 2]]}}
+    assert spans_from_tags(list("北京上海"), ["I-LOC", "I-LOC", "B-LOC", "I-LOC"]) == {
+        "LOC": {"北京": [[0, 1]], "上海": [[2, 3]]}}

@@ -175,6 +175,48 @@ def test_test_sentences_also_in_training_are_scored_apart(tiny_models, tmp_path)
                                                                [[r[2] for r in s] for s in new]))
 
 
+def test_cluener_span_files_train_and_predictions_come_back_as_spans(tiny_models, tmp_path):
+    """CLUENER's JSON lines in (train with labels, test without), its span form out with --output_format spans."""
+    rng = random.Random(3)
+    records = []
+    for i in range(40):
+        tokens, tags = synthetic_sentence(rng)
+        text = "".join(tokens)
+        label: dict = {}
+        for start, tag in enumerate(tags):
+            if tag.startswith("B-"):
+                end = start
+                while end + 1 < len(tags) and tags[end + 1] == "I-" + tag[2:]:
+                    end += 1
+                label.setdefault(tag[2:].lower(), {}).setdefault(text[start:end + 1], []).append([start, end])
+        records.append({"id": 100 + i, "text": text, "label": label})
+    train, test = tmp_path / "train.json", tmp_path / "test.json"
+    train.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records[:32]), encoding="utf-8")
+    test.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False) + "\n"
+                            for r in records[32:]), encoding="utf-8")
+    out = tmp_path / "out"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--test_file", str(test), "--validation_split_percentage", "0", "--test_split_percentage", "0",
+               "--num_train_epochs", "1", "--do_train", "--do_predict", "--output_format", "spans",
+               "--output_dir", str(out), *FAST)
+    tagged = [json.loads(line) for line in (out / "predictions.txt").read_text(encoding="utf-8").splitlines()]
+    spans = [json.loads(line) for line in (out / "predictions_spans.json").read_text(encoding="utf-8").splitlines()]
+    assert [s["id"] for s in spans] == [r["id"] for r in records[32:]]
+    assert [s["text"] for s in spans] == [r["text"] for r in records[32:]]
+    for record, row in zip(spans, tagged, strict=True):
+        predicted = row["predicted_tags"]
+        found = [(kind, start, end) for kind, mentions in record["label"].items() for mention, places in
+                 mentions.items() for start, end in places if record["text"][start:end + 1] == mention]
+        assert len(found) == sum(tag.startswith("B-") for tag in predicted)
+        assert all(predicted[start] == f"B-{kind}" and predicted[start + 1:end + 1] == [f"I-{kind}"] * (end - start)
+                   for kind, start, end in found)
+    again = tmp_path / "again"  # the saved model on the unlabelled file alone
+    run_script("run_ner.py", "--model_name_or_path", str(out), "--test_file", str(test), "--do_predict",
+               "--output_format", "spans", "--output_dir", str(again), *FAST)
+    assert (again / "predictions_spans.json").read_text(encoding="utf-8") == (
+        out / "predictions_spans.json").read_text(encoding="utf-8")
+
+
 def test_zero_token_characters_get_predictions(tiny_models, tmp_path):
     sentence = (["北", " ", "京", "\u00a0", "人", "\u200b"], ["B-LOC", "I-LOC", "I-LOC", "O", "O", "O"])
     train = write_conll(tmp_path / "z.txt", [sentence] * 20)

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from bertft_utils.data.readers import TokenFile
+from bertft_utils.data.readers.spans import SPAN_FORMAT, spans_from_tags
 from bertft_utils.evaluation.plots import plot_confusion_matrix
 from bertft_utils.evaluation.reports import format_classification_report
 from bertft_utils.files import announce, write_json, write_text
@@ -42,6 +43,21 @@ def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]]
                 if sentence.tags is not None:
                     record["tags"] = sentence.tags
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return announce(path)
+
+
+def write_span_predictions(token_file: TokenFile, predictions: list[list[str]], path: str) -> str:
+    """CLUENER's prediction form: one JSON object per sentence, its `id` (the input record's, else its position), its
+    text (`text` for character input read from span JSON, else `tokens`) and `label`: {type: {mention: [[start,
+    end], ...]}}, end inclusive, in token positions."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for index, (sentence, tags) in enumerate(zip(token_file.sentences, predictions, strict=True)):
+            given = token_file.ids[index] if token_file.ids else None
+            text = {"text": "".join(sentence.tokens)} if token_file.format == SPAN_FORMAT else {
+                "tokens": sentence.tokens}
+            record = {"id": index if given is None else given, **text,
+                      "label": spans_from_tags(sentence.tokens, tags)}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return announce(path)
 
 

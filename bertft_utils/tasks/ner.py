@@ -25,7 +25,11 @@ from bertft_utils.data.tags import (
 )
 from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.metrics import entity_scores
-from bertft_utils.evaluation.prediction_files import write_entity_report, write_tagged_predictions
+from bertft_utils.evaluation.prediction_files import (
+    write_entity_report,
+    write_span_predictions,
+    write_tagged_predictions,
+)
 from bertft_utils.evaluation.uncertainty import Bootstrap, interval_note
 from bertft_utils.modeling.crf import SENTENCE_EDGES, LinearChainCrf, attach_crf, crf_from_checkpoint
 from bertft_utils.modeling.loading import checkpoint_weight_files
@@ -215,6 +219,9 @@ class NerTask:
                       bootstrap: Bootstrap) -> dict:
         file_name = "predictions.txt" if split == "test" else f"{split}_predictions.txt"
         write_tagged_predictions(records, outputs, os.path.join(output_dir, file_name))
+        if self.data_args.output_format == "spans":
+            spans_name = "predictions_spans.json" if split == "test" else f"{split}_predictions_spans.json"
+            write_span_predictions(records, outputs, os.path.join(output_dir, spans_name))
         if records.sentences[0].tags is None:
             return {}
         metrics = score(records.sentences, outputs, self.strict_scheme(tag_report), bootstrap)
@@ -254,12 +261,14 @@ def check_tags(splits: dict[str, TokenFile], given_scheme: str | None, fix: bool
     """Detect the scheme (from train when there is one), count illegal transitions per split and, with `fix`,
     repair those of the training split only: validation and test gold is scored as given. Returns the tag report;
     `training_scheme` is the scheme the model learns (IOB1 repaired becomes IOB2)."""
-    reference = splits.get("train") or next(iter(splits.values()), None)
+    tagged = {name: token_file for name, token_file in splits.items()  # untagged input: tagged by the model only
+              if not any(s.tags is None for s in token_file.sentences)}
+    reference = tagged.get("train") or next(iter(tagged.values()), None)
     scheme = given_scheme or (detect_scheme([s.tags for s in reference.sentences]) if reference else "IOB2")
     repairs = fix and "train" in splits
     report = {"scheme": scheme, "fixed": repairs, "illegal": {}, "tagged": reference is not None,
               "training_scheme": "IOB2" if repairs and scheme == "IOB1" else scheme}
-    for name, token_file in splits.items():
+    for name, token_file in tagged.items():
         counts = count_illegal([s.tags for s in token_file.sentences], scheme)
         report["illegal"][name] = {"tags": counts.illegal, "sentences": counts.sentences_with_illegal}
         repaired = fix and name == "train"

@@ -2,8 +2,8 @@
 
 We read files ourselves instead of `datasets.load_dataset`: its readers do not say which line of which file is
 broken, and they silently coerce mixed column types. One module per family: `tables` (jsonl/json/csv/tsv),
-`token_files` (CoNLL, token lists, raw text for NER), `answer_lines` (answer-question lines); `common` holds the
-error type and how a file is opened.
+`token_files` (CoNLL, token lists, raw text for NER), `spans` (CLUENER span JSON), `answer_lines` (answer-question
+lines); `common` holds the error type and how a file is opened.
 """
 
 from __future__ import annotations

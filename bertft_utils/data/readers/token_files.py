@@ -1,5 +1,5 @@
-"""Token files for NER: CoNLL/MSRA columns, token-list tables (jsonl/json/csv) and raw text to tag, as sentences
-whose every token keeps its line number."""
+"""Token files for NER: CoNLL/MSRA columns, token-list tables (jsonl/json/csv), CLUENER span JSON (`spans`) and raw
+text to tag, as sentences whose every token keeps its line number."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass, field
 
 from bertft_utils.data.readers.common import DataFormatError, guess_format, open_text
-from bertft_utils.data.readers.tables import read_table_file
+from bertft_utils.data.readers.tables import Table, read_table_file
 
-TOKEN_FORMATS = ("conll", "jsonl", "json", "csv")
+TOKEN_FORMATS = ("conll", "jsonl", "json", "csv", "spans")
 
 
 @dataclass
@@ -30,6 +30,7 @@ class TokenFile:
     sentences: list[TaggedSentence] = field(default_factory=list)
     raw_lines: list[str] = field(default_factory=list)
     token_lines: int = 0
+    ids: list = field(default_factory=list)  # span JSON: each record's `id` (None when it has none)
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -37,7 +38,7 @@ class TokenFile:
     def subset(self, indices: list[int]) -> TokenFile:
         """These sentences only (the raw lines stay, to write predictions in the file's layout)."""
         return TokenFile(self.path, self.format, [self.sentences[i] for i in indices], self.raw_lines,
-                         self.token_lines)
+                         self.token_lines, [self.ids[i] for i in indices] if self.ids else [])
 
 
 def _split_token_line(line: str) -> list[str]:
@@ -104,9 +105,9 @@ def _token_list(value, path: str, line: int, column: str) -> list[str]:
     return [str(v) for v in value]
 
 
-def read_token_table(path: str, data_format: str, tokens_column: str, tags_column: str, tagged: bool) -> TokenFile:
+def read_token_table(table: Table, data_format: str, tokens_column: str, tags_column: str, tagged: bool) -> TokenFile:
     """JSON lines / csv with a list of tokens and a list of tags per row (csv cells: JSON list or space-separated)."""
-    table = read_table_file(path, data_format)
+    path = table.path
     # as Hugging Face's run_ner.py: 'tokens' else the first column, 'ner_tags' else the second
     tokens_column = table.pick_column(tokens_column, "tokens", (0,), "--tokens_column_name")
     tags_column = table.pick_column(tags_column, "ner_tags", (1,), "--tags_column_name")
@@ -130,11 +131,16 @@ def read_token_table(path: str, data_format: str, tokens_column: str, tags_colum
 def read_token_file(path: str, data_format: str | None = None, tokens_column: str = "tokens",
                     tags_column: str = "ner_tags", tagged: bool = True) -> TokenFile:
     """A token-level file in any supported format (guessed from the extension: .jsonl/.json/.csv, else conll)."""
+    from bertft_utils.data.readers.spans import SPAN_FORMAT, looks_like_spans, read_span_table
+
     fmt = data_format or guess_format(path, known=("jsonl", "json", "csv"), default="conll")
     if fmt == "conll":
         return read_conll(path, tagged)
-    if fmt in ("jsonl", "json", "csv"):
-        return read_token_table(path, fmt, tokens_column, tags_column, tagged)
+    if fmt in ("jsonl", "json", "csv", SPAN_FORMAT):
+        table = read_table_file(path, "json" if fmt == SPAN_FORMAT else fmt)  # .json reads JSON lines too
+        if fmt == SPAN_FORMAT or (fmt != "csv" and looks_like_spans(table, tokens_column)):
+            return read_span_table(table, tagged)
+        return read_token_table(table, fmt, tokens_column, tags_column, tagged)
     raise DataFormatError(f"{path}: unsupported format {fmt!r}; use one of {', '.join(TOKEN_FORMATS)}.")
 
 
