@@ -30,6 +30,10 @@ class ClassificationDataArguments(SequenceDataArguments):
         "help": "Column with the text to classify (default 'text', else 'sentence' as HF's run_classification.py); "
                 "several columns comma-separated are joined with a space (alias: HF's --text_column_names).",
         "aliases": ["--text_column_names"]})
+    text_pair_column_name: str | None = field(default=None, metadata={**affects(TRAINING, PREDICTION),
+        "help": "Column with the second text of sentence pairs (paraphrase, entailment): the tokenizer gets both "
+                "texts (BERT/ALBERT token types 0/1, RoBERTa's double separator). Default: none, unless the text "
+                "column is absent and the file has sentence1/sentence2 or question/sentence (as run_glue.py)."})
     label_column_name: str = field(default="label", metadata={**affects(TRAINING, PREDICTION),
                                                               "help": "Column with the gold label."})
     rename_labels: str | None = field(

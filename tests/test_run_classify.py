@@ -266,6 +266,86 @@ def test_test_records_also_in_training_are_scored_apart(tiny_models, named_label
     assert results["test_samples"] == 40
 
 
+def write_pairs_tsv(path: Path, rows: int = 120) -> list[tuple[str, str, str]]:
+    """MRPC's layout: a UTF-8 BOM, CRLF line ends, columns named with spaces and '#'; label 1 when the second text
+    restates the first."""
+    headlines = [json.loads(line)["headline"] for line in SAMPLE.read_text(encoding="utf-8").splitlines()[:rows]]
+    records = []
+    for i, first in enumerate(headlines):
+        same = i % 2 == 0
+        second = first.upper() if same else headlines[(i + 7) % len(headlines)]
+        records.append(("1" if same else "0", first, second))
+    lines = ["Quality\t#1 ID\t#2 ID\t#1 String\t#2 String"]
+    lines += [f"{label}\t{i}\t{i + 1000}\t{first}\t{second}" for i, (label, first, second) in enumerate(records)]
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    return records
+
+
+@pytest.mark.parametrize("architecture", ["bert", "roberta"])
+def test_sentence_pairs_reach_the_tokenizer_as_pairs_and_pipeline_agrees(architecture, tiny_models, tmp_path):
+    data = tmp_path / "msr_paraphrase_train.tsv"
+    records = write_pairs_tsv(data)
+    out = tmp_path / "out"
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models[architecture]), "--train_file", str(data),
+               "--text_column_name", "#1 String", "--text_pair_column_name", "#2 String",
+               "--label_column_name", "Quality", "--no_auto_bf16", "--do_train", "--do_predict",
+               "--output_dir", str(out), *FAST)
+    predictions = read_predictions(out / "predictions.tsv")
+    assert len(predictions) == 12
+    for row in predictions:  # line 1 is the header: record i is on line i + 2
+        label, first, second = records[int(row["line"]) - 2]
+        assert (row["text"], row["text_pair"], row["gold"]) == (first, second, label)
+    from transformers import AutoTokenizer, pipeline
+
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    together = tokenizer(predictions[0]["text"], predictions[0]["text_pair"])
+    if "token_type_ids" in together:  # BERT: the second text is segment 1
+        assert set(together["token_type_ids"]) == {0, 1}
+    classifier = pipeline("text-classification", model=str(out), device="cpu")
+    for row in predictions[:4]:
+        result = classifier({"text": row["text"], "text_pair": row["text_pair"]})
+        result = result[0] if isinstance(result, list) else result
+        assert result["label"] == row["predicted"]
+        assert result["score"] == pytest.approx(float(row["probability"]), abs=1e-4)
+    assert '"text_pair": ' in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize("architecture", ["bert", "roberta"])
+def test_the_task_encodes_a_pair_as_the_tokenizer_pairs_it(architecture, tiny_models):
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    from bertft_utils.tasks.classify import classify_task
+    from bertft_utils.tasks.sequence import LabeledTexts, SequenceStored
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models[architecture])
+    task = classify_task(SimpleNamespace(data_format=None, tsv_quoting=False, text_column_name="a",
+                                         label_column_name="y", rename_labels=None, positive_label=None,
+                                         text_pair_column_name="b"))
+    records = LabeledTexts(["the cat sat", "dogs bark"], ["0", "1"], [("f", 2), ("f", 3)], ["a cat sat", "cats"])
+    stored = SequenceStored(None, lambda text: text, "")
+    arguments = SimpleNamespace(max_seq_length=32, pad_to_max_length=False)
+    encoded = task.encode("test", records, tokenizer, {"0": 0, "1": 1}, arguments, stored, None).dataset()
+    expected = tokenizer(records.texts, records.pairs)
+    assert encoded["input_ids"] == expected["input_ids"]
+    if "token_type_ids" in expected:
+        assert encoded["token_type_ids"] == expected["token_type_ids"] and 1 in encoded["token_type_ids"][0]
+
+
+def test_sentence1_sentence2_columns_are_pairs_as_run_glue_takes_them(tiny_models, tmp_path):
+    data = tmp_path / "pairs.jsonl"
+    records = write_pairs_tsv(tmp_path / "unused.tsv", rows=60)
+    data.write_text("".join(json.dumps({"sentence1": a, "sentence2": b, "label": int(y)}) + "\n"
+                            for y, a, b in records), encoding="utf-8")
+    out = tmp_path / "out"
+    process = run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
+                         str(data), "--do_train", "--do_predict", "--output_dir", str(out), *FAST)
+    assert "sentence pairs from 'sentence1' and 'sentence2'" in process.stdout + process.stderr
+    row = read_predictions(out / "predictions.tsv")[0]
+    assert row["text_pair"] == records[int(row["line"]) - 1][2]
+
+
 def test_fine_tuning_a_checkpoint_with_a_head_keeps_its_label_order(tiny_models, named_label_csv, tmp_path):
     """A public checkpoint whose head is ordered serious, sarcastic (not sorted): fine-tuning it on data with the same
     label set keeps the order, so its rows keep their meaning; another label set gets a new head."""

@@ -73,21 +73,24 @@ def write_entity_report(metrics: dict, output_dir: str, prefix: str) -> None:
 
 def write_classification_predictions(split, probabilities: np.ndarray, label_list: list[str], output_dir: str,
                                      top_k: tuple[int, ...] = ()) -> str:
-    """predictions.tsv: each text as read (a question, not its prompt), its gold label, the predicted label and its
-    probability, and the next `max(top_k) - 1` labels with theirs."""
+    """predictions.tsv: each text as read (a question, not its prompt; a pair's second text in `text_pair`), its gold
+    label, the predicted label and its probability, and the next `max(top_k) - 1` labels with theirs."""
     predicted = probabilities.argmax(axis=-1)
     k_out = max([1, *top_k])
     order = np.argsort(-probabilities, axis=-1)[:, :k_out]
     path = os.path.join(output_dir, "predictions.tsv")
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        header = ["file", "line", "text", "gold", "predicted", "probability"]
+        pairs = getattr(split, "pairs", None)
+        header = ["file", "line", "text", *(["text_pair"] if pairs is not None else []), "gold", "predicted",
+                  "probability"]
         header += [f"top{r + 1}_{kind}" for r in range(1, k_out) for kind in ("label", "probability")]
         writer.writerow(header)
         for row, text in enumerate(split.texts):
             source_file, line = split.sources[row]
             gold = split.labels[row] if split.labels is not None else ""
-            cells = [os.path.basename(source_file), line, text, gold, label_list[predicted[row]],
+            cells = [os.path.basename(source_file), line, text, *([pairs[row]] if pairs is not None else []), gold,
+                     label_list[predicted[row]],
                      f"{probabilities[row, predicted[row]]:.6f}"]
             for rank in range(1, k_out):
                 cells += [label_list[order[row, rank]], f"{probabilities[row, order[row, rank]]:.6f}"]

@@ -42,6 +42,7 @@ class ModelCardFacts:
     language: str | None = None
     license: str | None = None
     example_input: str = "your text here"
+    pair_input: bool = False  # the model classifies sentence pairs
 
 
 # What the usage snippet feeds the model when the user gives no --card_example: never a record of the data.
@@ -105,8 +106,10 @@ def _usage(facts: ModelCardFacts, repo_id: str) -> str:
         call = (f'ner = pipeline("token-classification", model="{repo_id}", aggregation_strategy="simple")\n'
                 f'print(ner("{facts.example_input}"))')
     else:
+        given = (f'{{"text": "{facts.example_input}", "text_pair": "{facts.example_input}"}}' if facts.pair_input
+                 else f'"{facts.example_input}"')
         call = (f'classifier = pipeline("text-classification", model="{repo_id}")\n'
-                f'print(classifier("{facts.example_input}"))')
+                f'print(classifier({given}))')
     return f"```python\nfrom transformers import pipeline\n\n{call}\n```"
 
 

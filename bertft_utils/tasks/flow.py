@@ -290,7 +290,7 @@ def unseen_scores(task: Task, records: Records, outputs, label_list: list[str], 
 
 
 def card_facts(task: Task, model_args, data_args, label_list: list[str], results: dict[str, dict],
-               splits: dict[str, Records], stored, card_example: str | None = None) -> ModelCardFacts:
+               splits: dict[str, Records], stored, facts: dict, card_example: str | None = None) -> ModelCardFacts:
     """What the model card says about a run. It quotes no text of the data: the usage example is --card_example
     or a neutral sentence in the data's language."""
     examples = next((task.model_inputs(records, stored) for records in splits.values() if len(records)), [""])
@@ -303,7 +303,7 @@ def card_facts(task: Task, model_args, data_args, label_list: list[str], results
         labels=label_list, script=task.script, results=results,
         split_sizes={name: len(records) for name, records in splits.items()},
         extra_sections=task.card_sections(results), input_note=task.input_note(stored),
-        language=language, example_input=example.replace('"', "'")[:200],
+        pair_input=bool(facts.get("pairs")), language=language, example_input=example.replace('"', "'")[:200],
         license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
 
 
@@ -431,7 +431,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     if trainer.is_world_process_zero():
         write_json(os.path.join(training_args.output_dir, "data_report.json"), report)
     finish(trainer, training_args, card_facts(task, model_args, data_args, label_list, results, splits, stored,
-                                              training_args.card_example),
+                                              facts, training_args.card_example),
            task.curve_metric)
     return TaskRun(task, trainer, tokenizer, label_list, results, data_args, stored, heads["current"])
 

@@ -41,27 +41,38 @@ class LabeledTexts:
     texts: list[str] = field(default_factory=list)
     labels: list[str] | None = None
     sources: list[tuple[str, int]] = field(default_factory=list)
+    pairs: list[str] | None = None  # the second text of each sentence pair (None: single texts)
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, indices: list[int]) -> LabeledTexts:
         return LabeledTexts([self.texts[i] for i in indices], None if self.labels is None else
-                            [self.labels[i] for i in indices], [self.sources[i] for i in indices])
+                            [self.labels[i] for i in indices], [self.sources[i] for i in indices],
+                            None if self.pairs is None else [self.pairs[i] for i in indices])
+
+
+# Column pairs taken as sentence pairs when the text column is absent, as Hugging Face's run_glue.py takes them.
+PAIR_COLUMNS = (("sentence1", "sentence2"), ("question", "sentence"))
+PAIR_JOINER = " ||| "  # between the two texts of a pair where one string stands for it (overlap, language)
 
 
 def table_to_labeled_texts(table: Table, text_column: str, label_column: str, require_labels: bool,
-                           flags: str = "--text_column_name/--label_column_name") -> LabeledTexts:
-    """Pick the text and label columns (by name; several text columns comma-separated are joined with a space) out
-    of a Table."""
+                           flags: str = "--text_column_name/--label_column_name",
+                           pair_column: str | None = None) -> LabeledTexts:
+    """Pick the text and label columns (by name; several text columns comma-separated are joined with a space), and
+    the second text of sentence pairs, out of a Table."""
     has_labels = any(label_column in row for row in table.rows)
     text_columns = [c.strip() for c in text_column.split(",")] if text_column not in table.columns() else [text_column]
     if require_labels or not has_labels:
         table.require_columns(*text_columns, *([label_column] if require_labels else []), flags=flags)
+    if pair_column is not None:
+        table.require_columns(pair_column, flags="--text_pair_column_name")
     columns = [[str(t) for t in table.column(name)] for name in text_columns]
     texts = [" ".join(parts) for parts in zip(*columns, strict=True)]
     labels = [label_to_str(v) for v in table.column(label_column)] if has_labels else None
-    return LabeledTexts(texts, labels, [(table.path, line) for line in table.line_numbers])
+    pairs = [str(t) for t in table.column(pair_column)] if pair_column is not None else None
+    return LabeledTexts(texts, labels, [(table.path, line) for line in table.line_numbers], pairs)
 
 
 @dataclass
@@ -75,16 +86,20 @@ class EncodedTexts:
 
 
 def encode_texts(texts: list[str], label_ids: list[int] | None, tokenizer: PreTrainedTokenizerBase,
-                 max_seq_length: int, pad_to_max_length: bool, split: str) -> EncodedTexts:
-    """Tokenize (truncating to max_seq_length, and saying how many examples that cut)."""
+                 max_seq_length: int, pad_to_max_length: bool, split: str,
+                 pairs: list[str] | None = None) -> EncodedTexts:
+    """Tokenize single texts or sentence pairs (the tokenizer's pair form: token type ids 0/1 for BERT and ALBERT,
+    RoBERTa's double separator), truncating to max_seq_length (pairs: longest first) and saying how many examples
+    that cut."""
     max_length = min(max_seq_length, tokenizer.model_max_length)
-    encoded = tokenizer(texts, truncation=True, max_length=max_length,
+    encoded = tokenizer(texts, pairs, truncation="longest_first", max_length=max_length,
                         padding="max_length" if pad_to_max_length else False)
-    full_lengths = [len(ids) for ids in tokenizer(texts, truncation=False)["input_ids"]]
+    full_lengths = [len(ids) for ids in tokenizer(texts, pairs, truncation=False)["input_ids"]]
     truncated = sum(length > max_length for length in full_lengths)
     if truncated:
-        logger.warning("%s: %d of %d texts are longer than %d tokens and were truncated (longest: %d).",
-                       split, truncated, len(texts), max_length, max(full_lengths))
+        logger.warning("%s: %d of %d %s are longer than %d tokens and were truncated (%s; longest: %d).",
+                       split, truncated, len(texts), "sentence pairs" if pairs else "texts", max_length,
+                       "the longer text of the pair first" if pairs else "the end cut", max(full_lengths))
     columns = dict(encoded)
     if label_ids is not None:
         columns["labels"] = label_ids
@@ -144,6 +159,8 @@ class SequenceTask:
     positive_label: str | None = None  # --positive_label (two classes)
     column_flags: str = "--text_column_name/--label_column_name"  # named in errors about columns
     text_fallbacks: tuple[str, ...] = ()  # columns to use when the (default) text column is absent
+    pair_column: str | None = None  # --text_pair_column_name: the second text of sentence pairs
+    guess_pairs: bool = False  # take run_glue's PAIR_COLUMNS as pairs when the (default) text column is absent
     extra_data_report: Callable[[], dict] = dict
 
     pipeline_task = "text-classification"
@@ -166,11 +183,19 @@ class SequenceTask:
     def read(self, path: str, split: str) -> LabeledTexts:
         """Labels are required in training and validation files; a test file without them is for prediction."""
         table = self.read_table(path)
-        text_column = self.text_column
-        if self.text_fallbacks:
+        text_column, pair_column = self.text_column, self.pair_column
+        present = table.columns()
+        if self.guess_pairs and pair_column is None and text_column not in present:
+            found = next(((a, b) for a, b in PAIR_COLUMNS if a in present and b in present), None)
+            if found:
+                text_column, pair_column = found
+                logger.info("%s: no column %r; sentence pairs from %r and %r, as run_glue.py takes them (set "
+                            "--text_column_name/--text_pair_column_name to choose).", path, self.text_column, *found)
+        if self.text_fallbacks and pair_column is None:
             text_column = table.pick_column(text_column, text_column, self.text_fallbacks,
                                             self.column_flags.split("/")[0])
-        return table_to_labeled_texts(table, text_column, self.label_column, split != "test", self.column_flags)
+        return table_to_labeled_texts(table, text_column, self.label_column, split != "test", self.column_flags,
+                                      pair_column)
 
     def strata(self, records: LabeledTexts) -> list[str] | None:
         return records.labels
@@ -178,12 +203,14 @@ class SequenceTask:
     def prepare_splits(self, splits: dict[str, LabeledTexts], data_args,
                        stored: SequenceStored) -> tuple[dict[str, LabeledTexts], dict]:
         """Raw label values get their --rename_labels names after the split, which is made on the raw values:
-        naming labels never changes a split. Returns the splits and the training split's label counts."""
+        naming labels never changes a split. Returns the splits and the facts: the training split's label counts,
+        and whether the inputs are sentence pairs."""
         if stored.label_names:
             splits = {name: records if records.labels is None else dataclasses.replace(
                 records, labels=name_labels(records.labels, records.sources, stored.label_names))
                 for name, records in splits.items()}
-        return splits, {"train_counts": Counter(splits["train"].labels) if "train" in splits else None}
+        return splits, {"train_counts": Counter(splits["train"].labels) if "train" in splits else None,
+                        "pairs": any(records.pairs is not None for records in splits.values())}
 
     def gold_labels(self, records: LabeledTexts) -> list[str] | None:
         return records.labels
@@ -201,13 +228,18 @@ class SequenceTask:
         return head
 
     def model_inputs(self, records: LabeledTexts, stored: SequenceStored) -> list[str]:
-        return [stored.prepare(text) for text in records.texts]
+        """Prepared texts; a sentence pair as one string, its texts joined by PAIR_JOINER."""
+        texts = [stored.prepare(text) for text in records.texts]
+        if records.pairs is None:
+            return texts
+        return [f"{text}{PAIR_JOINER}{stored.prepare(pair)}" for text, pair in zip(texts, records.pairs, strict=True)]
 
     def encode(self, split: str, records: LabeledTexts, tokenizer, label_to_id: dict[str, int], data_args,
                stored: SequenceStored, head: SequenceHead) -> EncodedTexts:
         label_ids = None if records.labels is None else [label_to_id.get(x, -100) for x in records.labels]
-        return encode_texts(self.model_inputs(records, stored), label_ids, tokenizer, data_args.max_seq_length,
-                            data_args.pad_to_max_length, split)
+        pairs = None if records.pairs is None else [stored.prepare(pair) for pair in records.pairs]
+        return encode_texts([stored.prepare(text) for text in records.texts], label_ids, tokenizer,
+                            data_args.max_seq_length, data_args.pad_to_max_length, split, pairs)
 
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation, encoded_validation,
                       current_head: Callable[[], SequenceHead], facts: dict) -> dict:
