@@ -28,8 +28,12 @@ class ClassificationDataArguments(SequenceDataArguments):
 
     text_column_name: str = field(default="text", metadata={**affects(TRAINING, PREDICTION),
         "help": "Column with the text to classify (default 'text', else 'sentence' as HF's run_classification.py); "
-                "several columns comma-separated are joined with a space (alias: HF's --text_column_names).",
+                "several columns comma-separated are joined by --text_column_delimiter (alias: HF's "
+                "--text_column_names).",
         "aliases": ["--text_column_names"]})
+    text_column_delimiter: str = field(default=" ", metadata={**affects(TRAINING, PREDICTION),
+        "help": "What joins several --text_column_name columns into one text (default a space; as HF's "
+                "run_classification.py)."})
     text_pair_column_name: str | None = field(default=None, metadata={**affects(TRAINING, PREDICTION),
         "help": "Column with the second text of sentence pairs (paraphrase, entailment): the tokenizer gets both "
                 "texts (BERT/ALBERT token types 0/1, RoBERTa's double separator). Default: none, unless the text "

@@ -59,6 +59,9 @@ class NerDataArguments(DataArguments):
     predict_text_file: str | None = field(
         default=None, metadata={**affects(PREDICTION),
                                 "help": "Untagged text, one sentence per line, to tag with --do_predict."})
+    return_entity_level_metrics: bool = field(default=False, metadata={**affects(OUTPUT),
+        "help": "Taken for Hugging Face's run_ner.py: per-type entity metrics are always reported "
+                "(<split>_<TYPE>_f1, test_entity_report.txt)."})
     output_format: str = field(default="tags", metadata={**affects(OUTPUT),
         "help": "Predictions besides the tagged file: 'tags' (only the input with a predicted-tag column) or 'spans' "
                 "(also predictions_spans.json: CLUENER's form, one JSON object per sentence, {\"id\", \"label\": "

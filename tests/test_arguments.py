@@ -72,3 +72,47 @@ def test_negative_bootstrap_resamples_are_refused(tmp_path):
     message = r"^--bootstrap_resamples must be >= 0 \(0: no confidence intervals\), got -1\.$"
     with pytest.raises(ValueError, match=message):
         BertftTrainingArguments(output_dir=str(tmp_path), report_to=[], bootstrap_resamples=-1)
+
+
+def script_arguments(script: str) -> tuple:
+    import importlib.util
+    import sys
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), REPO / script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.ARGUMENT_CLASSES
+
+
+@pytest.mark.parametrize("script", ["run_classify.py", "run_ner.py", "run_qa_label.py"])
+def test_hf_flags_we_do_not_take_are_refused_saying_what_we_do_instead(script, tmp_path):
+    from bertft_utils.config.hf_flags import NOT_TAKEN
+    from bertft_utils.errors import UsageError
+
+    classes = script_arguments(script)
+    base = ["--model_name_or_path", "embedded", "--output_dir", str(tmp_path / "o")]
+    for flag, line in NOT_TAKEN.items():
+        with pytest.raises(UsageError) as error:
+            parse_arguments(*classes, args=[*base, f"--{flag}", "1"])
+        assert str(error.value) == f"--{flag} (a flag of Hugging Face's example scripts): {line}"
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"model_name_or_path": "embedded", "output_dir": str(tmp_path), "shuffle_seed": 3}))
+    with pytest.raises(UsageError, match="--shuffle_seed .*: the Trainer shuffles"):
+        parse_arguments(*classes, args=[str(config)])
+
+
+def test_hf_flags_we_take_keep_their_meaning(tmp_path):
+    _, data, _ = parse_arguments(*script_arguments("run_ner.py"), args=[
+        "--model_name_or_path", "embedded", "--output_dir", str(tmp_path), "--return_entity_level_metrics"])
+    assert data.return_entity_level_metrics is True
+    from bertft_utils.tasks.classify import classify_task
+
+    _, data, _ = parse_arguments(*script_arguments("run_classify.py"), args=[
+        "--model_name_or_path", "embedded", "--output_dir", str(tmp_path), "--text_column_name", "title,body",
+        "--text_column_delimiter", " | "])
+    table = tmp_path / "t.csv"
+    table.write_text("title,body,label\nA day,in town,0\n", encoding="utf-8")
+    assert classify_task(data).read(str(table), "train").texts == ["A day | in town"]

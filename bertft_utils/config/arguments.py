@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from types import MappingProxyType
 from transformers import HfArgumentParser, TrainingArguments
 
 from bertft_utils.config.effects import OUTPUT, PREDICTION, SEARCH, SECRET, SPLIT, TRAINING, affects
+from bertft_utils.config.hf_flags import refuse_flags_not_taken
 from bertft_utils.config.optional_packages import require_onnxruntime, require_search_backend
 from bertft_utils.config.search_space import BACKENDS as SEARCH_BACKENDS
 from bertft_utils.config.search_space import parse_space
@@ -391,11 +393,16 @@ def parse_arguments(*dataclass_types: type, args: list[str] | None = None) -> tu
     """Parse dataclasses from the command line, or from a JSON file given as the only argument."""
     parser = ArgumentParser(dataclass_types)
     argv = sys.argv[1:] if args is None else args
+    known = {item.name for kind in dataclass_types for item in dataclasses.fields(kind)}
     try:
         if len(argv) == 1 and argv[0].endswith(".json"):
             if not os.path.isfile(argv[0]):
                 raise FileNotFoundError(f"Config file {argv[0]!r} does not exist.")
+            with open(argv[0], encoding="utf-8") as handle:
+                settings = json.load(handle)
+            refuse_flags_not_taken(list(settings) if isinstance(settings, dict) else [], known)
             return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+        refuse_flags_not_taken([arg for arg in argv if arg.startswith("--")], known)
         return parser.parse_args_into_dataclasses(args=argv)
     except UsageError:
         raise

@@ -24,4 +24,5 @@ def classify_task(data_args) -> SequenceTask:
                         data_args.text_column_name, data_args.label_column_name, make_preprocessor,
                         rename_labels=data_args.rename_labels, positive_label=data_args.positive_label,
                         text_fallbacks=("sentence",) if data_args.text_column_name == "text" else (),
-                        pair_column=data_args.text_pair_column_name, guess_pairs=True)
+                        pair_column=data_args.text_pair_column_name, guess_pairs=True,
+                        text_joiner=data_args.text_column_delimiter)

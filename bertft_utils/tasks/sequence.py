@@ -59,8 +59,8 @@ PAIR_JOINER = " ||| "  # between the two texts of a pair where one string stands
 
 def table_to_labeled_texts(table: Table, text_column: str, label_column: str, require_labels: bool,
                            flags: str = "--text_column_name/--label_column_name",
-                           pair_column: str | None = None) -> LabeledTexts:
-    """Pick the text and label columns (by name; several text columns comma-separated are joined with a space), and
+                           pair_column: str | None = None, joiner: str = " ") -> LabeledTexts:
+    """Pick the text and label columns (by name; several text columns comma-separated are joined by `joiner`), and
     the second text of sentence pairs, out of a Table."""
     has_labels = any(label_column in row for row in table.rows)
     text_columns = [c.strip() for c in text_column.split(",")] if text_column not in table.columns() else [text_column]
@@ -69,7 +69,7 @@ def table_to_labeled_texts(table: Table, text_column: str, label_column: str, re
     if pair_column is not None:
         table.require_columns(pair_column, flags="--text_pair_column_name")
     columns = [[str(t) for t in table.column(name)] for name in text_columns]
-    texts = [" ".join(parts) for parts in zip(*columns, strict=True)]
+    texts = [joiner.join(parts) for parts in zip(*columns, strict=True)]
     labels = [label_to_str(v) for v in table.column(label_column)] if has_labels else None
     pairs = [str(t) for t in table.column(pair_column)] if pair_column is not None else None
     return LabeledTexts(texts, labels, [(table.path, line) for line in table.line_numbers], pairs)
@@ -161,6 +161,7 @@ class SequenceTask:
     text_fallbacks: tuple[str, ...] = ()  # columns to use when the (default) text column is absent
     pair_column: str | None = None  # --text_pair_column_name: the second text of sentence pairs
     guess_pairs: bool = False  # take run_glue's PAIR_COLUMNS as pairs when the (default) text column is absent
+    text_joiner: str = " "  # joins several text columns (--text_column_delimiter)
     extra_data_report: Callable[[], dict] = dict
 
     pipeline_task = "text-classification"
@@ -195,7 +196,7 @@ class SequenceTask:
             text_column = table.pick_column(text_column, text_column, self.text_fallbacks,
                                             self.column_flags.split("/")[0])
         return table_to_labeled_texts(table, text_column, self.label_column, split != "test", self.column_flags,
-                                      pair_column)
+                                      pair_column, self.text_joiner)
 
     def strata(self, records: LabeledTexts) -> list[str] | None:
         return records.labels
