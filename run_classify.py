@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bertft_utils.config.arguments import (
+    METRIC_NAMES,
     BertftTrainingArguments,
     ModelArguments,
     SequenceDataArguments,
@@ -20,6 +21,7 @@ from bertft_utils.config.arguments import (
 from bertft_utils.config.cli import run_cli
 from bertft_utils.config.effects import PREDICTION, TRAINING, affects
 from bertft_utils.data.labels import parse_label_names
+from bertft_utils.errors import UsageError
 
 
 @dataclass
@@ -40,6 +42,10 @@ class ClassificationDataArguments(SequenceDataArguments):
                 "column is absent and the file has sentence1/sentence2 or question/sentence (as run_glue.py)."})
     label_column_name: str = field(default="label", metadata={**affects(TRAINING, PREDICTION),
                                                               "help": "Column with the gold label."})
+    metric_name: str | None = field(default=None, metadata={**affects(TRAINING),
+        "help": f"The validation metric that chooses the best checkpoint, as HF's run_classification.py: one of "
+                f"{', '.join(METRIC_NAMES)}; sets --metric_for_best_model when that is not given. Every report "
+                "gives all of them."})
     rename_labels: str | None = field(
         default=None,
         metadata={**affects(TRAINING, PREDICTION),
@@ -55,6 +61,8 @@ class ClassificationDataArguments(SequenceDataArguments):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.metric_name is not None and self.metric_name not in METRIC_NAMES:
+            raise UsageError(f"--metric_name must be one of {', '.join(METRIC_NAMES)}, got {self.metric_name!r}.")
         if self.rename_labels is not None:
             parse_label_names(self.rename_labels)  # a malformed list fails here, before any work
 

@@ -89,12 +89,15 @@ def script_arguments(script: str) -> tuple:
 
 @pytest.mark.parametrize("script", ["run_classify.py", "run_ner.py", "run_qa_label.py"])
 def test_hf_flags_we_do_not_take_are_refused_saying_what_we_do_instead(script, tmp_path):
+    import dataclasses
+
     from bertft_utils.config.hf_flags import NOT_TAKEN
     from bertft_utils.errors import UsageError
 
     classes = script_arguments(script)
+    taken = {item.name for kind in classes for item in dataclasses.fields(kind)}
     base = ["--model_name_or_path", "embedded", "--output_dir", str(tmp_path / "o")]
-    for flag, line in NOT_TAKEN.items():
+    for flag, line in ((flag, line) for flag, line in NOT_TAKEN.items() if flag not in taken):
         with pytest.raises(UsageError) as error:
             parse_arguments(*classes, args=[*base, f"--{flag}", "1"])
         assert str(error.value) == f"--{flag} (a flag of Hugging Face's example scripts): {line}"

@@ -164,3 +164,32 @@ def test_top_k_with_fewer_examples_than_k():
     assert top_k_accuracy(np.array([1]), scores, 2) == 1.0 and top_k_accuracy(np.array([1]), scores, 1) == 0.0
     with pytest.raises(ValueError):  # a gold list that does not match the scores is an error, not a silent cut
         top_k_accuracy(np.array([1, 0]), scores, 1)
+
+
+def test_matthews_correlation_is_reported_and_equals_its_formula():
+    from bertft_utils.evaluation.metrics import classification_metrics
+
+    gold = [1, 1, 1, 0, 0, 0, 0, 1, 0, 0]
+    predicted = [1, 0, 1, 0, 1, 0, 0, 1, 0, 1]
+    tp, tn, fp, fn = 3, 4, 2, 1
+    expected = (tp * tn - fp * fn) / ((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)) ** 0.5
+    assert classification_metrics(gold, predicted, ["no", "yes"], "yes")["mcc"] == pytest.approx(expected)
+
+
+def test_metric_name_chooses_the_best_checkpoint_unless_the_metric_is_given(tmp_path):
+    from test_arguments import script_arguments
+
+    from bertft_utils.config.arguments import apply_metric_name, parse_arguments
+    from bertft_utils.errors import UsageError
+
+    classes = script_arguments("run_classify.py")
+    base = ["--model_name_or_path", "embedded", "--output_dir", str(tmp_path)]
+    _, data, training = parse_arguments(*classes, args=[*base, "--metric_name", "mcc"])
+    apply_metric_name(data, training)
+    assert (training.metric_for_best_model, training.greater_is_better) == ("mcc", True)
+    _, data, training = parse_arguments(*classes, args=[*base, "--metric_name", "mcc", "--metric_for_best_model",
+                                                        "accuracy"])
+    apply_metric_name(data, training)
+    assert training.metric_for_best_model == "accuracy"
+    with pytest.raises(UsageError, match="--metric_name must be one of accuracy, f1, macro_f1, weighted_f1"):
+        parse_arguments(*classes, args=[*base, "--metric_name", "bleu"])

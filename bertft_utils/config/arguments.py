@@ -389,6 +389,18 @@ class ArgumentParser(HfArgumentParser):
         HfArgumentParser._parse_dataclass_field(parser, field)
 
 
+# Validation metrics of the sentence-level scripts that --metric_name may choose the best checkpoint by.
+METRIC_NAMES = ("accuracy", "f1", "macro_f1", "weighted_f1", "precision", "recall", "mcc")
+
+
+def apply_metric_name(data_args, training_args) -> None:
+    """--metric_name (HF's run_classification.py flag) sets --metric_for_best_model when that is not given."""
+    chosen = getattr(data_args, "metric_name", None)
+    if chosen and training_args.metric_for_best_model is None:
+        training_args.metric_for_best_model = chosen
+        training_args.greater_is_better = True  # every name in METRIC_NAMES grows with quality
+
+
 def parse_arguments(*dataclass_types: type, args: list[str] | None = None) -> tuple:
     """Parse dataclasses from the command line, or from a JSON file given as the only argument."""
     parser = ArgumentParser(dataclass_types)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    matthews_corrcoef,
+    precision_recall_fscore_support,
+)
 
 from bertft_utils.evaluation.uncertainty import Bootstrap, classification_intervals, entity_intervals
 
 
 def classification_metrics(gold: list[int], predicted: list[int], label_list: list[str],
                            positive_label: str | None = None) -> dict:
-    """Accuracy, precision/recall/F1 and the confusion matrix.
+    """Accuracy, precision/recall/F1, Matthews correlation (`mcc`) and the confusion matrix.
 
     Two classes: `precision/recall/f1` are binary, for `positive_label` (named in the result); more classes: they
     are macro averages. `macro_*` and `weighted_*` run over the labels present in this split's gold or
@@ -20,7 +26,8 @@ def classification_metrics(gold: list[int], predicted: list[int], label_list: li
     says nothing about this split. Gold labels unseen in training (negative ids) count as one label, never predicted.
     """
     present = sorted(set(gold) | set(predicted))
-    metrics = {"accuracy": float(accuracy_score(gold, predicted)), "macro_labels": len(present)}
+    metrics = {"accuracy": float(accuracy_score(gold, predicted)), "macro_labels": len(present),
+               "mcc": float(matthews_corrcoef(gold, predicted)) if gold else 0.0}
     for average in ("macro", "weighted"):
         p, r, f, _ = precision_recall_fscore_support(gold, predicted, labels=present, average=average,
                                                      zero_division=0)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 from transformers import set_seed
 
-from bertft_utils.config.arguments import EMBEDDED_MODEL_ALIAS
+from bertft_utils.config.arguments import EMBEDDED_MODEL_ALIAS, apply_metric_name
 from bertft_utils.config.logging_setup import setup_logging
 from bertft_utils.data.labels import resolve_label_list
 from bertft_utils.data.language import guess_language
@@ -440,5 +440,6 @@ def run_script(make_task: Callable[[Any], Task], model_args, data_args, training
     """What every script's main() does once its arguments are parsed: logging as in the Hugging Face examples, the
     seed, then `run_task` on the task `make_task(data_args)`."""
     setup_logging(training_args)
+    apply_metric_name(data_args, training_args)
     set_seed(training_args.seed)
     return run_task(make_task(data_args), model_args, data_args, training_args)
