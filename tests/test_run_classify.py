@@ -346,6 +346,30 @@ def test_sentence1_sentence2_columns_are_pairs_as_run_glue_takes_them(tiny_model
     assert row["text_pair"] == records[int(row["line"]) - 1][2]
 
 
+def test_class_weights_reach_the_loss_and_the_data_report(tiny_models, named_label_csv, tmp_path):
+    losses = {}
+    for name, extra in (("plain", []), ("balanced", ["--class_weights", "balanced"]),
+                        ("heavy", ["--class_weights", '{"sarcastic": 5}'])):
+        out = tmp_path / name
+        run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
+                   str(named_label_csv), "--text_column_name", "headline", "--label_column_name", "kind",
+                   "--do_train", "--output_dir", str(out), *extra, *FAST[:-6], "--num_train_epochs", "1",
+                   "--eval_strategy", "no")
+        losses[name] = json.loads((out / "train_results.json").read_text())["train_loss"]
+        report = json.loads((out / "data_report.json").read_text())
+        if name == "balanced":
+            split = json.loads((out / "split_ids.json").read_text())
+            kinds = [row["kind"] for row in csv.DictReader(named_label_csv.open(encoding="utf-8"))]
+            counts = {kind: sum(kinds[i] == kind for i in split["train"]) for kind in ("sarcastic", "serious")}
+            total = sum(counts.values())
+            assert report["class_weights"] == pytest.approx({k: total / (2 * n) for k, n in counts.items()})
+        elif name == "heavy":
+            assert report["class_weights"] == {"sarcastic": 5.0, "serious": 1.0}
+        else:
+            assert "class_weights" not in report
+    assert len({round(loss, 6) for loss in losses.values()}) == 3  # the same seed and data: only the weights differ
+
+
 def test_fine_tuning_a_checkpoint_with_a_head_keeps_its_label_order(tiny_models, named_label_csv, tmp_path):
     """A public checkpoint whose head is ordered serious, sarcastic (not sorted): fine-tuning it on data with the same
     label set keeps the order, so its rows keep their meaning; another label set gets a new head."""

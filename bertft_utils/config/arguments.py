@@ -14,6 +14,7 @@ from transformers import HfArgumentParser, TrainingArguments
 
 from bertft_utils.config.effects import OUTPUT, PREDICTION, SEARCH, SECRET, SPLIT, TRAINING, affects
 from bertft_utils.config.hf_flags import refuse_flags_not_taken
+from bertft_utils.config.option_values import parse_class_weights
 from bertft_utils.config.optional_packages import require_onnxruntime, require_search_backend
 from bertft_utils.config.search_space import BACKENDS as SEARCH_BACKENDS
 from bertft_utils.config.search_space import parse_space
@@ -213,6 +214,18 @@ class SequenceDataArguments(DataArguments):
                   "--rename_labels). Default: the one stored with a fine-tuned model, else the label whose raw value "
                   "is 1/true/yes, else the rarer training label; the report names the one taken."},
     )
+    class_weights: str | None = field(
+        default=None,
+        metadata={**affects(TRAINING),
+                  "help": "Weigh the loss by class: 'balanced' (inverse frequency in the training split, as "
+                  "scikit-learn's) or a JSON object {label: weight} (text or file; labels left out weigh 1). The "
+                  "weights are logged and written to data_report.json."},
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.class_weights is not None:
+            parse_class_weights(self.class_weights)  # a malformed value fails here, before any work
 
 
 @dataclass

@@ -44,3 +44,15 @@ def parse_option_value(value: str, flag: str) -> list | dict:
 def shorten(text: str, limit: int = 80) -> str:
     """repr of text, cut to `limit` characters."""
     return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def parse_class_weights(value: str) -> str | dict:
+    """--class_weights: 'balanced', or a JSON object {label: weight > 0} (text or file)."""
+    if value == "balanced":
+        return value
+    given = parse_option_value(value, "--class_weights")
+    if not isinstance(given, dict) or not given or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in given.values()):
+        raise UsageError("--class_weights must be 'balanced' or a JSON object {label: weight > 0}, e.g. "
+                         '{"sarcastic": 2.0}.')
+    return {str(label): float(weight) for label, weight in given.items()}

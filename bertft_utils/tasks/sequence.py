@@ -30,6 +30,7 @@ from bertft_utils.data.readers import Table
 from bertft_utils.evaluation.metrics import classification_metrics, classification_scores
 from bertft_utils.evaluation.prediction_files import write_classification_predictions, write_classification_report
 from bertft_utils.evaluation.uncertainty import Bootstrap, interval_note
+from bertft_utils.training.losses import class_weights, weighted_cross_entropy
 
 logger = logging.getLogger(__name__)
 
@@ -245,8 +246,13 @@ class SequenceTask:
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation, encoded_validation,
                       current_head: Callable[[], SequenceHead], facts: dict) -> dict:
         positive = current_head().positive
-        return {"data_collator": data_collator(tokenizer, data_args.pad_to_max_length),
-                "compute_metrics": make_compute_metrics(label_list, positive and positive[0])}
+        hooks = {"data_collator": data_collator(tokenizer, data_args.pad_to_max_length),
+                 "compute_metrics": make_compute_metrics(label_list, positive and positive[0])}
+        if getattr(data_args, "class_weights", None) and facts["train_counts"]:  # weights matter in training only
+            weights = class_weights(data_args.class_weights, label_list, facts["train_counts"])
+            facts["class_weights"] = weights  # written to data_report.json
+            hooks["compute_loss_func"] = weighted_cross_entropy([weights[label] for label in label_list])
+        return hooks
 
     def prediction_splits(self, splits: dict[str, LabeledTexts]) -> list[str]:
         return ["test"] if "test" in splits else []
@@ -277,7 +283,8 @@ class SequenceTask:
                                                  *(f"top{k}_accuracy" for k in self.top_k))}
 
     def data_report(self, coverage, encoded: dict, facts: dict) -> dict:
-        return self.extra_data_report()
+        weights = {"class_weights": facts["class_weights"]} if facts.get("class_weights") else {}
+        return {**self.extra_data_report(), **weights}
 
     def card_sections(self, results: dict[str, dict]) -> list[str]:
         return []

@@ -1,0 +1,56 @@
+"""Class weights for the loss (`--class_weights`): the weights of the labels, and the weighted cross-entropy the
+Trainer calls (its `compute_loss_func`)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import numpy as np
+import torch
+from sklearn.utils.class_weight import compute_class_weight
+
+from bertft_utils.config.option_values import parse_class_weights
+from bertft_utils.errors import UsageError
+
+logger = logging.getLogger(__name__)
+
+
+def class_weights(spec: str, label_list: list[str], train_counts: Counter | None) -> dict[str, float]:
+    """Each label's weight: 'balanced' (scikit-learn's n_samples / (n_classes * count) over the training split; a
+    label without training examples keeps 1.0) or a JSON object {label: weight} (text or file; labels left out
+    weigh 1.0)."""
+    given = parse_class_weights(spec)
+    if given == "balanced":
+        if not train_counts:
+            raise UsageError("--class_weights balanced needs a training split to count the labels in.")
+        seen = [label for label in label_list if train_counts.get(label)]
+        labels = np.array([label for label, count in train_counts.items() for _ in range(count) if label in seen])
+        computed = compute_class_weight("balanced", classes=np.array(seen), y=labels)
+        weights = {label: 1.0 for label in label_list} | dict(zip(seen, map(float, computed), strict=True))
+    else:
+        unknown = sorted(set(given) - set(label_list))
+        if unknown:
+            raise UsageError(f"--class_weights names labels the data does not have: {unknown}; labels: "
+                             f"{label_list}.")
+        weights = {label: float(given.get(label, 1.0)) for label in label_list}
+    logger.info("Class weights in the loss: %s.", {label: round(w, 4) for label, w in weights.items()})
+    return weights
+
+
+def weighted_cross_entropy(weights: list[float]):
+    """The Trainer's `compute_loss_func`: cross-entropy with these per-class weights (-100 labels ignored); summed
+    and divided by the batch's item count when the Trainer gives it (gradient accumulation), else the weighted
+    mean."""
+    weight = torch.tensor(weights, dtype=torch.float32)
+
+    def loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        flat = logits.reshape(-1, logits.shape[-1]).float()
+        if num_items_in_batch is None:
+            return torch.nn.functional.cross_entropy(flat, labels.reshape(-1), weight=weight.to(flat.device))
+        total = torch.nn.functional.cross_entropy(flat, labels.reshape(-1), weight=weight.to(flat.device),
+                                                  reduction="sum")
+        return total / num_items_in_batch
+
+    return loss

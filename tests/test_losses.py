@@ -1,0 +1,34 @@
+"""--class_weights: the weights of the labels and the weighted loss the Trainer calls."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from bertft_utils.errors import UsageError
+from bertft_utils.training.losses import class_weights, weighted_cross_entropy
+
+
+def test_balanced_weights_are_inverse_frequencies_and_given_ones_are_checked():
+    counts = Counter({"a": 6, "b": 2, "c": 0})
+    weights = class_weights("balanced", ["a", "b", "c"], counts)
+    assert weights == pytest.approx({"a": 8 / (2 * 6), "b": 8 / (2 * 2), "c": 1.0})  # c: not in training
+    assert class_weights('{"b": 3}', ["a", "b"], counts) == {"a": 1.0, "b": 3.0}
+    with pytest.raises(UsageError, match=r"names labels the data does not have: \['z'\]"):
+        class_weights('{"z": 3}', ["a", "b"], counts)
+    with pytest.raises(UsageError, match="--class_weights must be 'balanced' or a JSON object"):
+        class_weights('{"a": -1}', ["a", "b"], counts)
+
+
+def test_the_weighted_loss_is_the_weighted_mean_of_the_examples_losses():
+    logits = torch.tensor([[2.0, 0.0], [0.5, 1.5], [0.0, 0.0]])
+    labels = torch.tensor([0, 1, -100])
+    weights = [1.0, 4.0]
+    log_p = logits.numpy() - np.log(np.exp(logits.numpy()).sum(axis=1, keepdims=True))
+    losses = np.array([-log_p[0, 0], -log_p[1, 1]])
+    expected = (1.0 * losses[0] + 4.0 * losses[1]) / (1.0 + 4.0)
+    loss = weighted_cross_entropy(weights)
+    assert loss({"logits": logits}, labels).item() == pytest.approx(expected, rel=1e-6)
+    assert loss({"logits": logits}, labels, num_items_in_batch=2).item() == pytest.approx(
+        (1.0 * losses[0] + 4.0 * losses[1]) / 2, rel=1e-6)
