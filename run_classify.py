@@ -42,6 +42,9 @@ class ClassificationDataArguments(SequenceDataArguments):
                 "column is absent and the file has sentence1/sentence2 or question/sentence (as run_glue.py)."})
     label_column_name: str = field(default="label", metadata={**affects(TRAINING, PREDICTION),
                                                               "help": "Column with the gold label."})
+    do_regression: bool = field(default=False, metadata={**affects(TRAINING, PREDICTION),
+        "help": "The label column holds numbers (e.g. STS-B similarity): one output trained with MSE, scored by "
+                "MSE, RMSE, MAE, Pearson and Spearman (as HF's run_classification.py --do_regression)."})
     metric_name: str | None = field(default=None, metadata={**affects(TRAINING),
         "help": f"The validation metric that chooses the best checkpoint, as HF's run_classification.py: one of "
                 f"{', '.join(METRIC_NAMES)}; sets --metric_for_best_model when that is not given. Every report "
@@ -63,6 +66,8 @@ class ClassificationDataArguments(SequenceDataArguments):
         super().__post_init__()
         if self.metric_name is not None and self.metric_name not in METRIC_NAMES:
             raise UsageError(f"--metric_name must be one of {', '.join(METRIC_NAMES)}, got {self.metric_name!r}.")
+        if self.do_regression and (self.rename_labels or self.positive_label):
+            raise UsageError("--do_regression reads numbers: --rename_labels and --positive_label name classes.")
         if self.rename_labels is not None:
             parse_label_names(self.rename_labels)  # a malformed list fails here, before any work
 

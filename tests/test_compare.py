@@ -153,6 +153,11 @@ def test_each_refusal_names_the_folder_or_line_and_what_to_do(tmp_path):
     with pytest.raises(UsageError, match=r"predictions.txt, line 2: expected a token, its gold tag and the predicted "
                                          r"tag"):
         load_run(raw)
+    regression = tmp_path / "regression"
+    regression.mkdir()
+    (regression / "predictions.tsv").write_text("file\tline\ttext\tgold\tpredicted\nt.tsv\t2\ta\t1.5\t1.25\n")
+    with pytest.raises(UsageError, match=r"regression/predictions.tsv holds a regression's numbers"):
+        load_run(regression)
     with pytest.raises(UsageError, match=r"--group 'bert': write NAME=DIR\[,DIR\.\.\.\]\."):
         group_runs([], ["bert"])
 

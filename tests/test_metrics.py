@@ -191,5 +191,6 @@ def test_metric_name_chooses_the_best_checkpoint_unless_the_metric_is_given(tmp_
                                                         "accuracy"])
     apply_metric_name(data, training)
     assert training.metric_for_best_model == "accuracy"
-    with pytest.raises(UsageError, match="--metric_name must be one of accuracy, f1, macro_f1, weighted_f1"):
+    with pytest.raises(UsageError, match="--metric_name must be one of accuracy, f1, macro_f1, weighted_f1, precision, "
+                       "recall, mcc, pearson, spearman"):
         parse_arguments(*classes, args=[*base, "--metric_name", "bleu"])

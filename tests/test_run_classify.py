@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ARCHITECTURES, DATA, free_port, run_script
 
@@ -366,6 +367,46 @@ def test_class_weights_reach_the_loss_and_the_data_report(tiny_models, named_lab
         else:
             assert report["class_weights"] == {"sarcastic": 5.0, "serious": 1.0}
     assert losses["balanced"] != pytest.approx(losses["heavy"])  # the same seed and data: only the weights differ
+
+
+def test_regression_on_sts_style_pairs_scores_numbers_and_pipeline_returns_them(tiny_models, tmp_path):
+    """STS-B's layout: tab-separated, sentence1/sentence2 and a float score; --do_regression as HF's flag."""
+    records = write_pairs_tsv(tmp_path / "unused.tsv", rows=100)
+    data = tmp_path / "sts-train.tsv"
+    lines = ["index\tgenre\tsentence1\tsentence2\tscore"]
+    lines += [f"{i}\tnews\t{a}\t{b}\t{4.6 if y == '1' else 0.4 + (i % 5) / 10:.2f}"
+              for i, (y, a, b) in enumerate(records)]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(data),
+               "--label_column_name", "score", "--do_regression", "--metric_name", "pearson", "--no_auto_bf16",
+               "--do_train", "--do_eval", "--do_predict", "--load_best_model_at_end", "--save_strategy", "epoch",
+               "--output_dir", str(out), *FAST[:6], "--eval_strategy", "epoch", "--num_train_epochs", "2")
+    from scipy import stats
+
+    predictions = read_predictions(out / "predictions.tsv")
+    gold = [float(p["gold"]) for p in predictions]
+    predicted = [float(p["predicted"]) for p in predictions]
+    test = json.loads((out / "test_results.json").read_text())
+    assert test["test_pearson"] == pytest.approx(stats.pearsonr(gold, predicted)[0], abs=1e-4)
+    assert test["test_mse"] == pytest.approx(float(np.mean((np.array(gold) - predicted) ** 2)), abs=1e-4)
+    assert test["test_pearson_ci_low"] <= test["test_pearson"] <= test["test_pearson_ci_high"]
+    assert predictions[0]["text_pair"] and "mse: " in (out / "test_report.txt").read_text()
+    config = json.loads((out / "config.json").read_text())
+    assert (config["problem_type"], config["id2label"]) == ("regression", {"0": "score"})
+    assert json.loads((out / "trainer_state.json").read_text())["best_metric"] is not None
+    from transformers import pipeline
+
+    scorer = pipeline("text-classification", model=str(out), device="cpu")
+    result = scorer({"text": predictions[0]["text"], "text_pair": predictions[0]["text_pair"]})
+    result = result[0] if isinstance(result, list) else result
+    assert result["score"] == pytest.approx(predicted[0], abs=1e-3)
+    broken = tmp_path / "broken.tsv"
+    broken.write_text("sentence1\tsentence2\tscore\na\tb\t1.0\nc\td\thigh\n", encoding="utf-8")
+    process = run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
+                         str(broken), "--label_column_name", "score", "--do_regression", "--do_train",
+                         "--output_dir", str(tmp_path / "b"), check=False)
+    assert f"{broken}, line 3: label 'high' is not a number" in process.stderr
 
 
 def test_fine_tuning_a_checkpoint_with_a_head_keeps_its_label_order(tiny_models, named_label_csv, tmp_path):

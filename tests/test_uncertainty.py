@@ -99,3 +99,27 @@ def test_intervals_are_seeded_and_bracket_the_scores():
     for metric in ("accuracy", "precision", "recall", "f1", "macro_f1"):
         assert first[f"{metric}_ci_low"] <= first[metric] <= first[f"{metric}_ci_high"]
     assert "accuracy_ci_low" not in classification_scores(gold, probabilities, labels, bootstrap=Bootstrap(0, 3))
+
+
+def test_regression_intervals_equal_scipy_on_the_same_resamples():
+    from scipy import stats
+
+    from bertft_utils.evaluation.uncertainty import Bootstrap, interval, multiplicities, regression_intervals
+
+    rng = np.random.default_rng(5)
+    gold = np.round(rng.uniform(0, 5, 60), 1)  # rounded: equal values, ranks shared
+    predicted = np.round(gold + rng.normal(0, 1, 60), 1)
+    bootstrap = Bootstrap(200, 3)
+    independent = {name: [] for name in ("mse", "mae", "pearson", "spearman")}
+    for weights in multiplicities(60, bootstrap):  # the same draws, as repeated items
+        for row in weights:
+            index = np.repeat(np.arange(60), row.astype(int))
+            g, p = gold[index], predicted[index]
+            independent["mse"].append(np.mean((p - g) ** 2))
+            independent["mae"].append(np.mean(np.abs(p - g)))
+            independent["pearson"].append(stats.pearsonr(g, p)[0])
+            independent["spearman"].append(stats.spearmanr(g, p)[0])
+    ours = regression_intervals(gold, predicted, bootstrap)
+    for name, values in independent.items():
+        low, high = interval(np.array(values))
+        assert (ours[f"{name}_ci_low"], ours[f"{name}_ci_high"]) == pytest.approx((low, high), abs=1e-9), name

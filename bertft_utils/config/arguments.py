@@ -403,7 +403,7 @@ class ArgumentParser(HfArgumentParser):
 
 
 # Validation metrics of the sentence-level scripts that --metric_name may choose the best checkpoint by.
-METRIC_NAMES = ("accuracy", "f1", "macro_f1", "weighted_f1", "precision", "recall", "mcc")
+METRIC_NAMES = ("accuracy", "f1", "macro_f1", "weighted_f1", "precision", "recall", "mcc", "pearson", "spearman")
 
 
 def apply_metric_name(data_args, training_args) -> None:

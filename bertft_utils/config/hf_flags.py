@@ -12,7 +12,7 @@ NOT_TAKEN = {
                              "--max_train_samples takes a seeded random subset; drop --shuffle_train_dataset.",
     "shuffle_seed": "the Trainer shuffles the training examples every epoch by --seed; drop --shuffle_seed.",
     "remove_columns": "only the columns the run names are read, the others are left alone; drop --remove_columns.",
-    "do_regression": "regression is not supported yet: the label column is read as class names.",
+    "do_regression": "run_classify.py --do_regression fits numbers; this script predicts labels or tags.",
     "metric_name": "not supported yet; choose the checkpoint by --metric_for_best_model (accuracy, f1, macro_f1, "
                    "...); every test report gives all the metrics.",
 }

@@ -13,7 +13,12 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from bertft_utils.evaluation.uncertainty import Bootstrap, classification_intervals, entity_intervals
+from bertft_utils.evaluation.uncertainty import (
+    Bootstrap,
+    classification_intervals,
+    entity_intervals,
+    regression_intervals,
+)
 
 
 def classification_metrics(gold: list[int], predicted: list[int], label_list: list[str],
@@ -46,6 +51,25 @@ def classification_metrics(gold: list[int], predicted: list[int], label_list: li
     label_ids = list(range(len(label_list)))
     metrics["confusion_matrix"] = confusion_matrix(gold, predicted, labels=label_ids).tolist()
     metrics["unseen_label_records"] = int(sum(g < 0 for g in gold))
+    return metrics
+
+
+def regression_scores(gold: np.ndarray, predicted: np.ndarray, bootstrap: Bootstrap | None = None) -> dict:
+    """MSE, RMSE, MAE, Pearson's r and Spearman's rho (scipy; 0 when a side is constant), with their 95% intervals
+    when a `bootstrap` of resamples is given."""
+    from scipy import stats
+
+    gold, predicted = np.asarray(gold, dtype=np.float64), np.asarray(predicted, dtype=np.float64)
+    error = predicted - gold
+    varied = len(gold) > 1 and np.ptp(gold) > 0 and np.ptp(predicted) > 0
+    metrics = {"mse": float(np.mean(error**2)), "rmse": float(np.sqrt(np.mean(error**2))),
+               "mae": float(np.mean(np.abs(error))), "samples": len(gold),
+               "pearson": float(stats.pearsonr(gold, predicted)[0]) if varied else 0.0,
+               "spearman": float(stats.spearmanr(gold, predicted)[0]) if varied else 0.0}
+    if bootstrap is not None and bootstrap.resamples and len(gold):
+        started = time.perf_counter()
+        metrics.update(regression_intervals(gold, predicted, bootstrap))
+        metrics.update(bootstrap.facts(len(gold), "examples"), ci_runtime=time.perf_counter() - started)
     return metrics
 
 

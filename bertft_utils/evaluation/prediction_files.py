@@ -98,6 +98,27 @@ def write_classification_predictions(split, probabilities: np.ndarray, label_lis
     return announce(path)
 
 
+def write_regression_predictions(split, predicted: np.ndarray, output_dir: str) -> str:
+    """predictions.tsv for a regression: each text as read (and `text_pair`), its gold value and the prediction."""
+    path = os.path.join(output_dir, "predictions.tsv")
+    pairs = getattr(split, "pairs", None)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["file", "line", "text", *(["text_pair"] if pairs is not None else []), "gold", "predicted"])
+        for row, text in enumerate(split.texts):
+            source_file, line = split.sources[row]
+            gold = split.labels[row] if split.labels is not None else ""
+            writer.writerow([os.path.basename(source_file), line, text, *([pairs[row]] if pairs is not None else []),
+                             gold, f"{predicted[row]:.10g}"])
+    return announce(path)
+
+
+def write_regression_report(metrics: dict, output_dir: str, notes: list[str] = ()) -> None:
+    """test_report.txt: the regression scores, then `notes` (intervals, records also in training)."""
+    summary = " ".join(f"{name}: {metrics[name]:.4f}" for name in ("mse", "rmse", "mae", "pearson", "spearman"))
+    write_text(os.path.join(output_dir, "test_report.txt"), "\n".join([summary, *notes]) + "\n")
+
+
 def write_classification_report(metrics: dict, label_list: list[str], output_dir: str, notes: list[str] = ()) -> None:
     """test_report.txt (the summary line, `notes`, the per-label table), confusion_matrix.json and .png."""
     write_text(os.path.join(output_dir, "test_report.txt"),

@@ -158,6 +158,45 @@ def entity_intervals(gold: list[list[str]], predicted: list[list[str]], strict_s
     return _as_intervals(values)
 
 
+def _weighted_correlation(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Pearson's r of x and y in each resample (rows of `weights`: how often each item was drawn; x and y are the
+    same for every resample, or one row per resample)."""
+    n = weights.sum(axis=1)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return (weights * values).sum(axis=1) / n
+
+    mean_x, mean_y = mean(x), mean(y)
+    spread = np.sqrt(np.maximum(mean(x * x) - mean_x**2, 0) * np.maximum(mean(y * y) - mean_y**2, 0))
+    return _ratio(mean(x * y) - mean_x * mean_y, spread)
+
+
+def _resampled_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each item's rank in each resample (its copies and equal values share their average rank, as scipy's
+    `rankdata`), so that Spearman's rho of a resample is Pearson's r of these ranks under the same weights."""
+    unique, group = np.unique(values, return_inverse=True)
+    counts = np.zeros((len(weights), len(unique)))
+    np.add.at(counts.T, group, weights.T)  # draws per distinct value, per resample
+    before = np.cumsum(counts, axis=1) - counts
+    return (before + (counts + 1) / 2)[:, group]
+
+
+def regression_intervals(gold: np.ndarray, predicted: np.ndarray, bootstrap: Bootstrap) -> dict:
+    """`<metric>_ci_low` / `<metric>_ci_high` of mse, rmse, mae, pearson and spearman, the examples resampled."""
+    values: dict[str, list] = {name: [] for name in ("mse", "rmse", "mae", "pearson", "spearman")}
+    error = predicted - gold
+    for weights in multiplicities(len(gold), bootstrap):
+        n = weights.sum(axis=1)
+        mse = weights @ (error * error) / n
+        values["mse"].append(mse)
+        values["rmse"].append(np.sqrt(mse))
+        values["mae"].append(weights @ np.abs(error) / n)
+        values["pearson"].append(_weighted_correlation(gold, predicted, weights))
+        gold_ranks, predicted_ranks = _resampled_ranks(gold, weights), _resampled_ranks(predicted, weights)
+        values["spearman"].append(_weighted_correlation(gold_ranks, predicted_ranks, weights))
+    return _as_intervals({name: np.concatenate(parts) for name, parts in values.items()})
+
+
 def _as_intervals(values: dict[str, np.ndarray]) -> dict:
     out = {}
     for name, resampled in values.items():

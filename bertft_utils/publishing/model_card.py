@@ -23,6 +23,7 @@ CARD_METRICS = {
     "f1": ("f1", "F1"), "precision": ("precision", "Precision"), "recall": ("recall", "Recall"),
     "accuracy": ("accuracy", "Accuracy"), "macro_f1": ("f1", "Macro F1"),
     "top3_accuracy": ("accuracy", "Top-3 accuracy"), "top5_accuracy": ("accuracy", "Top-5 accuracy"),
+    "pearson": ("pearsonr", "Pearson"), "spearman": ("spearmanr", "Spearman"), "mse": ("mse", "MSE"),
 }
 
 
