@@ -45,6 +45,13 @@ class ClassificationDataArguments(SequenceDataArguments):
     do_regression: bool = field(default=False, metadata={**affects(TRAINING, PREDICTION),
         "help": "The label column holds numbers (e.g. STS-B similarity): one output trained with MSE, scored by "
                 "MSE, RMSE, MAE, Pearson and Spearman (as HF's run_classification.py --do_regression)."})
+    long_text_strategy: str = field(default="truncate", metadata={**affects(TRAINING, PREDICTION),
+        "help": "A text longer than --max_seq_length tokens: 'truncate' (its end is cut; the log counts them) or "
+                "'windows' (overlapping windows of --doc_stride shared tokens, each trained on with the text's "
+                "label; a text's prediction is the mean of its windows' outputs)."})
+    doc_stride: int | None = field(default=None, metadata={**affects(TRAINING, PREDICTION),
+        "help": "With --long_text_strategy windows: tokens two windows share (default a quarter of "
+                "--max_seq_length)."})
     metric_name: str | None = field(default=None, metadata={**affects(TRAINING),
         "help": f"The validation metric that chooses the best checkpoint, as HF's run_classification.py: one of "
                 f"{', '.join(METRIC_NAMES)}; sets --metric_for_best_model when that is not given. Every report "
@@ -66,6 +73,11 @@ class ClassificationDataArguments(SequenceDataArguments):
         super().__post_init__()
         if self.metric_name is not None and self.metric_name not in METRIC_NAMES:
             raise UsageError(f"--metric_name must be one of {', '.join(METRIC_NAMES)}, got {self.metric_name!r}.")
+        if self.long_text_strategy not in ("truncate", "windows"):
+            raise UsageError(f"--long_text_strategy must be 'truncate' or 'windows', got {self.long_text_strategy!r}.")
+        if self.doc_stride is not None and not 0 <= self.doc_stride < self.max_seq_length // 2:
+            raise UsageError(f"--doc_stride must be in [0, {self.max_seq_length // 2}) for --max_seq_length "
+                             f"{self.max_seq_length}, got {self.doc_stride}.")
         if self.do_regression and (self.rename_labels or self.positive_label):
             raise UsageError("--do_regression reads numbers: --rename_labels and --positive_label name classes.")
         if self.rename_labels is not None:

@@ -409,6 +409,35 @@ def test_regression_on_sts_style_pairs_scores_numbers_and_pipeline_returns_them(
     assert f"{broken}, line 3: label 'high' is not a number" in process.stderr
 
 
+def test_long_texts_as_windows_are_predicted_by_the_mean_of_their_windows(tiny_models, named_label_csv, tmp_path):
+    out = tmp_path / "out"
+    process = run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
+                         str(named_label_csv), "--text_column_name", "headline", "--label_column_name", "kind",
+                         "--long_text_strategy", "windows", "--max_seq_length", "12", "--doc_stride", "3",
+                         "--no_auto_bf16", "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out),
+                         *FAST[:-2])
+    assert "overlapping windows in all (--long_text_strategy windows)" in process.stdout + process.stderr
+    predictions = read_predictions(out / "predictions.tsv")
+    assert len(predictions) == 40  # one row per text, not per window
+    import torch
+    from scipy.special import softmax
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    model = AutoModelForSequenceClassification.from_pretrained(out).eval()
+    longest = max(predictions, key=lambda row: len(tokenizer(row["text"])["input_ids"]))
+    windows = tokenizer(longest["text"], truncation=True, max_length=12, stride=3, return_overflowing_tokens=True,
+                        padding=True, return_tensors="pt")
+    windows.pop("overflow_to_sample_mapping")
+    assert len(windows["input_ids"]) > 1
+    with torch.no_grad():
+        logits = model(**windows).logits.numpy().astype(np.float64).mean(axis=0)
+    probabilities = softmax(logits)
+    label = model.config.id2label[int(probabilities.argmax())]
+    assert (longest["predicted"], float(longest["probability"])) == (label, pytest.approx(probabilities.max(),
+                                                                                           abs=1e-4))
+
+
 def test_fine_tuning_a_checkpoint_with_a_head_keeps_its_label_order(tiny_models, named_label_csv, tmp_path):
     """A public checkpoint whose head is ordered serious, sarcastic (not sorted): fine-tuning it on data with the same
     label set keeps the order, so its rows keep their meaning; another label set gets a new head."""

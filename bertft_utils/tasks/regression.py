@@ -20,6 +20,7 @@ from bertft_utils.tasks.sequence import (
     SequenceStored,
     SequenceTask,
     encode_texts,
+    window_stride,
 )
 
 SCORE_LABEL = "score"  # the one output's name in config.id2label
@@ -77,7 +78,8 @@ class RegressionTask(SequenceTask):
         values = None if records.labels is None else gold_values(records)
         pairs = None if records.pairs is None else [stored.prepare(pair) for pair in records.pairs]
         return encode_texts([stored.prepare(text) for text in records.texts], values, tokenizer,
-                            data_args.max_seq_length, data_args.pad_to_max_length, split, pairs)
+                            data_args.max_seq_length, data_args.pad_to_max_length, split, pairs,
+                            window_stride(data_args))
 
     def trainer_hooks(self, tokenizer, data_args, label_list, validation, encoded_validation,
                       current_head: Callable[[], SequenceHead], facts: dict) -> dict:
@@ -89,14 +91,18 @@ class RegressionTask(SequenceTask):
         def compute_metrics(prediction) -> dict:
             output = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else \
                 prediction.predictions
-            scores = regression_scores(prediction.label_ids.reshape(-1), np.asarray(output).reshape(-1))
+            gold = prediction.label_ids.reshape(-1)
+            if encoded_validation is not None and encoded_validation.text_of is not None and \
+                    len(encoded_validation.text_of) == len(gold):  # windows: a text's outputs averaged
+                output, gold = encoded_validation.per_text(output), gold[encoded_validation.first_rows()]
+            scores = regression_scores(gold, np.asarray(output).reshape(-1))
             return {k: v for k, v in scores.items() if isinstance(v, float)}
 
         return {**hooks, "compute_metrics": compute_metrics}
 
     def decode(self, encoded, predictions, label_list, head) -> np.ndarray:
-        """The predicted number per example."""
-        return np.asarray(predictions, dtype=np.float64).reshape(-1)
+        """The predicted number per example (a long text's windows: their outputs averaged)."""
+        return encoded.per_text(predictions).reshape(-1)
 
     def write_outputs(self, split, records: LabeledTexts, outputs: np.ndarray, label_list, output_dir, timing,
                       notes, head, facts, bootstrap: Bootstrap) -> dict:

@@ -27,6 +27,7 @@ from bertft_utils.data.labels import (
     resolve_positive_label,
 )
 from bertft_utils.data.readers import Table
+from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.metrics import classification_metrics, classification_scores
 from bertft_utils.evaluation.prediction_files import write_classification_predictions, write_classification_report
 from bertft_utils.evaluation.uncertainty import Bootstrap, interval_note
@@ -78,24 +79,57 @@ def table_to_labeled_texts(table: Table, text_column: str, label_column: str, re
 
 @dataclass
 class EncodedTexts:
-    """Tokenized texts of one split."""
+    """Tokenized texts of one split; with windows, `text_of` gives the text each row (window) belongs to."""
 
     encoded: Dataset
+    text_of: list[int] | None = None
 
     def dataset(self) -> Dataset:
         return self.encoded
 
+    def first_rows(self) -> np.ndarray:
+        """The first row (window) of each text."""
+        return np.unique(np.asarray(self.text_of), return_index=True)[1]
 
-def encode_texts(texts: list[str], label_ids: list[int] | None, tokenizer: PreTrainedTokenizerBase,
+    def per_text(self, outputs: np.ndarray) -> np.ndarray:
+        """Model outputs per row -> per text: the mean over a text's windows (rows as they are without windows)."""
+        outputs = np.asarray(outputs, dtype=np.float64)
+        if self.text_of is None:
+            return outputs
+        texts = max(self.text_of) + 1
+        summed = np.zeros((texts, *outputs.shape[1:]))
+        np.add.at(summed, self.text_of, outputs)
+        counts = np.bincount(self.text_of, minlength=texts).reshape(-1, *[1] * (outputs.ndim - 1))
+        return summed / counts
+
+
+def encode_texts(texts: list[str], label_ids: list | None, tokenizer: PreTrainedTokenizerBase,
                  max_seq_length: int, pad_to_max_length: bool, split: str,
-                 pairs: list[str] | None = None) -> EncodedTexts:
+                 pairs: list[str] | None = None, window_stride: int | None = None) -> EncodedTexts:
     """Tokenize single texts or sentence pairs (the tokenizer's pair form: token type ids 0/1 for BERT and ALBERT,
     RoBERTa's double separator), truncating to max_seq_length (pairs: longest first) and saying how many examples
-    that cut."""
+    that cut; with `window_stride`, a long single text becomes overlapping windows (that many tokens shared), each
+    with the text's label."""
     max_length = min(max_seq_length, tokenizer.model_max_length)
+    full_lengths = [len(ids) for ids in tokenizer(texts, pairs, truncation=False)["input_ids"]]
+    if window_stride is not None:
+        if pairs is not None:
+            raise UsageError("--long_text_strategy windows reads single texts; sentence pairs are truncated longest "
+                             "first (drop the option).")
+        encoded = tokenizer(texts, truncation=True, max_length=max_length, stride=window_stride,
+                            return_overflowing_tokens=True, padding="max_length" if pad_to_max_length else False)
+        text_of = list(encoded.pop("overflow_to_sample_mapping"))
+        columns = dict(encoded)
+        if label_ids is not None:
+            columns["labels"] = [label_ids[i] for i in text_of]
+        windowed = sum(length > max_length for length in full_lengths)
+        if windowed:
+            logger.info("%s: %d of %d texts are longer than %d tokens: read as %d overlapping windows in all "
+                        "(--long_text_strategy windows), their outputs averaged.", split, windowed, len(texts),
+                        max_length, len(text_of))
+        return EncodedTexts(Dataset.from_dict(columns), text_of)
     encoded = tokenizer(texts, pairs, truncation="longest_first", max_length=max_length,
                         padding="max_length" if pad_to_max_length else False)
-    full_lengths = [len(ids) for ids in tokenizer(texts, pairs, truncation=False)["input_ids"]]
     truncated = sum(length > max_length for length in full_lengths)
     if truncated:
         logger.warning("%s: %d of %d %s are longer than %d tokens and were truncated (%s; longest: %d).",
@@ -107,19 +141,30 @@ def encode_texts(texts: list[str], label_ids: list[int] | None, tokenizer: PreTr
     return EncodedTexts(Dataset.from_dict(columns))
 
 
+def window_stride(data_args) -> int | None:
+    """The tokens two windows of a long text share with --long_text_strategy windows (--doc_stride, default a
+    quarter of --max_seq_length); None: texts are truncated."""
+    if getattr(data_args, "long_text_strategy", "truncate") != "windows":
+        return None
+    stride = getattr(data_args, "doc_stride", None)
+    return data_args.max_seq_length // 4 if stride is None else stride
+
+
 def data_collator(tokenizer: PreTrainedTokenizerBase, pad_to_max_length: bool):
     """Dynamic padding to the longest example of each batch (default), or nothing to pad."""
     return default_data_collator if pad_to_max_length else DataCollatorWithPadding(tokenizer)
 
 
-def make_compute_metrics(label_list: list[str], positive_label: str | None):
-    """Trainer hook: scalar classification metrics from logits."""
+def make_compute_metrics(label_list: list[str], positive_label: str | None, validation: EncodedTexts | None = None):
+    """Trainer hook: scalar classification metrics from logits (per text: a text's windows averaged)."""
 
     def compute_metrics(prediction) -> dict:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        gold = prediction.label_ids
+        if validation is not None and validation.text_of is not None and len(validation.text_of) == len(logits):
+            logits, gold = validation.per_text(logits), gold[validation.first_rows()]
         predicted = np.argmax(logits, axis=-1)
-        metrics = classification_metrics(prediction.label_ids.tolist(), predicted.tolist(), label_list,
-                                         positive_label)
+        metrics = classification_metrics(gold.tolist(), predicted.tolist(), label_list, positive_label)
         return {k: v for k, v in metrics.items() if isinstance(v, float)}
 
     return compute_metrics
@@ -241,13 +286,14 @@ class SequenceTask:
         label_ids = None if records.labels is None else [label_to_id.get(x, -100) for x in records.labels]
         pairs = None if records.pairs is None else [stored.prepare(pair) for pair in records.pairs]
         return encode_texts([stored.prepare(text) for text in records.texts], label_ids, tokenizer,
-                            data_args.max_seq_length, data_args.pad_to_max_length, split, pairs)
+                            data_args.max_seq_length, data_args.pad_to_max_length, split, pairs,
+                            window_stride(data_args))
 
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation, encoded_validation,
                       current_head: Callable[[], SequenceHead], facts: dict) -> dict:
         positive = current_head().positive
         hooks = {"data_collator": data_collator(tokenizer, data_args.pad_to_max_length),
-                 "compute_metrics": make_compute_metrics(label_list, positive and positive[0])}
+                 "compute_metrics": make_compute_metrics(label_list, positive and positive[0], encoded_validation)}
         if getattr(data_args, "class_weights", None) and facts["train_counts"]:  # weights matter in training only
             weights = class_weights(data_args.class_weights, label_list, facts["train_counts"])
             facts["class_weights"] = weights  # written to data_report.json
@@ -258,8 +304,8 @@ class SequenceTask:
         return ["test"] if "test" in splits else []
 
     def decode(self, encoded: EncodedTexts, predictions, label_list: list[str], head: SequenceHead) -> np.ndarray:
-        """Class probabilities per example."""
-        return softmax(np.asarray(predictions, dtype=np.float64), axis=-1)
+        """Class probabilities per example (a long text's windows: their logits averaged)."""
+        return softmax(encoded.per_text(predictions), axis=-1)
 
     def write_outputs(self, split: str, records: LabeledTexts, outputs: np.ndarray, label_list: list[str],
                       output_dir: str, timing: dict, notes: list[str], head: SequenceHead, facts: dict,
