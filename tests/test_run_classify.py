@@ -309,6 +309,15 @@ def test_sentence_pairs_reach_the_tokenizer_as_pairs_and_pipeline_agrees(archite
         assert result["label"] == row["predicted"]
         assert result["score"] == pytest.approx(float(row["probability"]), abs=1e-4)
     assert '"text_pair": ' in (out / "README.md").read_text()
+    onnx = tmp_path / "onnx"  # the saved model on the same test part, through ONNX Runtime
+    run_script("run_classify.py", "--model_name_or_path", str(out), "--train_file", str(data),
+               "--text_column_name", "#1 String", "--text_pair_column_name", "#2 String",
+               "--label_column_name", "Quality", "--do_predict", "--inference_backend", "onnxruntime",
+               "--output_dir", str(onnx))
+    exported = read_predictions(onnx / "predictions.tsv")
+    assert [(r["line"], r["predicted"]) for r in exported] == [(r["line"], r["predicted"]) for r in predictions]
+    assert [float(r["probability"]) for r in exported] == pytest.approx([float(r["probability"]) for r in
+                                                                          predictions], abs=1e-4)
 
 
 @pytest.mark.parametrize("architecture", ["bert", "roberta"])
