@@ -33,26 +33,28 @@ class ClassificationDataArguments(SequenceDataArguments):
                 "several columns comma-separated are joined by --text_column_delimiter (alias: HF's "
                 "--text_column_names).",
         "aliases": ["--text_column_names"]})
-    text_column_delimiter: str = field(default=" ", metadata={**affects(TRAINING, PREDICTION),
+    text_column_delimiter: str = field(default=" ", metadata={**affects(TRAINING, PREDICTION, added_later=True),
         "help": "What joins several --text_column_name columns into one text (default a space; as HF's "
                 "run_classification.py)."})
-    text_pair_column_name: str | None = field(default=None, metadata={**affects(TRAINING, PREDICTION),
+    text_pair_column_name: str | None = field(default=None, metadata={
+        **affects(TRAINING, PREDICTION, added_later=True),
         "help": "Column with the second text of sentence pairs (paraphrase, entailment): the tokenizer gets both "
                 "texts (BERT/ALBERT token types 0/1, RoBERTa's double separator). Default: none, unless the text "
                 "column is absent and the file has sentence1/sentence2 or question/sentence (as run_glue.py)."})
     label_column_name: str = field(default="label", metadata={**affects(TRAINING, PREDICTION),
                                                               "help": "Column with the gold label."})
-    do_regression: bool = field(default=False, metadata={**affects(TRAINING, PREDICTION),
+    do_regression: bool = field(default=False, metadata={**affects(TRAINING, PREDICTION, added_later=True),
         "help": "The label column holds numbers (e.g. STS-B similarity): one output trained with MSE, scored by "
                 "MSE, RMSE, MAE, Pearson and Spearman (as HF's run_classification.py --do_regression)."})
-    long_text_strategy: str = field(default="truncate", metadata={**affects(TRAINING, PREDICTION),
+    long_text_strategy: str = field(default="truncate", metadata={
+        **affects(TRAINING, PREDICTION, added_later=True),
         "help": "A text longer than --max_seq_length tokens: 'truncate' (its end is cut; the log counts them) or "
                 "'windows' (overlapping windows of --doc_stride shared tokens, each trained on with the text's "
                 "label; a text's prediction is the mean of its windows' outputs)."})
-    doc_stride: int | None = field(default=None, metadata={**affects(TRAINING, PREDICTION),
+    doc_stride: int | None = field(default=None, metadata={**affects(TRAINING, PREDICTION, added_later=True),
         "help": "With --long_text_strategy windows: tokens two windows share (default a quarter of "
                 "--max_seq_length)."})
-    metric_name: str | None = field(default=None, metadata={**affects(TRAINING),
+    metric_name: str | None = field(default=None, metadata={**affects(TRAINING, added_later=True),
         "help": f"The validation metric that chooses the best checkpoint, as HF's run_classification.py: one of "
                 f"{', '.join(METRIC_NAMES)}; sets --metric_for_best_model when that is not given. Every report "
                 "gives all of them."})

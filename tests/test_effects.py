@@ -64,3 +64,15 @@ def test_transformers_fields_default_to_output_and_secrets_are_named():
     assert effects_of(BertftTrainingArguments, "hub_token") == {SECRET}
     assert {"token", "hub_token", "hp_search_storage"} <= {
         *names_with(ModelArguments, SECRET), *names_with(BertftTrainingArguments, SECRET)}
+
+
+def test_an_argument_added_later_enters_the_fingerprint_only_when_set(tmp_path):
+    """Checkpoints fingerprinted before an argument existed still resume while it keeps its default."""
+    from bertft_utils.config.effects import affects, left_out_at_default
+
+    assert affects(TRAINING, added_later=True)["added_later"] is True
+    model, data, training = arguments(tmp_path)
+    data.class_weights = "balanced"
+    assert not left_out_at_default(data, "class_weights")
+    assert run_fingerprint(model, data, training)["settings"]["class_weights"] == "balanced"
+    assert run_fingerprint(model, data, training)["hash"] != run_fingerprint(*arguments(tmp_path))["hash"]

@@ -216,7 +216,7 @@ class SequenceDataArguments(DataArguments):
     )
     class_weights: str | None = field(
         default=None,
-        metadata={**affects(TRAINING),
+        metadata={**affects(TRAINING, added_later=True),
                   "help": "Weigh the loss by class: 'balanced' (inverse frequency in the training split, as "
                   "scikit-learn's) or a JSON object {label: weight} (text or file; labels left out weigh 1). The "
                   "weights are logged and written to data_report.json."},
@@ -398,7 +398,8 @@ class ArgumentParser(HfArgumentParser):
     def _parse_dataclass_field(parser, field: dataclasses.Field):
         if "affects" in field.metadata:
             field = copy.copy(field)
-            field.metadata = MappingProxyType({k: v for k, v in field.metadata.items() if k != "affects"})
+            field.metadata = MappingProxyType({k: v for k, v in field.metadata.items()
+                                               if k not in ("affects", "added_later")})
         HfArgumentParser._parse_dataclass_field(parser, field)
 
 

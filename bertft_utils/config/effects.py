@@ -26,12 +26,23 @@ TRAINER_FIELDS_AFFECTING_TRAINING = (
 TRAINER_SECRETS = ("hub_token",)
 
 
-def affects(*effects: str) -> dict:
-    """The metadata entry of a field: `field(..., metadata={**affects(TRAINING, PREDICTION), "help": ...})`."""
+def affects(*effects: str, added_later: bool = False) -> dict:
+    """The metadata entry of a field: `field(..., metadata={**affects(TRAINING, PREDICTION), "help": ...})`.
+
+    `added_later`: a field added after checkpoints were first fingerprinted; at its default it is left out of the
+    fingerprint, so that those checkpoints still resume."""
     unknown = [e for e in effects if e not in EFFECTS]
     if unknown or not effects:
         raise ValueError(f"effects must be some of {EFFECTS}, got {effects}")
-    return {"affects": frozenset(effects)}
+    return {"affects": frozenset(effects), **({"added_later": True} if added_later else {})}
+
+
+def left_out_at_default(arguments, name: str) -> bool:
+    """Whether argument `name` is an `added_later` field at its default value (left out of the fingerprint)."""
+    for item in dataclasses.fields(arguments):
+        if item.name == name and item.metadata.get("added_later"):
+            return getattr(arguments, name) == item.default
+    return False
 
 
 def effects_of(arguments, name: str) -> frozenset[str]:

@@ -16,7 +16,7 @@ import re
 
 from transformers import TrainerCallback
 
-from bertft_utils.config.effects import SPLIT, TRAINING, names_with
+from bertft_utils.config.effects import SPLIT, TRAINING, left_out_at_default, names_with
 from bertft_utils.data.readers import file_sha256
 from bertft_utils.errors import UsageError
 
@@ -32,6 +32,8 @@ def run_fingerprint(model_args, data_args, training_args) -> dict:
     settings: dict = {}
     for arguments in (model_args, data_args, training_args):
         for name in names_with(arguments, TRAINING, SPLIT):  # declared in each field's metadata (effects.py)
+            if left_out_at_default(arguments, name):
+                continue
             value = getattr(arguments, name, None)
             settings[name] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
     for name in DATA_FILE_FIELDS:
