@@ -23,6 +23,7 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("reproduction_cost.py", "", ["reproduction_cost.md"]),
     ("reproduction_smoke.py", "", ["reproduction_smoke/REPORT.md", "reproduction_smoke/ner.png"]),
     ("mutation.py", "", ["mutation.md"]),
+    ("significance.py", "", ["significance.md"]),
     ("ner_memory.py", "", ["ner_memory.md"]),
     ("ner_onnx.py", "", ["ner_onnx.md"]),
     ("ner_decoding.py", "", ["ner_decoding.md"]),
