@@ -332,7 +332,7 @@ def test_the_task_encodes_a_pair_as_the_tokenizer_pairs_it(architecture, tiny_mo
     tokenizer = AutoTokenizer.from_pretrained(tiny_models[architecture])
     task = classify_task(SimpleNamespace(data_format=None, tsv_quoting=False, text_column_name="a",
                                          label_column_name="y", rename_labels=None, positive_label=None,
-                                         text_pair_column_name="b"))
+                                         text_pair_column_name="b", text_column_delimiter=" "))
     records = LabeledTexts(["the cat sat", "dogs bark"], ["0", "1"], [("f", 2), ("f", 3)], ["a cat sat", "cats"])
     stored = SequenceStored(None, lambda text: text, "")
     arguments = SimpleNamespace(max_seq_length=32, pad_to_max_length=False)
