@@ -120,3 +120,15 @@ def test_classify_push_with_data_files_on_request_keeps_stored_settings(hub_cach
     assert re.search(r"\| test \| 0\.\d{4} \(95% CI [01]\.\d{4}-[01]\.\d{4}\) \|", card)
     assert "`serious`, `sarcastic`" in card
     assert "regex transformations stored in `config.bertft_regex_transformations`" in card
+
+
+def test_every_file_written_with_the_data_texts_is_kept_back():
+    from fnmatch import fnmatch
+
+    from bertft_utils.publishing.hub import DATA_TEXT_FILES
+
+    for name in ("predictions.tsv", "predictions.txt", "text_predictions.txt", "predictions_spans.json",
+                 "text_predictions_spans.json", "answers.tsv", "data_report.json", "run.log"):
+        assert any(fnmatch(name, pattern) for pattern in DATA_TEXT_FILES), name
+    for name in ("model.safetensors", "config.json", "README.md", "test_results.json", "tokenizer.json"):
+        assert not any(fnmatch(name, pattern) for pattern in DATA_TEXT_FILES), name

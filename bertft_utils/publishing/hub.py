@@ -21,8 +21,8 @@ EMBEDDED_MODEL_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 # Files that hold the data's texts: never pushed to the Hub unless --push_data_files (a private test set must not
 # become public by accident).
-DATA_TEXT_FILES = ("predictions.tsv", "predictions.txt", "text_predictions.txt", "answers.tsv", "data_report.json",
-                   "*.log")
+DATA_TEXT_FILES = ("predictions.tsv", "predictions.txt", "text_predictions.txt", "*predictions_spans.json",
+                   "answers.tsv", "data_report.json", "*.log")
 
 
 @contextlib.contextmanager
