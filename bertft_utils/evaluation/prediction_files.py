@@ -71,46 +71,38 @@ def write_entity_report(metrics: dict, output_dir: str, prefix: str) -> None:
     announce(os.path.join(output_dir, f"{prefix}_entities.json"))
 
 
-def write_classification_predictions(split, probabilities: np.ndarray, label_list: list[str], output_dir: str,
-                                     top_k: tuple[int, ...] = ()) -> str:
-    """predictions.tsv: each text as read (a question, not its prompt; a pair's second text in `text_pair`), its gold
-    label, the predicted label and its probability, and the next `max(top_k) - 1` labels with theirs."""
-    predicted = probabilities.argmax(axis=-1)
-    k_out = max([1, *top_k])
-    order = np.argsort(-probabilities, axis=-1)[:, :k_out]
-    path = os.path.join(output_dir, "predictions.tsv")
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        pairs = getattr(split, "pairs", None)
-        header = ["file", "line", "text", *(["text_pair"] if pairs is not None else []), "gold", "predicted",
-                  "probability"]
-        header += [f"top{r + 1}_{kind}" for r in range(1, k_out) for kind in ("label", "probability")]
-        writer.writerow(header)
-        for row, text in enumerate(split.texts):
-            source_file, line = split.sources[row]
-            gold = split.labels[row] if split.labels is not None else ""
-            cells = [os.path.basename(source_file), line, text, *([pairs[row]] if pairs is not None else []), gold,
-                     label_list[predicted[row]],
-                     f"{probabilities[row, predicted[row]]:.6f}"]
-            for rank in range(1, k_out):
-                cells += [label_list[order[row, rank]], f"{probabilities[row, order[row, rank]]:.6f}"]
-            writer.writerow(cells)
-    return announce(path)
-
-
-def write_regression_predictions(split, predicted: np.ndarray, output_dir: str) -> str:
-    """predictions.tsv for a regression: each text as read (and `text_pair`), its gold value and the prediction."""
+def _write_prediction_rows(split, header: list[str], cells, output_dir: str) -> str:
+    """predictions.tsv: per record its file, line, text as read (a question, not its prompt; a pair's second text in
+    `text_pair`) and gold, then the columns `header` names, filled by `cells(row)`."""
     path = os.path.join(output_dir, "predictions.tsv")
     pairs = getattr(split, "pairs", None)
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(["file", "line", "text", *(["text_pair"] if pairs is not None else []), "gold", "predicted"])
+        writer.writerow(["file", "line", "text", *(["text_pair"] if pairs is not None else []), "gold", *header])
         for row, text in enumerate(split.texts):
             source_file, line = split.sources[row]
             gold = split.labels[row] if split.labels is not None else ""
             writer.writerow([os.path.basename(source_file), line, text, *([pairs[row]] if pairs is not None else []),
-                             gold, f"{predicted[row]:.10g}"])
+                             gold, *cells(row)])
     return announce(path)
+
+
+def write_classification_predictions(split, probabilities: np.ndarray, label_list: list[str], output_dir: str,
+                                     top_k: tuple[int, ...] = ()) -> str:
+    """predictions.tsv: each record, the predicted label and its probability, and the next `max(top_k) - 1` labels
+    with theirs."""
+    k_out = max([1, *top_k])
+    order = np.argsort(-probabilities, axis=-1, kind="stable")[:, :k_out]  # first: argmax, ties to the first
+    header = ["predicted", "probability", *[f"top{r + 1}_{kind}" for r in range(1, k_out)
+                                            for kind in ("label", "probability")]]
+    return _write_prediction_rows(split, header, lambda row: [
+        cell for rank in range(k_out) for cell in (label_list[order[row, rank]],
+                                                   f"{probabilities[row, order[row, rank]]:.6f}")], output_dir)
+
+
+def write_regression_predictions(split, predicted: np.ndarray, output_dir: str) -> str:
+    """predictions.tsv for a regression: each record and the predicted number."""
+    return _write_prediction_rows(split, ["predicted"], lambda row: [f"{predicted[row]:.10g}"], output_dir)
 
 
 def write_regression_report(metrics: dict, output_dir: str, notes: list[str] = ()) -> None:

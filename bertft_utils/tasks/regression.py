@@ -14,13 +14,10 @@ from bertft_utils.evaluation.metrics import regression_scores
 from bertft_utils.evaluation.prediction_files import write_regression_predictions, write_regression_report
 from bertft_utils.evaluation.uncertainty import Bootstrap, interval_note
 from bertft_utils.tasks.sequence import (
-    EncodedTexts,
     LabeledTexts,
     SequenceHead,
     SequenceStored,
     SequenceTask,
-    encode_texts,
-    window_stride,
 )
 
 SCORE_LABEL = "score"  # the one output's name in config.id2label
@@ -73,13 +70,8 @@ class RegressionTask(SequenceTask):
         model.config.problem_type = "regression"  # MSE loss; pipeline returns the raw output
         return SequenceHead(None)
 
-    def encode(self, split: str, records: LabeledTexts, tokenizer, label_to_id, data_args, stored,
-               head) -> EncodedTexts:
-        values = None if records.labels is None else gold_values(records)
-        pairs = None if records.pairs is None else [stored.prepare(pair) for pair in records.pairs]
-        return encode_texts([stored.prepare(text) for text in records.texts], values, tokenizer,
-                            data_args.max_seq_length, data_args.pad_to_max_length, split, pairs,
-                            window_stride(data_args))
+    def label_values(self, records: LabeledTexts, label_to_id) -> list[float] | None:
+        return None if records.labels is None else gold_values(records)
 
     def trainer_hooks(self, tokenizer, data_args, label_list, validation, encoded_validation,
                       current_head: Callable[[], SequenceHead], facts: dict) -> dict:
@@ -92,9 +84,8 @@ class RegressionTask(SequenceTask):
             output = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else \
                 prediction.predictions
             gold = prediction.label_ids.reshape(-1)
-            if encoded_validation is not None and encoded_validation.text_of is not None and \
-                    len(encoded_validation.text_of) == len(gold):  # windows: a text's outputs averaged
-                output, gold = encoded_validation.per_text(output), gold[encoded_validation.first_rows()]
+            if encoded_validation is not None:  # windows: a text's outputs averaged
+                output, gold = encoded_validation.per_text_with_gold(output, gold)
             scores = regression_scores(gold, np.asarray(output).reshape(-1))
             return {k: v for k, v in scores.items() if isinstance(v, float)}
 

@@ -87,6 +87,13 @@ class EncodedTexts:
     def dataset(self) -> Dataset:
         return self.encoded
 
+    def per_text_with_gold(self, outputs: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluation outputs and gold per row -> per text (`per_text`, and each text's gold from its first row);
+        as they are when these rows are not this split's windows."""
+        if self.text_of is None or len(self.text_of) != len(gold):
+            return outputs, gold
+        return self.per_text(outputs), gold[self.first_rows()]
+
     def first_rows(self) -> np.ndarray:
         """The first row (window) of each text."""
         return np.unique(np.asarray(self.text_of), return_index=True)[1]
@@ -161,8 +168,8 @@ def make_compute_metrics(label_list: list[str], positive_label: str | None, vali
     def compute_metrics(prediction) -> dict:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
         gold = prediction.label_ids
-        if validation is not None and validation.text_of is not None and len(validation.text_of) == len(logits):
-            logits, gold = validation.per_text(logits), gold[validation.first_rows()]
+        if validation is not None:
+            logits, gold = validation.per_text_with_gold(logits, gold)
         predicted = np.argmax(logits, axis=-1)
         metrics = classification_metrics(gold.tolist(), predicted.tolist(), label_list, positive_label)
         return {k: v for k, v in metrics.items() if isinstance(v, float)}
@@ -283,11 +290,14 @@ class SequenceTask:
 
     def encode(self, split: str, records: LabeledTexts, tokenizer, label_to_id: dict[str, int], data_args,
                stored: SequenceStored, head: SequenceHead) -> EncodedTexts:
-        label_ids = None if records.labels is None else [label_to_id.get(x, -100) for x in records.labels]
         pairs = None if records.pairs is None else [stored.prepare(pair) for pair in records.pairs]
-        return encode_texts([stored.prepare(text) for text in records.texts], label_ids, tokenizer,
-                            data_args.max_seq_length, data_args.pad_to_max_length, split, pairs,
+        return encode_texts([stored.prepare(text) for text in records.texts], self.label_values(records, label_to_id),
+                            tokenizer, data_args.max_seq_length, data_args.pad_to_max_length, split, pairs,
                             window_stride(data_args))
+
+    def label_values(self, records: LabeledTexts, label_to_id: dict[str, int]) -> list | None:
+        """What the model is trained to output per record: class ids (-100: a label unseen in training)."""
+        return None if records.labels is None else [label_to_id.get(x, -100) for x in records.labels]
 
     def trainer_hooks(self, tokenizer, data_args, label_list: list[str], validation, encoded_validation,
                       current_head: Callable[[], SequenceHead], facts: dict) -> dict:
