@@ -119,3 +119,43 @@ def test_hf_flags_we_take_keep_their_meaning(tmp_path):
     table = tmp_path / "t.csv"
     table.write_text("title,body,label\nA day,in town,0\n", encoding="utf-8")
     assert classify_task(data).read(str(table), "train").texts == ["A day | in town"]
+
+
+@pytest.mark.parametrize(("script", "flags", "message"), [
+    ("run_classify.py", ["--long_text_strategy", "slide"], "--long_text_strategy must be 'truncate' or 'windows', "
+                                                            "got 'slide'."),
+    ("run_classify.py", ["--doc_stride", "64", "--max_seq_length", "128"], "--doc_stride must be in [0, 64) for "
+                                                                           "--max_seq_length 128, got 64."),
+    ("run_classify.py", ["--do_regression", "--rename_labels", "0=a,1=b"], "--do_regression reads numbers: "
+                                                                           "--rename_labels and --positive_label "
+                                                                           "name classes."),
+    ("run_classify.py", ["--class_weights", "[1, 2]"], "--class_weights must be 'balanced' or a JSON object"),
+    ("run_ner.py", ["--output_format", "brat"], "--output_format must be 'tags' or 'spans', got 'brat'."),
+])
+def test_new_options_refuse_bad_values_saying_what_is_allowed(script, flags, message, tmp_path):
+    from bertft_utils.errors import UsageError
+
+    with pytest.raises(UsageError) as error:
+        parse_arguments(*script_arguments(script), args=["--model_name_or_path", "embedded", "--output_dir",
+                                                         str(tmp_path), *flags])
+    assert str(error.value).startswith(message)
+
+
+def test_windows_refuse_sentence_pairs_and_the_reproduction_refuses_a_bad_budget(tiny_models):
+    import os
+    import subprocess
+
+    from conftest import REPO
+    from transformers import AutoTokenizer
+
+    from bertft_utils.errors import UsageError
+    from bertft_utils.tasks.sequence import encode_texts
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models["bert"])
+    with pytest.raises(UsageError, match="--long_text_strategy windows reads single texts; sentence pairs are "
+                                         "truncated longest first"):
+        encode_texts(["a b"], None, tokenizer, 16, False, "test", pairs=["c"], window_stride=4)
+    refused = subprocess.run(["bash", str(REPO / "scripts" / "reproduce_classify.sh")], capture_output=True,
+                             text=True, env={**os.environ, "HP_TRIALS": "ten"})
+    assert refused.returncode == 2
+    assert "HP_TRIALS must be a number of trials (0: no search), got 'ten'" in refused.stderr
