@@ -10,6 +10,7 @@ Also: `accelerate launch run_classify.py ...`, or a single JSON config file as t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from bertft_utils.config.arguments import (
     METRIC_NAMES,
@@ -42,7 +43,16 @@ class ClassificationDataArguments(SequenceDataArguments):
                 "texts (BERT/ALBERT token types 0/1, RoBERTa's double separator). Default: none, unless the text "
                 "column is absent and the file has sentence1/sentence2 or question/sentence (as run_glue.py)."})
     label_column_name: str = field(default="label", metadata={**affects(TRAINING, PREDICTION),
-                                                              "help": "Column with the gold label."})
+        "help": "Column with the gold label; a JSON list of labels there (or labels split by --label_delimiter) "
+                "makes the task multi-label."})
+    label_delimiter: str | None = field(default=None, metadata={**affects(TRAINING, PREDICTION, added_later=True),
+        "help": "Multi-label: the label cell holds labels split by this string (e.g. ','); a JSON list needs no "
+                "delimiter. One sigmoid output per label, binary cross-entropy, and subset accuracy, Hamming loss "
+                "and micro/macro/weighted F1 (accuracy is subset accuracy, f1 micro F1). Stored with the model."})
+    multilabel_threshold: float | None = field(default=None, metadata={**affects(PREDICTION, added_later=True),
+        "help": "Multi-label: predict a label when its probability reaches this value, for every label. Default: "
+                "a threshold per label tuned on the validation data at each evaluation (highest F1), stored with "
+                "the model; 0.5 where no validation data is evaluated."})
     do_regression: bool = field(default=False, metadata={**affects(TRAINING, PREDICTION, added_later=True),
         "help": "The label column holds numbers (e.g. STS-B similarity): one output trained with MSE, scored by "
                 "MSE, RMSE, MAE, Pearson and Spearman (as HF's run_classification.py --do_regression)."})
@@ -82,6 +92,14 @@ class ClassificationDataArguments(SequenceDataArguments):
                              f"{self.max_seq_length}, got {self.doc_stride}.")
         if self.do_regression and (self.rename_labels or self.positive_label):
             raise UsageError("--do_regression reads numbers: --rename_labels and --positive_label name classes.")
+        if self.do_regression and (self.label_delimiter is not None or self.multilabel_threshold is not None):
+            raise UsageError("--do_regression reads one number per record: --label_delimiter and "
+                             "--multilabel_threshold are for multi-label classification.")
+        if self.label_delimiter == "":
+            raise UsageError("--label_delimiter must not be empty (e.g. ',').")
+        if self.multilabel_threshold is not None and not 0 < self.multilabel_threshold < 1:
+            raise UsageError(f"--multilabel_threshold must be a probability in (0, 1), got "
+                             f"{self.multilabel_threshold}.")
         if self.rename_labels is not None:
             parse_label_names(self.rename_labels)  # a malformed list fails here, before any work
 
@@ -96,7 +114,7 @@ def main() -> None:
     from bertft_utils.tasks.classify import classify_task
     from bertft_utils.tasks.flow import run_script
 
-    run_script(classify_task, model_args, data_args, training_args)
+    run_script(partial(classify_task, model_args=model_args), model_args, data_args, training_args)
 
 
 if __name__ == "__main__":

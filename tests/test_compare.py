@@ -158,6 +158,12 @@ def test_each_refusal_names_the_folder_or_line_and_what_to_do(tmp_path):
     (regression / "predictions.tsv").write_text("file\tline\ttext\tgold\tpredicted\nt.tsv\t2\ta\t1.5\t1.25\n")
     with pytest.raises(UsageError, match=r"regression/predictions.tsv holds a regression's numbers"):
         load_run(regression)
+    multilabel = tmp_path / "multilabel"
+    multilabel.mkdir()
+    (multilabel / "predictions.tsv").write_text("file\tline\ttext\tgold\tpredicted\tpredicted_probabilities\t"
+                                                "probabilities\nt.jsonl\t1\ta\t[\"x\"]\t[\"x\"]\t{}\t{}\n")
+    with pytest.raises(UsageError, match=r"multilabel/predictions.tsv holds a multi-label classifier's label sets"):
+        load_run(multilabel)
     with pytest.raises(UsageError, match=r"--group 'bert': write NAME=DIR\[,DIR\.\.\.\]\."):
         group_runs([], ["bert"])
 

@@ -115,3 +115,15 @@ def test_duplicates_and_conflicting_labels_are_counted():
     assert many["conflicting_texts"] == 25 and list(many["conflict_examples"]) == [f"q{i}" for i in range(20)]
     with pytest.raises(ValueError):
         duplicates_and_conflicts(["q1"], [])
+
+
+def test_multilabel_cells_are_json_lists_or_split_by_the_delimiter():
+    from bertft_utils.data.labels import parse_label_set
+
+    assert parse_label_set(["joy", 1, "joy"], None, ("f.jsonl", 1)) == ["joy", "1"]
+    assert parse_label_set('["joy", "love"]', ",", ("f.csv", 2)) == ["joy", "love"]
+    assert parse_label_set("joy, love,,", ",", ("f.csv", 3)) == ["joy", "love"]
+    assert parse_label_set("", ",", ("f.csv", 4)) == []
+    assert parse_label_set("[not json", None, ("f.csv", 5)) == ["[not json"]
+    with pytest.raises(DataFormatError, match=r"^f.jsonl, line 7: label .* nests lists or objects"):
+        parse_label_set([["joy"]], None, ("f.jsonl", 7))

@@ -194,3 +194,56 @@ def test_metric_name_chooses_the_best_checkpoint_unless_the_metric_is_given(tmp_
     with pytest.raises(UsageError, match="--metric_name must be one of accuracy, f1, macro_f1, weighted_f1, precision, "
                        "recall, mcc, pearson, spearman"):
         parse_arguments(*classes, args=[*base, "--metric_name", "bleu"])
+
+
+def test_multilabel_scores_equal_scikit_learn_and_count_unseen_gold_labels_as_misses():
+    from sklearn.metrics import accuracy_score, f1_score, hamming_loss
+
+    from bertft_utils.evaluation.uncertainty import Bootstrap
+    from bertft_utils.tasks.multilabel import scores
+
+    rng = np.random.default_rng(0)
+    label_list = ["a", "b", "c", "d"]
+    gold_sets = [[label for label in label_list if rng.random() < 0.4] for _ in range(200)]
+    gold_sets[0] = ["a", "zz"]  # "zz" never seen in training: no output, always missed
+    probabilities = rng.random((200, 4))
+    thresholds = np.array([0.5, 0.3, 0.7, 0.5])
+    metrics = scores(gold_sets, probabilities, thresholds, label_list, Bootstrap(300, 1))
+    gold = np.array([[label in g for label in [*label_list, "zz"]] for g in gold_sets], dtype=int)
+    predicted = np.hstack([(probabilities >= thresholds).astype(int), np.zeros((200, 1), dtype=int)])
+    assert metrics["f1"] == pytest.approx(f1_score(gold, predicted, average="micro"))
+    assert metrics["macro_f1"] == pytest.approx(f1_score(gold, predicted, average="macro", zero_division=0))
+    assert metrics["subset_accuracy"] == pytest.approx(accuracy_score(gold, predicted))
+    assert metrics["hamming_loss"] == pytest.approx(hamming_loss(gold, predicted))
+    assert metrics["label_cardinality"] == pytest.approx(gold.sum(axis=1).mean())
+    assert metrics["predicted_label_cardinality"] == pytest.approx(predicted.sum(axis=1).mean())
+    for name in ("f1", "macro_f1", "subset_accuracy", "hamming_loss", "precision", "recall"):
+        assert metrics[f"{name}_ci_low"] < metrics[name] < metrics[f"{name}_ci_high"], name
+
+
+def test_multilabel_intervals_match_a_resampling_by_scikit_learn():
+    from sklearn.metrics import f1_score
+
+    from bertft_utils.evaluation.uncertainty import Bootstrap, multilabel_intervals, multiplicities
+
+    rng = np.random.default_rng(3)
+    gold = (rng.random((120, 3)) < 0.4).astype(int)
+    predicted = np.where(rng.random((120, 3)) < 0.8, gold, 1 - gold)
+    bootstrap = Bootstrap(200, 5)
+    ours = multilabel_intervals(gold, predicted, [0, 1, 2], bootstrap)
+    resampled = []  # the same resamples, each scored by scikit-learn on the records it draws
+    for block in multiplicities(len(gold), bootstrap):
+        for weights in block:
+            rows = np.repeat(np.arange(len(gold)), weights.astype(int))
+            resampled.append(f1_score(gold[rows], predicted[rows], average="micro"))
+    assert (ours["f1_ci_low"], ours["f1_ci_high"]) == pytest.approx(tuple(np.percentile(resampled, [2.5, 97.5])))
+
+
+def test_thresholds_are_tuned_to_each_labels_best_f1():
+    from bertft_utils.evaluation.thresholds import tune_thresholds
+
+    gold = np.array([[1, 0], [1, 0], [0, 0], [0, 0], [1, 0]])
+    probabilities = np.array([[0.9, 0.2], [0.35, 0.1], [0.3, 0.4], [0.1, 0.3], [0.6, 0.2]])
+    thresholds = tune_thresholds(gold, probabilities, default=0.5)
+    assert thresholds[0] == pytest.approx(0.35)  # all three positives, no negative: F1 1.0
+    assert thresholds[1] == 0.5  # no positive record: the default

@@ -478,3 +478,112 @@ def test_fine_tuning_a_checkpoint_with_a_head_keeps_its_label_order(tiny_models,
                          "--do_train", "--max_steps", "1", "--save_strategy", "no", "--output_dir",
                          str(tmp_path / "new_head"))
     assert "a new head is trained for the data's 3" in process.stdout + process.stderr
+
+
+def topic_labels(headline: str, sarcastic: bool) -> list[str]:
+    """Labels a tiny model can learn from the words: any number of them per headline (none too)."""
+    labels = ["sarcastic"] if sarcastic else []
+    if any(c.isdigit() for c in headline):
+        labels.append("number")
+    if any(word in headline.split() for word in ("trump", "obama", "clinton", "congress")):
+        labels.append("politics")
+    return labels
+
+
+def write_multilabel_files(folder: Path, rows: int = 300) -> tuple[Path, Path, list[list[str]]]:
+    """The same records as JSON lines with JSON-list labels, and as csv with labels split by ';' (GoEmotions'
+    layout: a text column and a label column)."""
+    records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()[:rows]]
+    labels = [topic_labels(r["headline"], r["is_sarcastic"]) for r in records]
+    jsonl = folder / "topics.jsonl"
+    jsonl.write_text("".join(json.dumps({"text": r["headline"], "labels": y}) + "\n"
+                             for r, y in zip(records, labels, strict=True)), encoding="utf-8")
+    delimited = folder / "topics.csv"
+    with open(delimited, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "labels"])
+        writer.writerows([r["headline"], ";".join(y)] for r, y in zip(records, labels, strict=True))
+    return jsonl, delimited, labels
+
+
+def test_multilabel_json_lists_train_with_tuned_thresholds_and_pipeline_and_onnx_agree(tiny_models, tmp_path):
+    jsonl, delimited, labels = write_multilabel_files(tmp_path)
+    out = tmp_path / "out"
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(jsonl),
+               "--label_column_name", "labels", "--no_auto_bf16", "--do_train", "--do_eval", "--do_predict",
+               "--output_dir", str(out), *FAST)
+    config = json.loads((out / "config.json").read_text())
+    assert config["problem_type"] == "multi_label_classification"
+    assert sorted(config["label2id"]) == ["number", "politics", "sarcastic"]
+    thresholds = config["bertft_multilabel_thresholds"]
+    assert json.loads((out / "thresholds.json").read_text()) == thresholds
+    assert thresholds != {label: 0.5 for label in thresholds}  # tuned on validation, not the default
+    predictions = read_predictions(out / "predictions.tsv")
+    gold = [json.loads(row["gold"]) for row in predictions]
+    assert gold == [labels[int(row["line"]) - 1] for row in predictions]  # JSON lines: record i on line i + 1
+    predicted = [json.loads(row["predicted"]) for row in predictions]
+    for row, chosen in zip(predictions, predicted, strict=True):
+        every = json.loads(row["probabilities"])  # rounded to 6 digits: a tie with a threshold can go either way
+        assert set(chosen) == {label for label, p in every.items() if p >= thresholds[label] + 1e-6} | (
+            set(chosen) & {label for label, p in every.items() if abs(p - thresholds[label]) <= 1e-6})
+        assert json.loads(row["predicted_probabilities"]) == {label: every[label] for label in chosen}
+    from sklearn.metrics import f1_score, hamming_loss
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    binarizer = MultiLabelBinarizer(classes=["number", "politics", "sarcastic"])
+    test = json.loads((out / "test_results.json").read_text())
+    assert test["test_f1"] == pytest.approx(f1_score(binarizer.fit_transform(gold), binarizer.transform(predicted),
+                                                     average="micro", zero_division=0), abs=1e-6)
+    assert test["test_hamming_loss"] == pytest.approx(hamming_loss(binarizer.fit_transform(gold),
+                                                                   binarizer.transform(predicted)), abs=1e-6)
+    assert test["test_subset_accuracy"] == pytest.approx(np.mean([set(g) == set(p) for g, p in zip(
+        gold, predicted, strict=True)]), abs=1e-6)
+    assert test["test_label_cardinality"] == pytest.approx(np.mean([len(g) for g in gold]))
+    assert test["test_f1_ci_low"] <= test["test_f1"] <= test["test_f1_ci_high"]
+    assert "subset accuracy: " in (out / "test_report.txt").read_text()
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=str(out), device="cpu", top_k=None)
+    for row in predictions[:4]:
+        results = classifier(row["text"])
+        results = results[0] if isinstance(results[0], list) else results
+        scores = {result["label"]: result["score"] for result in results}
+        assert scores == pytest.approx(json.loads(row["probabilities"]), abs=1e-4)
+    assert "top_k=None" in (out / "README.md").read_text()
+    onnx = tmp_path / "onnx"  # the saved model, its stored thresholds, the same test part through ONNX Runtime
+    run_script("run_classify.py", "--model_name_or_path", str(out), "--train_file", str(jsonl),
+               "--label_column_name", "labels", "--do_predict", "--inference_backend", "onnxruntime",
+               "--output_dir", str(onnx))
+    exported = read_predictions(onnx / "predictions.tsv")
+    assert [r["line"] for r in exported] == [r["line"] for r in predictions]
+    for mine, theirs in zip(predictions, exported, strict=True):
+        probabilities = json.loads(mine["probabilities"])
+        assert json.loads(theirs["probabilities"]) == pytest.approx(probabilities, abs=1e-4)
+        clear = {label for label, p in probabilities.items() if abs(p - thresholds[label]) > 1e-4}
+        assert set(json.loads(theirs["predicted"])) & clear == set(json.loads(mine["predicted"])) & clear
+
+
+def test_multilabel_delimited_labels_with_a_fixed_threshold_and_pos_weights(tiny_models, tmp_path):
+    jsonl, delimited, labels = write_multilabel_files(tmp_path)
+    out = tmp_path / "out"
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models["roberta"]), "--train_file",
+               str(delimited), "--label_column_name", "labels", "--label_delimiter", ";", "--multilabel_threshold",
+               "0.3", "--class_weights", "balanced", "--do_train", "--do_predict", "--output_dir", str(out), *FAST)
+    predictions = read_predictions(out / "predictions.tsv")
+    assert [json.loads(row["gold"]) for row in predictions] == [labels[int(row["line"]) - 2] for row in predictions]
+    for row in predictions:
+        assert set(json.loads(row["predicted"])) == {label for label, p in json.loads(row["probabilities"]).items()
+                                                     if p >= 0.3}
+    config = json.loads((out / "config.json").read_text())
+    assert config["bertft_multilabel_thresholds"] == {"number": 0.3, "politics": 0.3, "sarcastic": 0.3}
+    assert config["bertft_label_delimiter"] == ";"
+    weights = json.loads((out / "data_report.json").read_text())["class_weights"]
+    kept = [labels[i] for i in json.loads((out / "split_ids.json").read_text())["train"]]
+    assert set(weights) == {"number", "politics", "sarcastic"}
+    for label, weight in weights.items():  # pos_weight: negatives / positives in the training split
+        positives = sum(label in y for y in kept)
+        assert weight == pytest.approx((len(kept) - positives) / positives)
+    again = tmp_path / "again"  # the saved model reads delimited gold labels with its stored delimiter
+    run_script("run_classify.py", "--model_name_or_path", str(out), "--test_file", str(delimited),
+               "--label_column_name", "labels", "--do_predict", "--output_dir", str(again))
+    assert json.loads((again / "test_results.json").read_text())["test_samples"] == len(labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -187,3 +188,32 @@ def labels_from_config(config) -> list[str] | None:
     if not labels or labels == [f"LABEL_{i}" for i in range(len(labels))]:
         return None
     return labels
+
+
+def parsed_label_list(value) -> list | None:
+    """A label cell holding several labels as JSON: a list (JSON files), or a string that parses as a JSON list (csv,
+    tsv); None otherwise."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str) and value.strip().startswith("[") and value.strip().endswith("]"):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+        return parsed if isinstance(parsed, list) else None
+    return None
+
+
+def parse_label_set(value, delimiter: str | None, source: tuple[str, int]) -> list[str]:
+    """The labels of one multi-label record: a JSON list, else the cell split by `delimiter` (--label_delimiter),
+    else the cell as one label; an empty cell is no label. Each label once, in the order given; a list holding lists
+    or objects is an error naming the file and line."""
+    listed = parsed_label_list(value)
+    if listed is None:
+        text = "" if value is None else label_to_str(value)
+        listed = text.split(delimiter) if delimiter else [text]
+    if any(isinstance(item, list | dict) for item in listed):
+        raise DataFormatError(f"{source[0]}, line {source[1]}: label {value!r} nests lists or objects; a multi-label "
+                              "cell is a JSON list of labels, or labels split by --label_delimiter.")
+    labels = [label_to_str(item) for item in listed if item is not None]
+    return list(dict.fromkeys(label for label in labels if label))

@@ -66,6 +66,10 @@ def load_run(folder: str | Path) -> RunPredictions:
     if (folder / "predictions.tsv").is_file():
         with open(folder / "predictions.tsv", encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle, delimiter="\t"))
+        if rows and "predicted_probabilities" in rows[0]:
+            raise UsageError(f"{folder / 'predictions.tsv'} holds a multi-label classifier's label sets: compare "
+                             "tells single-label classifiers and taggers apart (test_results.json gives each "
+                             "multi-label score's 95% interval).")
         if rows and "probability" not in rows[0]:
             raise UsageError(f"{folder / 'predictions.tsv'} holds a regression's numbers: compare tells classifiers "
                              "and taggers apart (their test_results.json give each score's 95% interval).")

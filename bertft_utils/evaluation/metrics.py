@@ -9,6 +9,7 @@ from sklearn.metrics import (
     accuracy_score,
     classification_report,
     confusion_matrix,
+    hamming_loss,
     matthews_corrcoef,
     precision_recall_fscore_support,
 )
@@ -17,6 +18,7 @@ from bertft_utils.evaluation.uncertainty import (
     Bootstrap,
     classification_intervals,
     entity_intervals,
+    multilabel_intervals,
     regression_intervals,
 )
 
@@ -105,6 +107,33 @@ def classification_scores(gold_labels: list[str], probabilities: np.ndarray, lab
         metrics.update(classification_intervals(gold_ids, probabilities, label_to_id[positive[0]] if positive else
                                                 None, top_k, bootstrap))
         metrics.update(bootstrap.facts(len(gold_labels), "examples"), ci_runtime=time.perf_counter() - started)
+    return metrics
+
+
+def multilabel_scores(gold: np.ndarray, predicted: np.ndarray, label_names: list[str],
+                      bootstrap: Bootstrap | None = None) -> dict:
+    """Scores of 0/1 label matrices (records x labels; columns past the model's labels are gold labels unseen in
+    training, never predicted): subset accuracy (`accuracy`: every label of a record right), Hamming loss, micro
+    (`precision/recall/f1`), macro and weighted precision/recall/F1, the label cardinality of gold and predictions,
+    the per-label table, and with a `bootstrap` of resamples the 95% intervals of the headline scores. Macro and
+    weighted averages run over the labels present in the gold or the predictions, as classification_metrics'."""
+    present = [i for i in range(gold.shape[1]) if gold[:, i].any() or predicted[:, i].any()]
+    subset_accuracy = float(accuracy_score(gold, predicted)) if len(gold) else 0.0
+    metrics = {"accuracy": subset_accuracy, "subset_accuracy": subset_accuracy,
+               "hamming_loss": float(hamming_loss(gold, predicted)) if len(gold) else 0.0, "samples": len(gold),
+               "macro_labels": len(present), "label_cardinality": float(gold.sum(axis=1).mean()) if len(gold) else 0.0,
+               "predicted_label_cardinality": float(predicted.sum(axis=1).mean()) if len(gold) else 0.0}
+    for average in ("micro", "macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(gold, predicted, labels=present if average != "micro" else None,
+                                                     average=average, zero_division=0)
+        metrics.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
+    metrics.update(precision=metrics["micro_precision"], recall=metrics["micro_recall"], f1=metrics["micro_f1"])
+    metrics["report_table"] = classification_report(gold, predicted, labels=list(range(gold.shape[1])),
+                                                    target_names=label_names, digits=4, zero_division=0)
+    if bootstrap is not None and bootstrap.resamples and len(gold):
+        started = time.perf_counter()
+        metrics.update(multilabel_intervals(gold, predicted, present, bootstrap))
+        metrics.update(bootstrap.facts(len(gold), "examples"), ci_runtime=time.perf_counter() - started)
     return metrics
 
 

@@ -5,6 +5,7 @@ PNG). Main process only."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 
@@ -98,6 +99,41 @@ def write_classification_predictions(split, probabilities: np.ndarray, label_lis
     return _write_prediction_rows(split, header, lambda row: [
         cell for rank in range(k_out) for cell in (label_list[order[row, rank]],
                                                    f"{probabilities[row, order[row, rank]]:.6f}")], output_dir)
+
+
+def write_multilabel_predictions(split, probabilities: np.ndarray, thresholds: np.ndarray, label_list: list[str],
+                                 output_dir: str) -> str:
+    """predictions.tsv of a multi-label classifier: the gold labels and the predicted ones as JSON lists, each
+    predicted label with its probability (`predicted_probabilities`) and every label's probability, highest first
+    (`probabilities`)."""
+
+    def cells(row: int) -> list[str]:
+        order = np.argsort(-probabilities[row], kind="stable")
+        chosen = [i for i in order if probabilities[row, i] >= thresholds[i]]
+        return [json.dumps([label_list[i] for i in chosen], ensure_ascii=False),
+                json.dumps({label_list[i]: round(float(probabilities[row, i]), 6) for i in chosen}, ensure_ascii=False),
+                json.dumps({label_list[i]: round(float(probabilities[row, i]), 6) for i in order}, ensure_ascii=False)]
+
+    listed = split if split.labels is None else dataclasses.replace(
+        split, labels=[json.dumps(labels, ensure_ascii=False) for labels in split.labels])
+    return _write_prediction_rows(listed, ["predicted", "predicted_probabilities", "probabilities"], cells,
+                                  output_dir)
+
+
+def write_multilabel_report(metrics: dict, thresholds: dict[str, float], output_dir: str,
+                            notes: list[str] = ()) -> None:
+    """test_report.txt of a multi-label classifier (the summary lines, `notes`, the per-label table) and
+    thresholds.json (the threshold each label was predicted with)."""
+    lines = [f"subset accuracy: {metrics['subset_accuracy']:.4f} Hamming loss: {metrics['hamming_loss']:.4f} "
+             f"micro precision: {metrics['precision']:.4f} micro recall: {metrics['recall']:.4f} "
+             f"micro F1: {metrics['f1']:.4f} macro F1: {metrics['macro_f1']:.4f} weighted F1: "
+             f"{metrics['weighted_f1']:.4f}",
+             f"(labels per record: {metrics['label_cardinality']:.3f} gold, "
+             f"{metrics['predicted_label_cardinality']:.3f} predicted; macro F1 over the "
+             f"{metrics['macro_labels']} labels present in the gold or the predictions)",
+             *notes, "", metrics["report_table"]]
+    write_text(os.path.join(output_dir, "test_report.txt"), "\n".join(lines) + "\n")
+    write_json(os.path.join(output_dir, "thresholds.json"), thresholds)
 
 
 def write_regression_predictions(split, predicted: np.ndarray, output_dir: str) -> str:

@@ -114,6 +114,24 @@ def classification_intervals(gold_ids: np.ndarray, probabilities: np.ndarray, po
     return _as_intervals(values)
 
 
+def multilabel_intervals(gold: np.ndarray, predicted: np.ndarray, present: list[int], bootstrap: Bootstrap) -> dict:
+    """`<metric>_ci_low` / `<metric>_ci_high` of subset accuracy (`accuracy`, `subset_accuracy`), Hamming loss,
+    micro precision/recall/F1 (`precision/recall/f1`) and macro F1 over the `present` label columns, as
+    metrics.multilabel_scores defines them; the records resampled."""
+    gold, predicted = gold.astype(bool), predicted.astype(bool)
+    labels = gold.shape[1]
+    counts = np.column_stack([(gold == predicted).all(axis=1), (gold != predicted).sum(axis=1),
+                              gold & predicted, predicted, gold]).astype(np.float64)
+    sums = resampled_sums(counts, bootstrap)
+    items = sums[:, 0] * 0 + len(gold)  # a resample holds as many records as the split
+    precision, recall, f1 = pooled_rates(sums[:, 2:], labels)
+    _, _, per_label_f1 = per_label_rates(sums[:, 2:], labels)
+    values = {"accuracy": sums[:, 0] / items, "subset_accuracy": sums[:, 0] / items,
+              "hamming_loss": sums[:, 1] / (items * labels), "precision": precision, "recall": recall, "f1": f1,
+              "macro_f1": per_label_f1[:, present].mean(axis=1) if present else np.zeros(len(sums))}
+    return _as_intervals(values)
+
+
 def entity_counts(gold: list[list[str]], predicted: list[list[str]],
                   strict_scheme: str | None = None) -> tuple[list[str], np.ndarray]:
     """Entity types, and per sentence its true positives, predicted and gold entities per type, laid out as

@@ -401,6 +401,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                        {**precision, **model_size(model), **peak_memory()})
     if training_args.do_eval:
         results["validation"] = evaluate_and_save(trainer, len(splits["validation"]), precision)
+        if training_args.do_train and trainer.is_world_process_zero():  # what the evaluation stored in the config
+            trainer.model.config.save_pretrained(training_args.output_dir)  # (multi-label thresholds) is saved
     if training_args.do_predict:
         for name in task.prediction_splits(splits):
             if training_args.inference_backend == "onnxruntime" and not trainer.is_world_process_zero():

@@ -61,9 +61,11 @@ PAIR_JOINER = " ||| "  # between the two texts of a pair where one string stands
 
 def table_to_labeled_texts(table: Table, text_column: str, label_column: str, require_labels: bool,
                            flags: str = "--text_column_name/--label_column_name",
-                           pair_column: str | None = None, joiner: str = " ") -> LabeledTexts:
+                           pair_column: str | None = None, joiner: str = " ",
+                           parse_label: Callable[[object, tuple[str, int]], object] | None = None) -> LabeledTexts:
     """Pick the text and label columns (by name; several text columns comma-separated are joined by `joiner`), and
-    the second text of sentence pairs, out of a Table."""
+    the second text of sentence pairs, out of a Table. Label cells become strings (`parse_label(cell, (file, line))`
+    reads them otherwise, e.g. as lists of labels)."""
     has_labels = any(label_column in row for row in table.rows)
     text_columns = [c.strip() for c in text_column.split(",")] if text_column not in table.columns() else [text_column]
     if require_labels or not has_labels:
@@ -72,9 +74,14 @@ def table_to_labeled_texts(table: Table, text_column: str, label_column: str, re
         table.require_columns(pair_column, flags="--text_pair_column_name")
     columns = [[str(t) for t in table.column(name)] for name in text_columns]
     texts = [joiner.join(parts) for parts in zip(*columns, strict=True)]
-    labels = [label_to_str(v) for v in table.column(label_column)] if has_labels else None
+    sources = [(table.path, line) for line in table.line_numbers]
+    labels = None
+    if has_labels:
+        cells = table.column(label_column, empty_allowed=parse_label is not None)
+        labels = [label_to_str(v) for v in cells] if parse_label is None else [
+            parse_label(cell, source) for cell, source in zip(cells, sources, strict=True)]
     pairs = [str(t) for t in table.column(pair_column)] if pair_column is not None else None
-    return LabeledTexts(texts, labels, [(table.path, line) for line in table.line_numbers], pairs)
+    return LabeledTexts(texts, labels, sources, pairs)
 
 
 @dataclass
@@ -249,7 +256,11 @@ class SequenceTask:
             text_column = table.pick_column(text_column, text_column, self.text_fallbacks,
                                             self.column_flags.split("/")[0])
         return table_to_labeled_texts(table, text_column, self.label_column, split != "test", self.column_flags,
-                                      pair_column, self.text_joiner)
+                                      pair_column, self.text_joiner, self.label_parser())
+
+    def label_parser(self) -> Callable[[object, tuple[str, int]], object] | None:
+        """How a label cell is read (None: as one label, a string)."""
+        return None
 
     def strata(self, records: LabeledTexts) -> list[str] | None:
         return records.labels

@@ -1,5 +1,5 @@
-"""Class weights for the loss (`--class_weights`): the weights of the labels, and the weighted cross-entropy the
-Trainer calls (its `compute_loss_func`)."""
+"""Class weights for the loss (`--class_weights`): the weights of the labels, and the weighted cross-entropy
+(multi-label: binary cross-entropy with a positive weight per label) the Trainer calls (its `compute_loss_func`)."""
 
 from __future__ import annotations
 
@@ -52,5 +52,39 @@ def weighted_cross_entropy(weights: list[float]):
         total = torch.nn.functional.cross_entropy(flat, labels.reshape(-1), weight=weight.to(flat.device),
                                                   reduction="sum")
         return total / num_items_in_batch
+
+    return loss
+
+
+def label_pos_weights(spec: str, label_list: list[str], train_counts: Counter | None,
+                      train_records: int) -> dict[str, float]:
+    """Multi-label `pos_weight` of each label (PyTorch's BCEWithLogitsLoss): 'balanced' gives a label its negatives
+    over its positives in the training split (a label without training positives keeps 1.0), or a JSON object
+    {label: weight} (text or file; labels left out weigh 1.0)."""
+    given = parse_class_weights(spec)
+    if given == "balanced":
+        if not train_counts:
+            raise UsageError("--class_weights balanced needs a training split to count the labels in.")
+        weights = {label: (train_records - train_counts[label]) / train_counts[label] if train_counts.get(label)
+                   else 1.0 for label in label_list}
+    else:
+        unknown = sorted(set(given) - set(label_list))
+        if unknown:
+            raise UsageError(f"--class_weights names labels the data does not have: {unknown}; labels: "
+                             f"{label_list}.")
+        weights = {label: float(given.get(label, 1.0)) for label in label_list}
+    logger.info("Positive weights per label in the loss: %s.", {label: round(w, 4) for label, w in weights.items()})
+    return weights
+
+
+def weighted_binary_cross_entropy(pos_weights: list[float]):
+    """The Trainer's `compute_loss_func` for multi-label training: binary cross-entropy with logits, each label's
+    positives weighted by its `pos_weight`; the mean over records and labels, as the model's own loss."""
+    weight = torch.tensor(pos_weights, dtype=torch.float32)
+
+    def loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        return torch.nn.functional.binary_cross_entropy_with_logits(
+            logits.float(), labels.to(logits.device).float(), pos_weight=weight.to(logits.device))
 
     return loss

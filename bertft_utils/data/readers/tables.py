@@ -23,12 +23,15 @@ class Table:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def column(self, name: str) -> list:
-        """Values of one column; a row without it is an error naming its line."""
+    def column(self, name: str, empty_allowed: bool = False) -> list:
+        """Values of one column; a row without it is an error naming its line (an empty cell too, unless
+        `empty_allowed`: then it is "")."""
         values = []
         for row, line in zip(self.rows, self.line_numbers, strict=True):
             value = row.get(name)
-            if value is None or (isinstance(value, str) and not value.strip()):
+            if empty_allowed and (value is None or (isinstance(value, str) and not value.strip())) and name in row:
+                value = ""
+            if value is None or (isinstance(value, str) and not value.strip() and not empty_allowed):
                 raise DataFormatError(
                     f"{self.path}, line {line}: column {name!r} is missing or empty. Fix or remove that line."
                 )
