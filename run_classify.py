@@ -34,6 +34,9 @@ class ClassificationDataArguments(SequenceDataArguments):
                 "several columns comma-separated are joined by --text_column_delimiter (alias: HF's "
                 "--text_column_names).",
         "aliases": ["--text_column_names"]})
+    column_names: str | None = field(default=None, metadata={**affects(TRAINING, PREDICTION, added_later=True),
+        "help": "csv/tsv files without a header row (every line a record): their column names, comma-separated, "
+                "e.g. 'text,labels,id' for GoEmotions' tsv files."})
     text_column_delimiter: str = field(default=" ", metadata={**affects(TRAINING, PREDICTION, added_later=True),
         "help": "What joins several --text_column_name columns into one text (default a space; as HF's "
                 "run_classification.py)."})
@@ -95,6 +98,8 @@ class ClassificationDataArguments(SequenceDataArguments):
         if self.do_regression and (self.label_delimiter is not None or self.multilabel_threshold is not None):
             raise UsageError("--do_regression reads one number per record: --label_delimiter and "
                              "--multilabel_threshold are for multi-label classification.")
+        if self.column_names is not None and not all(name.strip() for name in self.column_names.split(",")):
+            raise UsageError(f"--column_names must name every column, comma-separated; got {self.column_names!r}.")
         if self.label_delimiter == "":
             raise UsageError("--label_delimiter must not be empty (e.g. ',').")
         if self.multilabel_threshold is not None and not 0 < self.multilabel_threshold < 1:

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from bertft_utils.data.readers import DataFormatError, guess_format, read_table
+from bertft_utils.data.readers.tables import read_table_file
 
 
 def write(tmp_path, name, content, mode="w"):
@@ -607,3 +608,21 @@ def test_tags_become_cluener_spans_again():
                                                                            "PER": {"京人": [[1, 2]]}}
     assert spans_from_tags(list("北京上海"), ["I-LOC", "I-LOC", "B-LOC", "I-LOC"]) == {
         "LOC": {"北京": [[0, 1]], "上海": [[2, 3]]}}
+
+
+@pytest.mark.parametrize("quoting", [False, True])
+def test_headerless_tsv_takes_column_names_and_keeps_every_line(tmp_path, quoting):
+    """GoEmotions' tsv files: no header; text, comma-separated label ids, comment id."""
+    path = tmp_path / "train.tsv"
+    path.write_text("My favourite food is anything I didn't have to cook myself.\t27\teebbqej\n"
+                    "WHY THE FUCK IS BAYLESS ISOING\t2\teezlygj\nTo make her feel threatened\t14,16\ted7ypvh\n",
+                    encoding="utf-8")
+    table = read_table_file(str(path), "tsv", tsv_quoting=quoting, column_names=["text", "labels", "id"])
+    assert table.line_numbers == [1, 2, 3]
+    assert table.column("labels") == ["27", "2", "14,16"]
+    broken = tmp_path / "broken.tsv"
+    broken.write_text("a\t1\tx\nb\t2\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"broken.tsv, line 2: 2 fields, but the header has 3"):
+        read_table_file(str(broken), "tsv", tsv_quoting=quoting, column_names=["text", "labels", "id"])
+    with pytest.raises(DataFormatError, match=r"--column_names names the columns of a csv/tsv file"):
+        read_table_file(str(path), "jsonl", column_names=["text"])

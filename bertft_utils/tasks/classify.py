@@ -61,7 +61,9 @@ def classify_task(data_args, model_args=None) -> SequenceTask:
                 "before tokenization; apply them yourself when calling `pipeline`." if clean else "")
         return clean, note
 
-    tables = KeptTables(partial(read_table, data_format=data_args.data_format, tsv_quoting=data_args.tsv_quoting))
+    names = getattr(data_args, "column_names", None)
+    tables = KeptTables(partial(read_table, data_format=data_args.data_format, tsv_quoting=data_args.tsv_quoting,
+                                column_names=[name.strip() for name in names.split(",")] if names else None))
     common = dict(rename_labels=data_args.rename_labels, positive_label=data_args.positive_label,
                   text_fallbacks=("sentence",) if data_args.text_column_name == "text" else (),
                   pair_column=data_args.text_pair_column_name, guess_pairs=True,

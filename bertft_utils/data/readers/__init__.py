@@ -34,11 +34,12 @@ __all__ = ["TABLE_FORMATS", "TOKEN_FORMATS", "DataFormatError", "Table", "Tagged
 
 
 def read_table(path: str, data_format: str | None = None, skip_malformed: bool = False,
-               tsv_quoting: bool = False) -> Table:
+               tsv_quoting: bool = False, column_names: list[str] | None = None) -> Table:
     """Read a jsonl/json/csv/tsv file (or `answer_question` lines, guessed for .txt) into a Table.
 
-    tsv: one record per line, no quote processing, unless `tsv_quoting`; csv: standard quoting."""
+    tsv: one record per line, no quote processing, unless `tsv_quoting`; csv: standard quoting; `column_names` for
+    csv/tsv without a header row."""
     fmt = data_format or guess_format(path, known=(*TABLE_FORMATS, "txt"))
     if fmt in ("answer_question", "txt"):
         return read_answer_question_lines(path, skip_malformed)
-    return read_table_file(path, fmt, tsv_quoting)
+    return read_table_file(path, fmt, tsv_quoting, column_names)

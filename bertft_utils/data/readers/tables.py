@@ -142,12 +142,12 @@ def _add_row(table: Table, header: list[str], fields: list[str], line: int, hint
     table.line_numbers.append(line)
 
 
-def read_tsv_lines(path: str) -> Table:
+def read_tsv_lines(path: str, column_names: list[str] | None = None) -> Table:
     """tsv as GLUE/CLUE files are meant to be read: one record per physical line, fields split on tabs, no quote
-    processing (a text may begin with a quote that never closes)."""
+    processing (a text may begin with a quote that never closes). `column_names`: the file has no header row."""
     table = Table(path)
     with open_text(path) as handle:
-        header = None
+        header = _header(path, column_names) if column_names else None
         for line_number, raw in enumerate(handle, start=1):
             line = raw.rstrip("\r\n")
             if header is None:
@@ -163,8 +163,8 @@ def read_tsv_lines(path: str) -> Table:
     return check_not_empty(table)
 
 
-def read_quoted(path: str, delimiter: str) -> Table:
-    """csv (or tsv with --tsv_quoting) with standard quoting and a header row.
+def read_quoted(path: str, delimiter: str, column_names: list[str] | None = None) -> Table:
+    """csv (or tsv with --tsv_quoting) with standard quoting and a header row (`column_names`: none, these names).
 
     A quoted field may hold newlines: such records are counted (`multiline_records`) and logged. A quote that never
     closes would swallow the rest of the file: it is an error naming the line where it opened."""
@@ -173,7 +173,7 @@ def read_quoted(path: str, delimiter: str) -> Table:
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
         start_line = 1
         try:
-            header = next(reader, None)
+            header = column_names or next(reader, None)
             if header is None:
                 raise DataFormatError(f"{path}: the file is empty (expected a header row).")
             header = _header(path, header)
@@ -197,15 +197,20 @@ def read_quoted(path: str, delimiter: str) -> Table:
     return check_not_empty(table)
 
 
-def read_table_file(path: str, data_format: str, tsv_quoting: bool = False) -> Table:
-    """Read a file of one of TABLE_FORMATS. tsv: one record per line, no quote processing, unless `tsv_quoting`."""
+def read_table_file(path: str, data_format: str, tsv_quoting: bool = False,
+                    column_names: list[str] | None = None) -> Table:
+    """Read a file of one of TABLE_FORMATS. tsv: one record per line, no quote processing, unless `tsv_quoting`.
+    csv/tsv: `column_names` for a file without a header row (every line a record)."""
+    if column_names and data_format in ("jsonl", "json"):
+        raise DataFormatError(f"{path}: --column_names names the columns of a csv/tsv file without a header; JSON "
+                              "records name their own fields.")
     if data_format == "jsonl":
         return read_jsonl(path)
     if data_format == "json":
         return read_json(path)
     if data_format == "csv":
-        return read_quoted(path, ",")
+        return read_quoted(path, ",", column_names)
     if data_format == "tsv":
-        return read_quoted(path, "\t") if tsv_quoting else read_tsv_lines(path)
+        return read_quoted(path, "\t", column_names) if tsv_quoting else read_tsv_lines(path, column_names)
     raise DataFormatError(f"{path}: unsupported format {data_format!r}; use one of {', '.join(TABLE_FORMATS)}, "
                           "answer_question.")
