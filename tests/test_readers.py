@@ -621,8 +621,21 @@ def test_headerless_tsv_takes_column_names_and_keeps_every_line(tmp_path, quotin
     assert table.line_numbers == [1, 2, 3]
     assert table.column("labels") == ["27", "2", "14,16"]
     broken = tmp_path / "broken.tsv"
-    broken.write_text("a\t1\tx\nb\t2\n", encoding="utf-8")
-    with pytest.raises(DataFormatError, match=r"broken.tsv, line 2: 2 fields, but the header has 3"):
+    broken.write_text("a\t1\tx\nb\t2\t\ty\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"broken.tsv, line 2: 4 fields, but the header has 3"):
         read_table_file(str(broken), "tsv", tsv_quoting=quoting, column_names=["text", "labels", "id"])
+
+
+@pytest.mark.parametrize("quoting", [False, True])
+def test_headerless_lines_may_stop_before_the_last_named_columns(tmp_path, quoting):
+    """The STS benchmark's sts-train.csv: 7 tab-separated fields, some lines 2 more (their sources)."""
+    path = tmp_path / "sts-train.csv"
+    path.write_text("main-captions\tMSRvid\t2012test\t0001\t5.000\tA plane is taking off.\tAn air plane is taking "
+                    "off.\nmain-forums\tdeft\t2014\t0002\t1.000\tA.\tB.\tsrc-a\tsrc-b\n", encoding="utf-8")
+    names = ["genre", "file", "year", "id", "score", "sentence1", "sentence2", "source1", "source2"]
+    table = read_table_file(str(path), "tsv", tsv_quoting=quoting, column_names=names)
+    assert table.column("score") == ["5.000", "1.000"]
+    with pytest.raises(DataFormatError, match=r"sts-train.csv, line 1: column 'source1' is missing or empty"):
+        table.column("source1")
     with pytest.raises(DataFormatError, match=r"--column_names names the columns of a csv/tsv file"):
         read_table_file(str(path), "jsonl", column_names=["text"])

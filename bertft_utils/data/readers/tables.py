@@ -134,7 +134,12 @@ def _header(path: str, fields: list[str]) -> list[str]:
     return header
 
 
-def _add_row(table: Table, header: list[str], fields: list[str], line: int, hint: str) -> None:
+def _add_row(table: Table, header: list[str], fields: list[str], line: int, hint: str,
+             fewer_allowed: bool = False) -> None:
+    """A record; `fewer_allowed` (names given by --column_names): a line may stop before the last columns, which it
+    then lacks (an error names the line if a column the run reads is one of them)."""
+    if fewer_allowed and len(fields) < len(header):
+        header = header[:len(fields)]
     if len(fields) != len(header):
         raise DataFormatError(f"{table.path}, line {line}: {len(fields)} fields, but the header has {len(header)}. "
                               f"{hint}")
@@ -157,7 +162,7 @@ def read_tsv_lines(path: str, column_names: list[str] | None = None) -> Table:
                 continue
             _add_row(table, header, line.split("\t"), line_number,
                      "tsv records are one line each, fields separated by single tabs (pass --tsv_quoting for a tsv "
-                     "file that quotes fields).")
+                     "file that quotes fields).", fewer_allowed=bool(column_names))
         if header is None:
             raise DataFormatError(f"{path}: the file is empty (expected a header row).")
     return check_not_empty(table)
@@ -181,7 +186,8 @@ def read_quoted(path: str, delimiter: str, column_names: list[str] | None = None
             for fields in reader:
                 end_line = reader.line_num
                 if fields and any(f.strip() for f in fields):
-                    _add_row(table, header, fields, start_line, "Quote fields that contain the delimiter.")
+                    _add_row(table, header, fields, start_line, "Quote fields that contain the delimiter.",
+                             fewer_allowed=bool(column_names))
                     if end_line > start_line:
                         table.multiline_records.append(start_line)
                 start_line = end_line + 1
