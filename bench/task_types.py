@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """One measured run per task type of run_classify.py beyond single-label classification, on public data in its
 original format, each beside a published score of a comparable model: multi-label emotions (GoEmotions, 28 labels),
-sentence pairs (MRPC paraphrases); and long texts, truncated or read as windows (ChnSentiCorp hotel reviews).
+sentence pairs (MRPC paraphrases), regression over pairs (STS benchmark); and long texts, truncated or read as
+windows (ChnSentiCorp hotel reviews).
 
 The data are not in this repository: pass the folder of each (`--goemotions DIR`: train.tsv, dev.tsv, test.tsv and
-labels.txt as the GoEmotions release has them; `--mrpc DIR`: msr_paraphrase_train.txt and msr_paraphrase_test.txt as
-Microsoft's release has them; `--hotel-reviews DIR`: ChnSentiCorp_htl_all.csv). The JSON records where they came
-from and each file's SHA-256.
+labels.txt as the GoEmotions release has them; `--mrpc DIR`: msr_paraphrase_train.txt and msr_paraphrase_test.txt
+as Microsoft's release has them; `--sts DIR`: sts-train.csv, sts-dev.csv, sts-test.csv; `--hotel-reviews DIR`:
+ChnSentiCorp_htl_all.csv). The JSON records where they came from and each file's SHA-256.
 
 Every run keeps its folder under outputs/bench_task_types: rerunning after an interruption skips the runs whose
 test_results.json exists.
@@ -45,11 +46,20 @@ PROVENANCE["hotel"] = (
     "ChnSentiCorp hotel reviews (Tan Songbo's ChnSentiCorp, the 7,766-review 'htl_all' version: label 1 positive, "
     "0 negative; csv with a header: label,review), as published in github.com/{repo} (commit {commit}: "
     "datasets/ChnSentiCorp_htl_all/ChnSentiCorp_htl_all.csv)")
+PROVENANCE["stsb"] = (
+    "STS Benchmark (Cer et al., SemEval 2017: 8,628 English sentence pairs scored 0-5, the official train/dev/test "
+    "split; tsv without header: genre, file, year, id, score, sentence1, sentence2 and on some lines two source "
+    "fields), stsbenchmark/sts-{{train,dev,test}}.csv as distributed, redistributed in github.com/{repo} "
+    "(commit {commit})")
 REFERENCES = {
     "goemotions": [("BERT-base, the GoEmotions paper (Demszky et al. 2020, table 4; threshold 0.3)", "macro F1",
                     0.46),
                    ("bert-base-cased, monologg/GoEmotions-pytorch README (10 epochs, threshold 0.3)", "macro F1",
                     0.503)],
+    "stsb": [("BERT-base, the BERT paper (Devlin et al. 2019, table 1; GLUE test server, Spearman)", "Spearman",
+              0.858),
+             ("all-MiniLM-L6-v2 without fine-tuning (cosine of its sentence embeddings; sentence-transformers' "
+              "model table, STS benchmark test)", "Spearman", 0.8203)],
     "mrpc": [("BERT-base, the BERT paper (Devlin et al. 2019, table 1; GLUE test server)", "F1", 0.889)],
 }
 
@@ -106,6 +116,24 @@ def mrpc(folder: Path, epochs: int, source: str) -> dict:
             "runs": {"pairs": {"command": "python run_classify.py " + " ".join(command), "wall_s": wall,
                                "validation": read_json(out / "eval_results.json"),
                                "test": read_json(out / "test_results.json")}}}
+
+
+def sts(folder: Path, epochs: int, source: str) -> dict:
+    repo, commit = source.split("@")
+    files = ("sts-train.csv", "sts-dev.csv", "sts-test.csv")
+    data = ["--train_file", str(folder / files[0]), "--validation_file", str(folder / files[1]), "--test_file",
+            str(folder / files[2]), "--data_format", "tsv", "--column_names",
+            "genre,file,year,id,score,sentence1,sentence2,source1,source2", "--text_column_name", "sentence1",
+            "--text_pair_column_name", "sentence2", "--label_column_name", "score", "--do_regression",
+            "--max_seq_length", "128"]
+    out = OUT / "stsb"
+    command = [*data, *TRAINING, "--num_train_epochs", str(epochs), "--metric_name", "pearson"]
+    wall = finished(out, command, OUT / "stsb.log")
+    return {"provenance": PROVENANCE["stsb"].format(repo=repo, commit=commit[:12]), "epochs": epochs,
+            "files": {name: sha256(folder / name) for name in files},
+            "runs": {"regression": {"command": "python run_classify.py " + " ".join(command), "wall_s": wall,
+                                    "validation": read_json(out / "eval_results.json"),
+                                    "test": read_json(out / "test_results.json")}}}
 
 
 def long_texts(folder: Path, epochs: int, source: str) -> dict:
@@ -166,6 +194,8 @@ def measure(args) -> dict:
         tasks["goemotions"] = goemotions(args.goemotions, args.epochs)
     if args.mrpc:
         tasks["mrpc"] = mrpc(args.mrpc, args.mrpc_epochs, args.mrpc_source)
+    if args.sts:
+        tasks["stsb"] = sts(args.sts, args.sts_epochs, args.sts_source)
     if args.hotel_reviews:
         tasks["hotel"] = long_texts(args.hotel_reviews, args.hotel_epochs, args.hotel_source)
     return {"command": "python bench/task_types.py " + " ".join(
@@ -223,6 +253,25 @@ def report(data: dict) -> str:
                                              REFERENCES["mrpc"]) + ".", "",
                   f"Command: `{entry['command']}`" + (f" ({entry['wall_s'] / 60:.1f} min)" if entry.get("wall_s")
                                                       else ""), ""]
+    if "stsb" in tasks:
+        task = tasks["stsb"]
+        entry = task["runs"]["regression"]
+        test = entry["test"]
+        lines += ["## Regression over sentence pairs: STS benchmark, the embedded MiniLM", "",
+                  f"Data: {task['provenance']}. SHA-256: " + ", ".join(f"{name} {digest[:12]}" for name, digest in
+                                                                        task["files"].items()) + ".", "",
+                  f"Training: {task['epochs']} epochs, lr 5e-5, batch 32, max length 128, `--do_regression` (one "
+                  "output, MSE loss), the two sentences as a tokenizer pair; best epoch by dev Pearson; scored on the "
+                  "test file (1,379 pairs).", "",
+                  "| test Pearson | test Spearman | RMSE | MAE |", "|---:|---:|---:|---:|",
+                  f"| {cell(test['test_pearson'])} ({cell(test.get('test_pearson_ci_low'))}-"
+                  f"{cell(test.get('test_pearson_ci_high'))}) | {cell(test['test_spearman'])} "
+                  f"({cell(test.get('test_spearman_ci_low'))}-{cell(test.get('test_spearman_ci_high'))}) | "
+                  f"{test['test_rmse']:.3f} | {test['test_mae']:.3f} |", "",
+                  "Published (x 100): " + "; ".join(f"{name}: {metric} {value * 100:.1f}" for name, metric, value in
+                                                     REFERENCES["stsb"]) + ".", "",
+                  f"Command: `{entry['command']}`" + (f" ({entry['wall_s'] / 60:.1f} min)" if entry.get("wall_s")
+                                                      else ""), ""]
     if "hotel" in tasks:
         task = tasks["hotel"]
         lines += ["## Long texts: truncated or read as windows (ChnSentiCorp hotel reviews), the embedded MiniLM", "",
@@ -263,6 +312,9 @@ def main() -> None:
     parser.add_argument("--mrpc", type=Path, help="folder with msr_paraphrase_train.txt and msr_paraphrase_test.txt")
     parser.add_argument("--mrpc-source", default="", help="OWNER/REPO@COMMIT the MRPC files were taken from")
     parser.add_argument("--mrpc-epochs", type=int, default=4, help="MRPC training epochs")
+    parser.add_argument("--sts", type=Path, help="folder with the STS benchmark's sts-train/dev/test.csv")
+    parser.add_argument("--sts-source", default="", help="OWNER/REPO@COMMIT the STS files were taken from")
+    parser.add_argument("--sts-epochs", type=int, default=4, help="STS benchmark training epochs")
     parser.add_argument("--hotel-reviews", type=Path, help="folder with ChnSentiCorp_htl_all.csv (label,review)")
     parser.add_argument("--hotel-source", default="", help="OWNER/REPO@COMMIT the hotel reviews were taken from")
     parser.add_argument("--hotel-epochs", type=int, default=3, help="hotel-review training epochs")
