@@ -31,12 +31,12 @@ RESULTS = REPO / "results" / "reproduction_smoke"
 
 def run_smoke() -> None:
     sys.path.insert(0, str(REPO))
-    from bertft_utils.testing.lookalikes import build_cache
+    from bertft_utils.testing.lookalikes import VOCABULARY_SAMPLES, build_cache
 
     out = REPO / "outputs" / "reproduction_smoke"
     shutil.rmtree(out, ignore_errors=True)
     with tempfile.TemporaryDirectory() as hf_home:
-        build_cache(Path(hf_home), sorted((REPO / "data").glob("*.txt")) + sorted((REPO / "data").glob("*.jsonl")))
+        build_cache(Path(hf_home), [REPO / "data" / name for name in VOCABULARY_SAMPLES])
         env = {**os.environ, "HF_HOME": hf_home, "HF_HUB_OFFLINE": "1", "DATA_DIR": str(SHARED_DATA),
                "OUT": str(out), "PYTHON": sys.executable}
         subprocess.run(["bash", str(REPO / "scripts" / "reproduce_report.sh"), "--smoke"], env=env, check=True)

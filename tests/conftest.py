@@ -28,9 +28,10 @@ SMALL = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "i
 def _corpus() -> list[str]:
     """Texts of the bundled samples (English words and CJK characters) plus a few fixed sentences."""
     texts = ["hello world", "北京 上海 中国 臺北市", "the quick brown fox jumps over the lazy dog"]
-    for path in sorted(DATA.glob("*")):
-        if path.suffix in {".jsonl", ".json", ".txt", ".csv", ".tsv"} and path.name != "README.md":
-            texts.extend(path.read_text(encoding="utf-8").splitlines()[:3000])
+    from bertft_utils.testing.lookalikes import VOCABULARY_SAMPLES
+
+    for name in VOCABULARY_SAMPLES:
+        texts.extend((DATA / name).read_text(encoding="utf-8").splitlines()[:3000])
     return texts
 
 
@@ -78,10 +79,10 @@ def hub_cache(tmp_path_factory) -> Path:
     """HF_HOME holding tiny look-alikes of the real Hub checkpoints, under their real names (HF_HUB_OFFLINE=1).
 
     Subprocesses use it as HF_HOME; in-process loads pass `cache_dir=hub_cache / "hub"`."""
-    from bertft_utils.testing.lookalikes import build_cache
+    from bertft_utils.testing.lookalikes import VOCABULARY_SAMPLES, build_cache
 
     home = tmp_path_factory.mktemp("hf_home")
-    build_cache(home, sorted(p for p in DATA.glob("*") if p.suffix in {".txt", ".jsonl"}))
+    build_cache(home, [DATA / name for name in VOCABULARY_SAMPLES])
     return home
 
 

@@ -5,7 +5,8 @@ vocabulary drawn from texts we have and random weights: tiny (a few layers of 32
 or full-size (the real config) to time training steps. With `HF_HUB_OFFLINE=1` and `HF_HOME` pointing at the cache,
 `from_pretrained("voidful/albert_chinese_tiny")` loads the look-alike exactly as it would load the download.
 
-    python -m bertft_utils.testing.lookalikes --hf-home /tmp/hf --texts data/*.txt data/*.jsonl
+    python -m bertft_utils.testing.lookalikes --hf-home /tmp/hf --texts data/msra_ner_*_sample.txt \
+        data/sarcasm_headlines_sample.jsonl data/taipei_qa_sample.txt
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The data/ samples the look-alikes' vocabularies are drawn from in tests and smoke runs (samples added later do not
+# change them).
+VOCABULARY_SAMPLES = ("msra_ner_test_sample.txt", "msra_ner_train_sample.txt", "sarcasm_headlines_sample.jsonl",
+                      "taipei_qa_sample.txt")
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 48,
         "max_position_embeddings": 128}
 BERT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
