@@ -103,3 +103,13 @@ def test_timing_runs_both_precisions_on_the_batch_and_skips_the_full_batch_where
     slow_tiny = 0.5  # emulated bf16: 50x slower on the tiny slice, the full batch never runs in bf16
     timing = precision.time_precisions(model, batch(), training=False)
     assert calls == [(1, False), (1, True)] and timing == {"fp32_s": 0.01, "bf16_s": 0.5, "batch": "tiny (1x16)"}
+
+
+def test_a_multilabel_batch_keeps_all_its_labels_in_the_tiny_timing_slice(tiny_models):
+    """Multi-label labels are (batch, labels), not (batch, tokens): the tiny slice must not cut them to 16."""
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(tiny_models["bert"]), num_labels=28, problem_type="multi_label_classification")
+    batch = {"input_ids": torch.randint(5, 100, (4, 40)), "attention_mask": torch.ones(4, 40, dtype=torch.long),
+             "labels": torch.zeros(4, 28)}
+    timing = precision.time_precisions(model, batch, training=False)
+    assert timing["fp32_s"] > 0 and timing["bf16_s"] > 0

@@ -47,7 +47,8 @@ def _step_seconds(model, batch: dict, bf16: bool, training: bool, repeats: int) 
 def time_precisions(model, batch: dict, training: bool, repeats: int = 1) -> dict:
     """Seconds per step in fp32 and bf16. A tiny slice of the batch goes first: where bf16 is emulated (hundreds
     of times slower) the full batch is never run in bf16. RNG state and the model's mode are restored afterwards."""
-    tiny = {k: v[:1, :16] if v.dim() > 1 else v[:1] for k, v in batch.items()}
+    tokens = batch["input_ids"].shape  # per-token tensors are cut to 16 tokens; others (multi-label labels) kept whole
+    tiny = {k: v[:1, :16] if v.shape == tokens else v[:1] for k, v in batch.items()}
     was_training = model.training
     model.train(training)
     try:
