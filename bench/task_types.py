@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import time
+import shlex
 from pathlib import Path
 
 from common import REPO, facts_markdown, machine_facts, read_json, run, write_results
@@ -83,7 +83,9 @@ def training_minutes(out: Path) -> float | None:
     return json.loads(path.read_text())["train_runtime"] / 60 if path.is_file() else None
 
 
-def goemotions(folder: Path, epochs: int) -> dict:
+def goemotions(folder: Path, epochs: int, learning_rates: list[str]) -> dict:
+    """Per learning rate: one training (thresholds tuned on dev), then its saved model predicting the test file with
+    one fixed threshold for every label (0.3, the paper's; 0.5)."""
     names = (folder / "labels.txt").read_text(encoding="utf-8").split()
     renames = OUT / "goemotions_label_names.txt"
     renames.parent.mkdir(parents=True, exist_ok=True)
@@ -91,23 +93,29 @@ def goemotions(folder: Path, epochs: int) -> dict:
     data = ["--train_file", str(folder / "train.tsv"), "--validation_file", str(folder / "dev.tsv"), "--test_file",
             str(folder / "test.tsv"), "--column_names", "text,labels,id", "--label_column_name", "labels",
             "--label_delimiter", ",", "--rename_labels", str(renames), "--max_seq_length", "64"]
-    out = OUT / "goemotions"
-    command = [*data, *TRAINING, "--num_train_epochs", str(epochs), "--metric_for_best_model", "macro_f1"]
-    wall = finished(out, command, OUT / "goemotions.log")
-    runs = {"tuned": {"command": "python run_classify.py " + " ".join(command), "wall_s": wall,
-                      "train_minutes": training_minutes(out),
-                      "validation": read_json(out / "eval_results.json"), "test": read_json(out / "test_results.json"),
-                      "thresholds": read_json(out / "thresholds.json")}}
-    for fixed in ("0.3", "0.5"):  # the saved model, predicting the same test file with one threshold for every label
-        again = OUT / f"goemotions_fixed_{fixed}"
-        predict = [*data[4:], "--model_name_or_path", str(out), "--multilabel_threshold", fixed,
-                   "--do_predict", "--per_device_eval_batch_size", "128"]
-        finished(again, predict, OUT / f"goemotions_fixed_{fixed}.log")
-        runs[f"fixed {fixed}"] = {"command": "python run_classify.py " + " ".join(predict),
-                                  "test": read_json(again / "test_results.json")}
+    configs = {}
+    for rate in learning_rates:
+        name = "goemotions" if rate == "5e-5" else f"goemotions_lr{rate}"  # the first run's folder kept its name
+        out = OUT / name
+        flags = [flag for flag in TRAINING]
+        flags[flags.index("--learning_rate") + 1] = rate
+        command = [*data, *flags, "--num_train_epochs", str(epochs), "--metric_for_best_model", "macro_f1"]
+        wall = finished(out, command, OUT / f"{name}.log")
+        runs = {"tuned": {"command": shlex.join(["python", "run_classify.py", *command]), "wall_s": wall,
+                          "train_minutes": training_minutes(out), "validation": read_json(out / "eval_results.json"),
+                          "test": read_json(out / "test_results.json"),
+                          "thresholds": read_json(out / "thresholds.json")}}
+        for fixed in ("0.3", "0.5"):  # the saved model, the same test file, one threshold for every label
+            again = OUT / f"{name}_fixed_{fixed}"
+            predict = [*data[4:], "--model_name_or_path", str(out), "--multilabel_threshold", fixed,
+                       "--do_predict", "--per_device_eval_batch_size", "128"]
+            finished(again, predict, OUT / f"{name}_fixed_{fixed}.log")
+            runs[f"fixed {fixed}"] = {"command": shlex.join(["python", "run_classify.py", *predict]),
+                                      "test": read_json(again / "test_results.json")}
+        configs[rate] = runs
     return {"provenance": PROVENANCE["goemotions"], "epochs": epochs,
             "files": {name: sha256(folder / name) for name in ("train.tsv", "dev.tsv", "test.tsv", "labels.txt")},
-            "runs": runs}
+            "configs": configs}
 
 
 def mrpc(folder: Path, epochs: int, source: str) -> dict:
@@ -122,7 +130,8 @@ def mrpc(folder: Path, epochs: int, source: str) -> dict:
     return {"provenance": PROVENANCE["mrpc"].format(repo=repo, commit=commit[:12]), "epochs": epochs,
             "files": {name: sha256(folder / name) for name in ("msr_paraphrase_train.txt",
                                                                 "msr_paraphrase_test.txt")},
-            "runs": {"pairs": {"command": "python run_classify.py " + " ".join(command), "wall_s": wall,
+            "runs": {"pairs": {"command": shlex.join(["python", "run_classify.py", *command]), "wall_s": wall,
+                               "train_minutes": training_minutes(out),
                                "validation": read_json(out / "eval_results.json"),
                                "test": read_json(out / "test_results.json")}}}
 
@@ -140,7 +149,8 @@ def sts(folder: Path, epochs: int, source: str) -> dict:
     wall = finished(out, command, OUT / "stsb.log")
     return {"provenance": PROVENANCE["stsb"].format(repo=repo, commit=commit[:12]), "epochs": epochs,
             "files": {name: sha256(folder / name) for name in files},
-            "runs": {"regression": {"command": "python run_classify.py " + " ".join(command), "wall_s": wall,
+            "runs": {"regression": {"command": shlex.join(["python", "run_classify.py", *command]), "wall_s": wall,
+                                    "train_minutes": training_minutes(out),
                                     "validation": read_json(out / "eval_results.json"),
                                     "test": read_json(out / "test_results.json")}}}
 
@@ -172,7 +182,8 @@ def long_texts(folder: Path, epochs: int, source: str) -> dict:
         command = [*data, *TRAINING, "--num_train_epochs", str(epochs), "--metric_for_best_model", "accuracy",
                    "--long_text_strategy", strategy]
         wall = finished(out, command, OUT / f"hotel_{strategy}.log")
-        runs[strategy] = {"command": "python run_classify.py " + " ".join(command), "wall_s": wall,
+        runs[strategy] = {"command": shlex.join(["python", "run_classify.py", *command]), "wall_s": wall,
+                          "train_minutes": training_minutes(out),
                           "validation": read_json(out / "eval_results.json"),
                           "test": read_json(out / "test_results.json")}
     tokenizer = AutoTokenizer.from_pretrained(OUT / "hotel_truncate")
@@ -196,20 +207,41 @@ def long_texts(folder: Path, epochs: int, source: str) -> dict:
 
 
 def measure(args) -> dict:
+    """The tasks this invocation names, measured (each entry records its own command, date and commit); the other
+    tasks keep their entries of results/task_types.json."""
+    import sys
+
     data = json.loads(args.previous.read_text()) if args.previous and args.previous.is_file() else {}
-    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    facts = machine_facts()
+    measured = {"command": shlex.join(["python", "bench/task_types.py", *sys.argv[1:]]), "date_utc":
+                facts["date_utc"], "git_commit": facts["git_commit"]}
     tasks = dict(data.get("tasks", {}))
     if args.goemotions:
-        tasks["goemotions"] = goemotions(args.goemotions, args.epochs)
+        tasks["goemotions"] = {**goemotions(args.goemotions, args.epochs, args.goemotions_lr), "measured": measured}
     if args.mrpc:
-        tasks["mrpc"] = mrpc(args.mrpc, args.mrpc_epochs, args.mrpc_source)
+        tasks["mrpc"] = {**mrpc(args.mrpc, args.mrpc_epochs, args.mrpc_source), "measured": measured}
     if args.sts:
-        tasks["stsb"] = sts(args.sts, args.sts_epochs, args.sts_source)
+        tasks["stsb"] = {**sts(args.sts, args.sts_epochs, args.sts_source), "measured": measured}
     if args.hotel_reviews:
-        tasks["hotel"] = long_texts(args.hotel_reviews, args.hotel_epochs, args.hotel_source)
-    return {"command": "python bench/task_types.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False) and k != "previous"),
-            "date": started, "facts": machine_facts(), "tasks": tasks}
+        tasks["hotel"] = {**long_texts(args.hotel_reviews, args.hotel_epochs, args.hotel_source),
+                          "measured": measured}
+    return {"command": measured["command"], "facts": facts, "tasks": tasks}
+
+
+def measured_line(task: dict) -> str:
+    """Which bench command measured a task, when, at which commit."""
+    measured = task.get("measured")
+    if not measured:
+        return ""
+    return (f"Measured by `{measured['command']}` on {measured['date_utc']} UTC, commit {measured['git_commit']}; the "
+            "runs it found finished were kept, not rerun.")
+
+
+def minutes(entry: dict) -> str:
+    """'training 6.1 min, whole command 7.0 min' from what the entry holds."""
+    parts = [f"training {entry['train_minutes']:.1f} min" if entry.get("train_minutes") else "",
+             f"whole command {entry['wall_s'] / 60:.1f} min" if entry.get("wall_s") else ""]
+    return ", ".join(part for part in parts if part)
 
 
 def cell(value, scale: float = 100.0) -> str:
@@ -217,31 +249,37 @@ def cell(value, scale: float = 100.0) -> str:
 
 
 def report(data: dict) -> str:
-    lines = ["# run_classify.py beyond single labels: multi-label emotions and sentence pairs, on public data", "",
-             facts_markdown(data["facts"], data["command"]), ""]
+    lines = ["# run_classify.py beyond single labels: multi-label, sentence pairs, regression and long texts, on "
+             "public data", "",
+             facts_markdown(data["facts"], "python bench/task_types.py --TASK DIR ... (one invocation per task; each "
+                            "section below names its own command, date and commit)"), ""]
     tasks = data["tasks"]
     if "goemotions" in tasks:
         task = tasks["goemotions"]
         lines += ["## Multi-label: GoEmotions (28 labels), the embedded MiniLM", "",
                   f"Data: {task['provenance']}. SHA-256: " + ", ".join(f"{name} {digest[:12]}" for name, digest in
                                                                         task["files"].items()) + ".", "",
-                  f"Training: {task['epochs']} epochs, lr 5e-5, batch 32, max length 64, best epoch by validation "
-                  "macro F1; thresholds per label tuned on the dev file (highest F1 per label) and stored with the "
-                  "model; the same saved model then predicted the test file with one threshold for all labels.", "",
-                  "| thresholds | test macro F1 | micro F1 | weighted F1 | subset accuracy | Hamming loss | labels per "
-                  "comment (gold / predicted) |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for name, entry in task["runs"].items():
-            test = entry["test"]
-            lines.append(f"| {name} | {cell(test['test_macro_f1'])} ({cell(test.get('test_macro_f1_ci_low'))}-"
-                         f"{cell(test.get('test_macro_f1_ci_high'))}) | {cell(test['test_f1'])} | "
-                         f"{cell(test['test_weighted_f1'])} | {cell(test['test_subset_accuracy'])} | "
-                         f"{test['test_hamming_loss']:.4f} | {test['test_label_cardinality']:.3f} / "
-                         f"{test['test_predicted_label_cardinality']:.3f} |")
+                  measured_line(task), "",
+                  f"Training: {task['epochs']} epochs, batch 32, max length 64, best epoch by validation macro F1; "
+                  "thresholds per label tuned on the dev file (highest F1 per label) and stored with the model; the "
+                  "same saved model then predicted the test file with one threshold for all labels.", "",
+                  "| learning rate | thresholds | test macro F1 | micro F1 | weighted F1 | subset accuracy | Hamming "
+                  "loss | labels per comment (gold / predicted) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for rate, runs in task["configs"].items():
+            for name, entry in runs.items():
+                test = entry["test"]
+                lines.append(f"| {rate} | {name} | {cell(test['test_macro_f1'])} "
+                             f"({cell(test.get('test_macro_f1_ci_low'))}-{cell(test.get('test_macro_f1_ci_high'))}) "
+                             f"| {cell(test['test_f1'])} | {cell(test['test_weighted_f1'])} | "
+                             f"{cell(test['test_subset_accuracy'])} | {test['test_hamming_loss']:.4f} | "
+                             f"{test['test_label_cardinality']:.3f} / {test['test_predicted_label_cardinality']:.3f} |")
         lines += ["", "Macro F1 with its 95% bootstrap interval (test comments resampled). Published scores of "
                   "comparable models on the same test file:", ""]
         lines += [f"- {name}: {metric} {value * 100:.1f}" for name, metric, value in REFERENCES["goemotions"]]
-        tuned = task["runs"]["tuned"]
-        lines += ["", f"Command: `{tuned['command']}` (training {tuned['train_minutes']:.1f} min)", ""]
+        lines.append("")
+        lines += [f"Command (lr {rate}): `{runs['tuned']['command']}` ({minutes(runs['tuned'])})"
+                  for rate, runs in task["configs"].items()]
+        lines.append("")
     if "mrpc" in tasks:
         task = tasks["mrpc"]
         entry = task["runs"]["pairs"]
@@ -249,6 +287,7 @@ def report(data: dict) -> str:
         lines += ["## Sentence pairs: MRPC paraphrases, the embedded MiniLM", "",
                   f"Data: {task['provenance']}. SHA-256: " + ", ".join(f"{name} {digest[:12]}" for name, digest in
                                                                         task["files"].items()) + ".", "",
+                  measured_line(task), "",
                   f"Training: {task['epochs']} epochs, lr 5e-5, batch 32, max length 128, the two sentences as a "
                   "tokenizer pair; 10% of the training file held out (stratified, seed 42) to choose the epoch by F1; "
                   "scored on Microsoft's test file (1,725 pairs).", "",
@@ -259,8 +298,7 @@ def report(data: dict) -> str:
                   f"{test['test_mcc']:.4f} |", "",
                   "Published: " + "; ".join(f"{name}: {metric} {value * 100:.1f}" for name, metric, value in
                                              REFERENCES["mrpc"]) + ".", "",
-                  f"Command: `{entry['command']}`" + (f" ({entry['wall_s'] / 60:.1f} min)" if entry.get("wall_s")
-                                                      else ""), ""]
+                  f"Command: `{entry['command']}` ({minutes(entry)})", ""]
     if "stsb" in tasks:
         task = tasks["stsb"]
         entry = task["runs"]["regression"]
@@ -268,6 +306,7 @@ def report(data: dict) -> str:
         lines += ["## Regression over sentence pairs: STS benchmark, the embedded MiniLM", "",
                   f"Data: {task['provenance']}. SHA-256: " + ", ".join(f"{name} {digest[:12]}" for name, digest in
                                                                         task["files"].items()) + ".", "",
+                  measured_line(task), "",
                   f"Training: {task['epochs']} epochs, lr 5e-5, batch 32, max length 128, `--do_regression` (one "
                   "output, MSE loss), the two sentences as a tokenizer pair; best epoch by dev Pearson; scored on the "
                   "test file (1,379 pairs).", "",
@@ -278,8 +317,7 @@ def report(data: dict) -> str:
                   f"{test['test_rmse']:.3f} | {test['test_mae']:.3f} |", "",
                   "Published (x 100): " + "; ".join(f"{name}: {metric} {value * 100:.1f}" for name, metric, value in
                                                      REFERENCES["stsb"]) + ".", "",
-                  f"Command: `{entry['command']}`" + (f" ({entry['wall_s'] / 60:.1f} min)" if entry.get("wall_s")
-                                                      else ""), ""]
+                  f"Command: `{entry['command']}` ({minutes(entry)})", ""]
     if "hotel" in tasks:
         task = tasks["hotel"]
         lines += ["## Long texts: truncated or read as windows (ChnSentiCorp hotel reviews), the embedded MiniLM", "",
@@ -287,13 +325,14 @@ def report(data: dict) -> str:
                                                                         task["files"].items()) + ". "
                   f"Line(s) {task['empty_review_lines']} hold an empty review, which run_classify.py refuses "
                   "(naming the line): the bench reads a copy without them.", "",
+                  measured_line(task), "",
                   f"Training: {task['epochs']} epochs, lr 5e-5, batch 32, max length 128 tokens, a seeded (42) "
                   "stratified 80/10/10 split of the file (the same for both), best epoch by validation accuracy. "
                   "*truncate* cuts every review after 128 tokens; *windows* (`--long_text_strategy windows`, "
                   "stride a quarter of the length) trains on every window of a long review with its label and "
                   "predicts a review by the mean of its windows' logits.", "",
-                  "| strategy | test accuracy | test F1 | long reviews (> 128 tokens) | the others | training + "
-                  "prediction (min) |", "|---|---:|---:|---:|---:|---:|"]
+                  "| strategy | test accuracy | test F1 | long reviews (> 128 tokens) | the others | whole command "
+                  "(min) |", "|---|---:|---:|---:|---:|---:|"]
         for strategy, entry in task["runs"].items():
             test = entry["test"]
             lines.append(f"| {strategy} | {cell(test['test_accuracy'])} ({cell(test.get('test_accuracy_ci_low'))}-"
@@ -317,6 +356,8 @@ def main() -> None:
     parser.add_argument("--goemotions", type=Path, help="folder with GoEmotions' train.tsv, dev.tsv, test.tsv, "
                         "labels.txt")
     parser.add_argument("--epochs", type=int, default=3, help="GoEmotions training epochs")
+    parser.add_argument("--goemotions-lr", nargs="+", default=["5e-5"], help="GoEmotions learning rates, one run "
+                        "each")
     parser.add_argument("--mrpc", type=Path, help="folder with msr_paraphrase_train.txt and msr_paraphrase_test.txt")
     parser.add_argument("--mrpc-source", default="", help="OWNER/REPO@COMMIT the MRPC files were taken from")
     parser.add_argument("--mrpc-epochs", type=int, default=4, help="MRPC training epochs")
