@@ -24,6 +24,7 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("reproduction_smoke.py", "", ["reproduction_smoke/REPORT.md", "reproduction_smoke/ner.png"]),
     ("mutation.py", "", ["mutation.md"]),
     ("significance.py", "", ["significance.md"]),
+    ("task_types.py", "", ["task_types.md"]),
     ("ner_memory.py", "", ["ner_memory.md"]),
     ("ner_onnx.py", "", ["ner_onnx.md"]),
     ("ner_decoding.py", "", ["ner_decoding.md"]),
