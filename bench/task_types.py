@@ -203,7 +203,8 @@ def long_texts(folder: Path, epochs: int, source: str) -> dict:
         entry["short_accuracy"] = (sum(row["gold"] == row["predicted"] for row in predictions if row not in long)
                                    / max(len(predictions) - len(long), 1))
     comparison = OUT / "hotel_comparison"
-    subprocess.run([sys.executable, "-m", "bertft_utils.compare", "--group", f"truncate={OUT / 'hotel_truncate'}",
+    subprocess.run([sys.executable, "-m", "bertft_utils.compare", str(OUT / "hotel_truncate"),
+                    str(OUT / "hotel_windows"), "--group", f"truncate={OUT / 'hotel_truncate'}",
                     "--group", f"windows={OUT / 'hotel_windows'}", "--output", str(comparison)], cwd=REPO,
                    check=True, capture_output=True)
     return {"provenance": PROVENANCE["hotel"].format(repo=repo, commit=commit[:12]), "epochs": epochs,
@@ -350,9 +351,13 @@ def report(data: dict) -> str:
         pair = next(p for p in task["comparison"]["metrics"]["accuracy"]["pairs"])
         lines += ["", f"Paired comparison (`python -m bertft_utils.compare`, same test reviews): {pair['first']} - "
                   f"{pair['second']} = {pair['difference'] * 100:+.2f} accuracy points (95% CI "
-                  f"{pair['ci_low'] * 100:+.2f} to {pair['ci_high'] * 100:+.2f}, p = {pair['p']:.3g}, minimum "
-                  f"detectable difference {pair['minimum_detectable_difference'] * 100:.2f} points): "
-                  f"{pair['verdict']}.", ""]
+                  f"{pair['ci_low'] * 100:+.2f} to {pair['ci_high'] * 100:+.2f}, p = {pair['p']:.3g}, McNemar p = "
+                  f"{pair['mcnemar']['p']:.3g}): {pair['verdict']}."]
+        runs = task["runs"]
+        if runs["truncate"].get("wall_s") and runs["windows"].get("wall_s"):
+            ratio = runs["windows"]["wall_s"] / runs["truncate"]["wall_s"]
+            lines.append(f"The windows run's whole command took {ratio:.1f}x the truncated one's (one run each).")
+        lines.append("")
         lines += [f"Command ({name}): `{entry['command']}`" for name, entry in task["runs"].items()]
         lines.append("")
     return "\n".join(lines)
