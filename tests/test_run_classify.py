@@ -125,6 +125,7 @@ def test_predict_only_with_saved_model_and_unlabelled_file(tiny_models, tmp_path
     assert not (tmp_path / "pred" / "test_results.json").exists()
 
 
+@pytest.mark.slow  # keeps `make test` under 10 minutes; CI runs it in `make test-slow`
 def test_label_names_reach_reports_config_and_a_reloaded_model(tiny_models, tmp_path):
     out = tmp_path / "named"
     run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SAMPLE),
@@ -217,6 +218,7 @@ def test_accelerate_launch_two_cpu_processes(tiny_models, tmp_path):
                                                                      abs=1e-4)  # padding differs
 
 
+@pytest.mark.slow  # keeps `make test` under 10 minutes; CI runs it in `make test-slow`
 def test_a_later_run_on_the_same_train_file_scores_only_records_the_model_never_saw(tiny_models, named_label_csv,
                                                                                     tmp_path):
     """Train with --do_train (with and without --do_eval), then predict on the same --train_file with the model
@@ -563,6 +565,7 @@ def test_multilabel_json_lists_train_with_tuned_thresholds_and_pipeline_and_onnx
         assert set(json.loads(theirs["predicted"])) & clear == set(json.loads(mine["predicted"])) & clear
 
 
+@pytest.mark.slow  # keeps `make test` under 10 minutes; CI runs it in `make test-slow`
 def test_multilabel_delimited_labels_with_a_fixed_threshold_and_pos_weights(tiny_models, tmp_path):
     jsonl, delimited, labels = write_multilabel_files(tmp_path)
     out = tmp_path / "out"
