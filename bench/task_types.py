@@ -234,6 +234,12 @@ def measure(args) -> dict:
     return {"command": measured["command"], "facts": facts, "tasks": tasks}
 
 
+def data_lines(task: dict) -> list[str]:
+    """A section's lines on its data (provenance, files' SHA-256) and on the invocation that measured it."""
+    files = ", ".join(f"{name} {digest[:12]}" for name, digest in task["files"].items())
+    return [f"Data: {task['provenance']}. SHA-256: {files}.", "", measured_line(task), ""]
+
+
 def measured_line(task: dict) -> str:
     """Which bench command measured a task, when, at which commit."""
     measured = task.get("measured")
@@ -250,6 +256,11 @@ def minutes(entry: dict) -> str:
     return ", ".join(part for part in parts if part)
 
 
+def with_interval(test: dict, name: str) -> str:
+    """'85.50 (83.92-86.94)': a test metric x 100 with its 95% interval."""
+    return f"{cell(test[name])} ({cell(test.get(name + '_ci_low'))}-{cell(test.get(name + '_ci_high'))})"
+
+
 def cell(value, scale: float = 100.0) -> str:
     return "" if value is None else f"{value * scale:.2f}"
 
@@ -263,9 +274,7 @@ def report(data: dict) -> str:
     if "goemotions" in tasks:
         task = tasks["goemotions"]
         lines += ["## Multi-label: GoEmotions (28 labels), the embedded MiniLM", "",
-                  f"Data: {task['provenance']}. SHA-256: " + ", ".join(f"{name} {digest[:12]}" for name, digest in
-                                                                        task["files"].items()) + ".", "",
-                  measured_line(task), "",
+                  *data_lines(task),
                   f"Training: {task['epochs']} epochs, batch 32, max length 64, best epoch by validation macro F1; "
                   "thresholds per label tuned on the dev file (highest F1 per label) and stored with the model; the "
                   "same saved model then predicted the test file with one threshold for all labels.", "",
@@ -274,8 +283,7 @@ def report(data: dict) -> str:
         for rate, runs in task["configs"].items():
             for name, entry in runs.items():
                 test = entry["test"]
-                lines.append(f"| {rate} | {name} | {cell(test['test_macro_f1'])} "
-                             f"({cell(test.get('test_macro_f1_ci_low'))}-{cell(test.get('test_macro_f1_ci_high'))}) "
+                lines.append(f"| {rate} | {name} | {with_interval(test, 'test_macro_f1')} "
                              f"| {cell(test['test_f1'])} | {cell(test['test_weighted_f1'])} | "
                              f"{cell(test['test_subset_accuracy'])} | {test['test_hamming_loss']:.4f} | "
                              f"{test['test_label_cardinality']:.3f} / {test['test_predicted_label_cardinality']:.3f} |")
@@ -291,16 +299,12 @@ def report(data: dict) -> str:
         entry = task["runs"]["pairs"]
         test = entry["test"]
         lines += ["## Sentence pairs: MRPC paraphrases, the embedded MiniLM", "",
-                  f"Data: {task['provenance']}. SHA-256: " + ", ".join(f"{name} {digest[:12]}" for name, digest in
-                                                                        task["files"].items()) + ".", "",
-                  measured_line(task), "",
+                  *data_lines(task),
                   f"Training: {task['epochs']} epochs, lr 5e-5, batch 32, max length 128, the two sentences as a "
                   "tokenizer pair; 10% of the training file held out (stratified, seed 42) to choose the epoch by F1; "
                   "scored on Microsoft's test file (1,725 pairs).", "",
                   "| test accuracy | test F1 (paraphrase) | MCC |", "|---:|---:|---:|",
-                  f"| {cell(test['test_accuracy'])} ({cell(test.get('test_accuracy_ci_low'))}-"
-                  f"{cell(test.get('test_accuracy_ci_high'))}) | {cell(test['test_f1'])} "
-                  f"({cell(test.get('test_f1_ci_low'))}-{cell(test.get('test_f1_ci_high'))}) | "
+                  f"| {with_interval(test, 'test_accuracy')} | {with_interval(test, 'test_f1')} | "
                   f"{test['test_mcc']:.4f} |", "",
                   "Published: " + "; ".join(f"{name}: {metric} {value * 100:.1f}" for name, metric, value in
                                              REFERENCES["mrpc"]) + ".", "",
@@ -310,16 +314,12 @@ def report(data: dict) -> str:
         entry = task["runs"]["regression"]
         test = entry["test"]
         lines += ["## Regression over sentence pairs: STS benchmark, the embedded MiniLM", "",
-                  f"Data: {task['provenance']}. SHA-256: " + ", ".join(f"{name} {digest[:12]}" for name, digest in
-                                                                        task["files"].items()) + ".", "",
-                  measured_line(task), "",
+                  *data_lines(task),
                   f"Training: {task['epochs']} epochs, lr 5e-5, batch 32, max length 128, `--do_regression` (one "
                   "output, MSE loss), the two sentences as a tokenizer pair; best epoch by dev Pearson; scored on the "
                   "test file (1,379 pairs).", "",
                   "| test Pearson | test Spearman | RMSE | MAE |", "|---:|---:|---:|---:|",
-                  f"| {cell(test['test_pearson'])} ({cell(test.get('test_pearson_ci_low'))}-"
-                  f"{cell(test.get('test_pearson_ci_high'))}) | {cell(test['test_spearman'])} "
-                  f"({cell(test.get('test_spearman_ci_low'))}-{cell(test.get('test_spearman_ci_high'))}) | "
+                  f"| {with_interval(test, 'test_pearson')} | {with_interval(test, 'test_spearman')} | "
                   f"{test['test_rmse']:.3f} | {test['test_mae']:.3f} |", "",
                   "Published (x 100): " + "; ".join(f"{name}: {metric} {value * 100:.1f}" for name, metric, value in
                                                      REFERENCES["stsb"]) + ".", "",
@@ -327,11 +327,9 @@ def report(data: dict) -> str:
     if "hotel" in tasks:
         task = tasks["hotel"]
         lines += ["## Long texts: truncated or read as windows (ChnSentiCorp hotel reviews), the embedded MiniLM", "",
-                  f"Data: {task['provenance']}. SHA-256: " + ", ".join(f"{name} {digest[:12]}" for name, digest in
-                                                                        task["files"].items()) + ". "
-                  f"Line(s) {task['empty_review_lines']} hold an empty review, which run_classify.py refuses "
-                  "(naming the line): the bench reads a copy without them.", "",
-                  measured_line(task), "",
+                  *data_lines(task),
+                  f"Line(s) {task['empty_review_lines']} of the file hold an empty review, which run_classify.py "
+                  "refuses (naming the line): the bench reads a copy without them.", "",
                   f"Training: {task['epochs']} epochs, lr 1e-4 with the characters MiniLM lacks added "
                   "(`--add_unk_chars`, their embeddings at 2e-3, as results/msra.md), batch 32, max length 128 "
                   "tokens, a seeded (42) "
@@ -343,8 +341,7 @@ def report(data: dict) -> str:
                   "(min) |", "|---|---:|---:|---:|---:|---:|"]
         for strategy, entry in task["runs"].items():
             test = entry["test"]
-            lines.append(f"| {strategy} | {cell(test['test_accuracy'])} ({cell(test.get('test_accuracy_ci_low'))}-"
-                         f"{cell(test.get('test_accuracy_ci_high'))}) | {cell(test['test_f1'])} | "
+            lines.append(f"| {strategy} | {with_interval(test, 'test_accuracy')} | {cell(test['test_f1'])} | "
                          f"{cell(entry['long_accuracy'])} (of {entry['long_test_reviews']}) | "
                          f"{cell(entry['short_accuracy'])} (of {entry['test_reviews'] - entry['long_test_reviews']}) "
                          f"| {entry['wall_s'] / 60:.1f} |" if entry.get("wall_s") else f"| {strategy} | ... |")

@@ -16,6 +16,15 @@ from bertft_utils.errors import UsageError
 logger = logging.getLogger(__name__)
 
 
+def given_weights(given: dict, label_list: list[str]) -> dict[str, float]:
+    """--class_weights as a JSON object {label: weight}: every label's weight (1.0 when left out); a label the data
+    does not have is an error."""
+    unknown = sorted(set(given) - set(label_list))
+    if unknown:
+        raise UsageError(f"--class_weights names labels the data does not have: {unknown}; labels: {label_list}.")
+    return {label: float(given.get(label, 1.0)) for label in label_list}
+
+
 def class_weights(spec: str, label_list: list[str], train_counts: Counter | None) -> dict[str, float]:
     """Each label's weight: 'balanced' (scikit-learn's n_samples / (n_classes * count) over the training split; a
     label without training examples keeps 1.0) or a JSON object {label: weight} (text or file; labels left out
@@ -29,11 +38,7 @@ def class_weights(spec: str, label_list: list[str], train_counts: Counter | None
         computed = compute_class_weight("balanced", classes=np.array(seen), y=labels)
         weights = {label: 1.0 for label in label_list} | dict(zip(seen, map(float, computed), strict=True))
     else:
-        unknown = sorted(set(given) - set(label_list))
-        if unknown:
-            raise UsageError(f"--class_weights names labels the data does not have: {unknown}; labels: "
-                             f"{label_list}.")
-        weights = {label: float(given.get(label, 1.0)) for label in label_list}
+        weights = given_weights(given, label_list)
     logger.info("Class weights in the loss: %s.", {label: round(w, 4) for label, w in weights.items()})
     return weights
 
@@ -68,11 +73,7 @@ def label_pos_weights(spec: str, label_list: list[str], train_counts: Counter | 
         weights = {label: (train_records - train_counts[label]) / train_counts[label] if train_counts.get(label)
                    else 1.0 for label in label_list}
     else:
-        unknown = sorted(set(given) - set(label_list))
-        if unknown:
-            raise UsageError(f"--class_weights names labels the data does not have: {unknown}; labels: "
-                             f"{label_list}.")
-        weights = {label: float(given.get(label, 1.0)) for label in label_list}
+        weights = given_weights(given, label_list)
     logger.info("Positive weights per label in the loss: %s.", {label: round(w, 4) for label, w in weights.items()})
     return weights
 
