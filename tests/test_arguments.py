@@ -131,6 +131,14 @@ def test_hf_flags_we_take_keep_their_meaning(tmp_path):
                                                                            "name classes."),
     ("run_classify.py", ["--class_weights", "[1, 2]"], "--class_weights must be 'balanced' or a JSON object"),
     ("run_ner.py", ["--output_format", "brat"], "--output_format must be 'tags' or 'spans', got 'brat'."),
+    ("run_classify.py", ["--multilabel_threshold", "1.5"], "--multilabel_threshold must be a probability in (0, 1), "
+                                                           "got 1.5."),
+    ("run_classify.py", ["--label_delimiter", ""], "--label_delimiter must not be empty (e.g. ',')."),
+    ("run_classify.py", ["--do_regression", "--label_delimiter", ","], "--do_regression reads one number per record: "
+                                                                       "--label_delimiter and --multilabel_threshold "
+                                                                       "are for multi-label classification."),
+    ("run_classify.py", ["--column_names", "text,,id"], "--column_names must name every column, comma-separated; got "
+                                                        "'text,,id'."),
 ])
 def test_new_options_refuse_bad_values_saying_what_is_allowed(script, flags, message, tmp_path):
     from bertft_utils.errors import UsageError
@@ -159,3 +167,20 @@ def test_windows_refuse_sentence_pairs_and_the_reproduction_refuses_a_bad_budget
                              text=True, env={**os.environ, "HP_TRIALS": "ten"})
     assert refused.returncode == 2
     assert "HP_TRIALS must be a number of trials (0: no search), got 'ten'" in refused.stderr
+
+
+def test_a_multilabel_task_refuses_a_positive_label():
+    from types import SimpleNamespace
+
+    from transformers import BertConfig
+
+    from bertft_utils.errors import UsageError
+    from bertft_utils.tasks.classify import classify_task
+
+    data = SimpleNamespace(data_format=None, tsv_quoting=False, text_column_name="text", label_column_name="labels",
+                           rename_labels=None, positive_label="joy", text_pair_column_name=None,
+                           text_column_delimiter=" ", regex_transformations=None, label_delimiter=",",
+                           train_file=None, validation_file=None, test_file=None)
+    with pytest.raises(UsageError, match=r"^--positive_label names the positive class of a two-class task; a "
+                                         r"multi-label task scores every label\.$"):
+        classify_task(data).configure(BertConfig())
