@@ -86,6 +86,13 @@ def test_msra_sample_full_length_predictions(architecture, tiny_models, tmp_path
     assert f"micro F1 {test['test_f1']:.4f} (95% CI " in (out / "test_entity_report.txt").read_text()
     eval_results = json.loads((out / "eval_results.json").read_text())
     assert "eval_f1" in eval_results and eval_results["eval_samples"] == 80
+    # nervaluate's schemes beside seqeval's: strict is seqeval's figure, the others count partial matches
+    assert test["test_strict_f1"] == pytest.approx(test["test_f1"])
+    assert test["test_partial_f1"] >= test["test_exact_f1"] >= test["test_strict_f1"]
+    assert test["test_correct_entities"] == test["test_strict_correct"]
+    assert "Partial matches (SemEval-2013 task 9" in (out / "test_entity_report.txt").read_text()
+    errors = json.loads((out / "test_entity_errors.json").read_text())
+    assert errors["errors_per_gold_type"]["overall"]["gold"] == sum(1 for s in gold for t in s if t.startswith("B-"))
 
 
 def test_learnable_data_long_sentence_raw_text_and_pipeline(tiny_models, tmp_path):

@@ -63,13 +63,18 @@ def write_span_predictions(token_file: TokenFile, predictions: list[list[str]], 
 
 
 def write_entity_report(metrics: dict, output_dir: str, prefix: str) -> None:
-    """`<prefix>_entity_report.txt` (precision recall f1-score support per type) and `<prefix>_entities.json`."""
+    """`<prefix>_entity_report.txt` (precision recall f1-score support per type, then the partial-match schemes and
+    the error table), `<prefix>_entities.json` and `<prefix>_entity_errors.json` (nervaluate's schemes overall and
+    per type, the error kinds per gold type)."""
     with open(os.path.join(output_dir, f"{prefix}_entity_report.txt"), "w", encoding="utf-8") as handle:
         handle.write(metrics["report_text"])
     announce(os.path.join(output_dir, f"{prefix}_entity_report.txt"))
     with open(os.path.join(output_dir, f"{prefix}_entities.json"), "w", encoding="utf-8") as handle:
         json.dump(metrics["per_type"], handle, indent=2, ensure_ascii=False)
     announce(os.path.join(output_dir, f"{prefix}_entities.json"))
+    if "partial_match" in metrics:
+        write_json(os.path.join(output_dir, f"{prefix}_entity_errors.json"),
+                   {"partial_match": metrics["partial_match"], "errors_per_gold_type": metrics["entity_errors"]})
 
 
 def _write_prediction_rows(split, header: list[str], cells, output_dir: str) -> str:

@@ -24,6 +24,7 @@ from bertft_utils.data.tags import (
     validate_tags,
 )
 from bertft_utils.errors import UsageError
+from bertft_utils.evaluation.entity_errors import entity_error_scores
 from bertft_utils.evaluation.metrics import entity_scores
 from bertft_utils.evaluation.prediction_files import (
     write_entity_report,
@@ -224,7 +225,9 @@ class NerTask:
             write_span_predictions(records, outputs, os.path.join(output_dir, spans_name))
         if records.sentences[0].tags is None:
             return {}
-        metrics = score(records.sentences, outputs, self.strict_scheme(tag_report), bootstrap)
+        strict_scheme = self.strict_scheme(tag_report)
+        metrics = score(records.sentences, outputs, strict_scheme, bootstrap)
+        metrics.update(entity_error_scores(*scoring_tags(records.sentences, outputs), strict_scheme))
         illegal = count_illegal(outputs, head.scheme)
         metrics["decoding"] = head.decoding
         metrics["illegal_predicted_transitions"] = illegal.illegal
@@ -234,6 +237,7 @@ class NerTask:
                                    f"decoding: {head.decoding}), in {illegal.sentences_with_illegal} "
                                    "sentences.\n") + "".join(f"{note}\n" for note in [*interval_note(metrics, shown),
                                                                                       *notes])
+        metrics["report_text"] += metrics.pop("partial_match_text")
         metrics["samples"] = len(records)
         metrics["tokens"] = sum(len(t) for t in outputs)
         metrics["runtime"] = timing.get("test_runtime")
@@ -301,9 +305,13 @@ def score(sentences: list[TaggedSentence], predictions: list[list[str]], strict_
           bootstrap: Bootstrap | None = None) -> dict:
     """Entity-level metrics on full-length sentences (BMES `M-` counted as `I-`), with confidence intervals when a
     `bootstrap` is given."""
-    gold = [[to_scoring_tag(t) for t in s.tags] for s in sentences]
-    pred = [[to_scoring_tag(t) for t in p] for p in predictions]
-    return entity_scores(gold, pred, strict_scheme, bootstrap)
+    return entity_scores(*scoring_tags(sentences, predictions), strict_scheme, bootstrap)
+
+
+def scoring_tags(sentences: list[TaggedSentence], predictions: list[list[str]]) -> tuple[list, list]:
+    """Gold and predicted tags as scored (BMES `M-` counted as `I-`)."""
+    return ([[to_scoring_tag(t) for t in s.tags] for s in sentences],
+            [[to_scoring_tag(t) for t in p] for p in predictions])
 
 
 def entity_types(metrics: dict) -> list[str]:
