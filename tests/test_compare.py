@@ -150,8 +150,12 @@ def test_each_refusal_names_the_folder_or_line_and_what_to_do(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "predictions.txt").write_text("中\tB-LOC\tB-LOC\n国\tI-LOC\n", encoding="utf-8")  # raw text: no gold
-    with pytest.raises(UsageError, match=r"predictions.txt, line 2: expected a token, its gold tag and the predicted "
-                                         r"tag"):
+    with pytest.raises(UsageError, match=r"predictions.txt, line 2: 2 columns where the lines before had three or "
+                                         r"more: expected, on every line, a token, its gold tag and the predicted tag"):
+        load_run(raw)
+    (raw / "predictions.txt").write_text("中\tB-LOC\n国\tI-LOC\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"raw/predictions.txt has no gold tags: a comparison needs predictions of a "
+                                         r"labelled test file\.$"):
         load_run(raw)
     regression = tmp_path / "regression"
     regression.mkdir()
@@ -182,3 +186,16 @@ def test_ner_runs_are_compared_on_their_sentences(tmp_path):
     assert result["kind"] == "ner" and result["items"] == 40
     pair = result["metrics"]["f1"]["pairs"][0]
     assert pair["difference"] == 1.0 and pair["verdict"] == "a > b"
+
+
+def test_ner_runs_on_json_token_files_are_read_from_their_json_records(tmp_path):
+    """run_ner.py writes JSON records to predictions.txt for JSON-lines/csv token input; compare reads them."""
+    folder = tmp_path / "json_run"
+    folder.mkdir()
+    records = [{"line": 1, "tokens": ["北", "京"], "predicted_tags": ["B-LOC", "I-LOC"], "tags": ["B-LOC", "I-LOC"]},
+               {"line": 2, "tokens": ["张"], "predicted_tags": ["O"], "tags": ["B-PER"]}]
+    (folder / "predictions.txt").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                                            encoding="utf-8")
+    run = load_run(folder)
+    assert (run.kind, run.items, run.gold, run.predicted) == (
+        "ner", [("北", "京"), ("张",)], [["B-LOC", "I-LOC"], ["B-PER"]], [["B-LOC", "I-LOC"], ["O"]])

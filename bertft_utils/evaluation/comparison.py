@@ -17,7 +17,6 @@ Bootstrap p-value: two-sided, of the resampled differences centred on the observ
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import os
@@ -30,6 +29,7 @@ import numpy as np
 from scipy import stats
 
 from bertft_utils.errors import UsageError
+from bertft_utils.evaluation.prediction_files import read_prediction_rows, read_tagged_predictions
 from bertft_utils.evaluation.uncertainty import (
     Bootstrap,
     entity_counts,
@@ -64,8 +64,7 @@ def load_run(folder: str | Path) -> RunPredictions:
     results_path = folder / "test_results.json"
     results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() else {}
     if (folder / "predictions.tsv").is_file():
-        with open(folder / "predictions.tsv", encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
+        rows = read_prediction_rows(folder / "predictions.tsv")
         if rows and "predicted_probabilities" in rows[0]:
             raise UsageError(f"{folder / 'predictions.tsv'} holds a multi-label classifier's label sets: compare "
                              "tells single-label classifiers and taggers apart (test_results.json gives each "
@@ -80,35 +79,16 @@ def load_run(folder: str | Path) -> RunPredictions:
                              [r["gold"] for r in rows], [r["predicted"] for r in rows],
                              results.get("test_positive_label"))
     elif (folder / "predictions.txt").is_file():
-        tokens, gold, predicted = _tagged_sentences(folder / "predictions.txt")
-        run = RunPredictions(folder, "ner", tokens, gold, predicted)
+        tagged = read_tagged_predictions(folder / "predictions.txt")
+        if tagged.gold is None:
+            raise UsageError(f"{folder / 'predictions.txt'} has no gold tags: a comparison needs predictions of a "
+                             "labelled test file.")
+        run = RunPredictions(folder, "ner", [tuple(t) for t in tagged.tokens], tagged.gold, tagged.predicted)
     else:
         raise UsageError(f"{folder} holds no predictions.tsv or predictions.txt: give the --output_dir of a run with "
                          "--do_predict on a labelled test file.")
     run.metrics = _metric_counts(run)
     return run
-
-
-def _tagged_sentences(path: Path) -> tuple[list, list, list]:
-    """Sentences of a predictions.txt written for a labelled CoNLL-style test file: token, gold and predicted tag
-    (the last two columns) per line, a blank line between sentences."""
-    tokens, gold, predicted = [], [], []
-    current: tuple[list, list, list] = ([], [], [])
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields or fields[0] == "-DOCSTART-":
-                if current[0]:
-                    tokens.append(tuple(current[0])), gold.append(current[1]), predicted.append(current[2])
-                current = ([], [], [])
-                continue
-            if len(fields) < 3:
-                raise UsageError(f"{path}, line {number}: expected a token, its gold tag and the predicted tag; a "
-                                 "comparison needs predictions of a labelled test file.")
-            current[0].append(fields[0]), current[1].append(fields[-2]), current[2].append(fields[-1])
-    if current[0]:
-        tokens.append(tuple(current[0])), gold.append(current[1]), predicted.append(current[2])
-    return tokens, gold, predicted
 
 
 def _metric_counts(run: RunPredictions) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]]:

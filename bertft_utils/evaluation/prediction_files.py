@@ -13,6 +13,7 @@ import numpy as np
 
 from bertft_utils.data.readers import TokenFile
 from bertft_utils.data.readers.spans import SPAN_FORMAT, spans_from_tags
+from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.plots import plot_confusion_matrix
 from bertft_utils.evaluation.reports import format_classification_report
 from bertft_utils.files import announce, write_json, write_text
@@ -45,6 +46,68 @@ def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]]
                     record["tags"] = sentence.tags
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return announce(path)
+
+
+@dataclasses.dataclass
+class TaggedPredictions:
+    """The sentences of a predictions.txt: tokens, gold tags (None for unlabelled input) and predicted tags."""
+
+    tokens: list[list[str]]
+    gold: list[list[str]] | None
+    predicted: list[list[str]]
+
+
+def read_tagged_predictions(path: str | os.PathLike) -> TaggedPredictions:
+    """A predictions.txt as write_tagged_predictions writes it: CoNLL-style lines (token, other columns, gold tag,
+    predicted tag; or token and predicted tag for unlabelled input; blank line or -DOCSTART- between sentences) or
+    JSON records (`tokens`, `tags`, `predicted_tags`)."""
+    tokens: list[list[str]] = []
+    gold: list[list[str]] = []
+    predicted: list[list[str]] = []
+    labelled: set[bool] = set()
+    current: tuple[list, list, list] = ([], [], [])
+
+    def close() -> None:
+        if current[0]:
+            tokens.append(current[0]), gold.append(current[1]), predicted.append(current[2])
+
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.startswith("{"):
+                try:
+                    record = json.loads(line)
+                    tokens.append(record["tokens"]), predicted.append(record["predicted_tags"])
+                except (ValueError, KeyError) as error:
+                    raise UsageError(f"{path}, line {number}: not a prediction record ({error}); expected JSON with "
+                                     "`tokens` and `predicted_tags` as run_ner.py writes it.") from None
+                gold.append(record.get("tags")), labelled.add("tags" in record)
+                continue
+            fields = line.split()
+            if not fields or fields[0] == "-DOCSTART-":
+                close()
+                current = ([], [], [])
+                continue
+            if len(fields) < 2:
+                raise UsageError(f"{path}, line {number}: expected a token and its predicted tag (a labelled file: "
+                                 "the gold tag before it); give a predictions.txt that run_ner.py wrote.")
+            if labelled and (len(fields) >= 3) not in labelled:
+                raise UsageError(f"{path}, line {number}: {len(fields)} columns where the lines before had "
+                                 f"{'two' if len(fields) >= 3 else 'three or more'}: expected, on every line, a token, "
+                                 "its gold tag and the predicted tag (or, for unlabelled input, a token and the "
+                                 "predicted tag); give a predictions.txt that run_ner.py wrote.")
+            labelled.add(len(fields) >= 3)
+            current[0].append(fields[0]), current[1].append(fields[-2]), current[2].append(fields[-1])
+    close()
+    if len(labelled) > 1:
+        raise UsageError(f"{path}: some sentences have gold tags and some do not; give a predictions.txt that "
+                         "run_ner.py wrote.")
+    return TaggedPredictions(tokens, gold if labelled == {True} else None, predicted)
+
+
+def read_prediction_rows(path: str | os.PathLike) -> list[dict[str, str]]:
+    """The rows of a predictions.tsv (classification, multi-label, regression, QA), as dicts by column name."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
 
 
 def write_span_predictions(token_file: TokenFile, predictions: list[list[str]], path: str) -> str:
