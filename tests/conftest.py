@@ -111,3 +111,12 @@ def run_script(script: str, *args: str, launcher: list[str] | None = None, timeo
         raise AssertionError(f"{script} failed ({process.returncode}):\n{process.stdout[-4000:]}\n"
                              f"{process.stderr[-6000:]}")
     return process
+
+
+def report_items(out: Path) -> list[dict]:
+    """The items report.html shows (its embedded data block), as the page's script reads them."""
+    import json
+
+    html = (out / "report.html").read_text(encoding="utf-8")
+    start = html.index('<script id="data" type="application/json">') + len('<script id="data" type="application/json">')
+    return json.loads(html[start:html.index("</script>", start)])["items"]

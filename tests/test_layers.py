@@ -10,7 +10,7 @@ import bertft_utils
 PACKAGE = pathlib.Path(bertft_utils.__file__).parent
 # Lowest first. `errors` and `files` are the small shared modules at the top level of the package.
 FLOORS = ["errors", "files", "config", "data", "runtime", "modeling", "evaluation", "training", "publishing", "tasks"]
-ENTRY_POINTS = ["compare"]  # `python -m bertft_utils.<name>` command lines: above every floor
+ENTRY_POINTS = ["compare", "report_html"]  # `python -m bertft_utils.<name>` command lines: above every floor
 
 
 def group_of(module: str) -> str:

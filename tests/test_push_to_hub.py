@@ -36,7 +36,8 @@ def push(script: str, hub: LocalHub, tmp_path: Path, *args: str) -> subprocess.C
 
 def published_files(out: Path) -> dict[str, bytes]:
     """What should be on the Hub: the output folder less checkpoints and the files that hold the data's texts."""
-    private = {"predictions.tsv", "predictions.txt", "text_predictions.txt", "answers.tsv", "data_report.json"}
+    private = {"predictions.tsv", "predictions.txt", "text_predictions.txt", "answers.tsv", "report.html",
+               "data_report.json"}
     return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()
             and not p.relative_to(out).parts[0].startswith(("checkpoint-", "_")) and p.name not in private}
 
@@ -128,7 +129,9 @@ def test_every_file_written_with_the_data_texts_is_kept_back():
     from bertft_utils.publishing.hub import DATA_TEXT_FILES
 
     for name in ("predictions.tsv", "predictions.txt", "text_predictions.txt", "predictions_spans.json",
-                 "text_predictions_spans.json", "answers.tsv", "data_report.json", "run.log"):
+                 "text_predictions_spans.json", "answers.tsv", "report.html", "comparison_report.html",
+                 "data_report.json", "run.log"):
         assert any(fnmatch(name, pattern) for pattern in DATA_TEXT_FILES), name
-    for name in ("model.safetensors", "config.json", "README.md", "test_results.json", "tokenizer.json"):
+    for name in ("model.safetensors", "config.json", "README.md", "test_results.json", "tokenizer.json",
+                 "test_report.txt"):
         assert not any(fnmatch(name, pattern) for pattern in DATA_TEXT_FILES), name

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ARCHITECTURES, DATA, free_port, run_script
+from conftest import ARCHITECTURES, DATA, free_port, report_items, run_script
 
 SAMPLE = DATA / "sarcasm_headlines_sample.jsonl"
 FAST = ["--num_train_epochs", "2", "--learning_rate", "1e-3", "--per_device_train_batch_size", "16",
@@ -61,6 +61,9 @@ def test_train_eval_predict_and_reload_with_pipeline(architecture, tiny_models, 
     test = json.loads((out / "test_results.json").read_text())
     correct = sum(p["gold"] == p["predicted"] for p in predictions)
     assert test["test_accuracy"] == pytest.approx(correct / 40)
+    items = report_items(out)  # report.html: every test headline, the errors first
+    assert len(items) == 40 and [item["ok"] for item in items] == sorted(item["ok"] for item in items)
+    assert sum(item["ok"] for item in items) == correct
     # neither label is 1/true/yes: the positive class is the rarer training label, named, never the one sorting second
     kinds = [row["kind"] for row in csv.DictReader(named_label_csv.open(encoding="utf-8"))]
     train_kinds = [kinds[i] for i in split["train"]]

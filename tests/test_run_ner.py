@@ -5,7 +5,7 @@ import random
 import sys
 
 import pytest
-from conftest import ARCHITECTURES, DATA, REPO, free_port, run_script
+from conftest import ARCHITECTURES, DATA, REPO, free_port, report_items, run_script
 from seqeval.metrics import f1_score
 
 TRAIN = DATA / "msra_ner_train_sample.txt"
@@ -91,6 +91,9 @@ def test_msra_sample_full_length_predictions(architecture, tiny_models, tmp_path
     assert test["test_partial_f1"] >= test["test_exact_f1"] >= test["test_strict_f1"]
     assert test["test_correct_entities"] == test["test_strict_correct"]
     assert "Partial matches (SemEval-2013 task 9" in (out / "test_entity_report.txt").read_text()
+    items = report_items(out)  # report.html: every test sentence, those with errors first
+    assert len(items) == len(gold) and sorted(item["n"] for item in items) == list(range(1, len(gold) + 1))
+    assert [item["e"] for item in items] == sorted((item["e"] for item in items), reverse=True)
     errors = json.loads((out / "test_entity_errors.json").read_text())
     assert errors["errors_per_gold_type"]["overall"]["gold"] == sum(1 for s in gold for t in s if t.startswith("B-"))
 

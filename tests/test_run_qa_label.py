@@ -4,7 +4,7 @@ import csv
 import json
 
 import pytest
-from conftest import DATA, run_script
+from conftest import DATA, report_items, run_script
 
 SAMPLE = DATA / "taipei_qa_sample.txt"
 FAST = ["--learning_rate", "2e-3", "--per_device_train_batch_size", "32", "--per_device_eval_batch_size", "64",
@@ -34,6 +34,8 @@ def test_train_predict_answer_and_reload(architecture, tiny_models, tmp_path):
     split = json.loads((out / "split_ids.json").read_text())
     assert len(rows) == split["sizes"]["test"] == test["test_samples"]
     assert test["test_accuracy"] == pytest.approx(sum(r["gold"] == r["predicted"] for r in rows) / len(rows))
+    items = report_items(out)  # report.html: each wrong answer with the five best answers
+    assert len(items) == len(rows) and all(len(item["top"]) == 5 for item in items if not item["ok"])
     in_top3 = sum(r["gold"] in (r["predicted"], r["top2_label"], r["top3_label"]) for r in rows)
     assert test["test_top3_accuracy"] == pytest.approx(in_top3 / len(rows))
     assert not rows[0]["text"].startswith("問題：")  # predictions show the question, not its prompt

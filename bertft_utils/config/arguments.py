@@ -249,8 +249,15 @@ class BertftTrainingArguments(TrainingArguments):
         default=False,
         metadata={**affects(OUTPUT),
                   "help": "With --push_to_hub, also publish the files that hold the data's texts (predictions.tsv, "
-                  "predictions.txt, text_predictions.txt, answers.tsv, data_report.json, logs). Off by default, so "
-                  "that a private test set never becomes public by accident."},
+                  "predictions.txt, text_predictions.txt, answers.tsv, report.html, data_report.json, logs). Off by "
+                  "default, so that a private test set never becomes public by accident."},
+    )
+    html_report: bool = field(
+        default=True,
+        metadata={**affects(OUTPUT),
+                  "help": "With --do_predict, write report.html: every test item in the browser, errors first, with "
+                  "filters and search (python -m bertft_utils.report_html OUTPUT_DIR builds it again later). "
+                  "Pass --html_report false to skip it."},
     )
     card_example: str | None = field(
         default=None,

@@ -10,6 +10,7 @@ from transformers import TrainingArguments
 from transformers import trainer as transformers_trainer
 
 from bertft_utils.config.arguments import EMBEDDED_MODEL_ALIAS, ModelArguments
+from bertft_utils.evaluation.html_report import has_test_predictions, write_run_report
 from bertft_utils.evaluation.plots import plot_learning_curve
 from bertft_utils.files import announce
 from bertft_utils.publishing.model_card import ModelCardFacts, write_model_card
@@ -22,7 +23,7 @@ EMBEDDED_MODEL_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Files that hold the data's texts: never pushed to the Hub unless --push_data_files (a private test set must not
 # become public by accident).
 DATA_TEXT_FILES = ("predictions.tsv", "predictions.txt", "text_predictions.txt", "*predictions_spans.json",
-                   "answers.tsv", "data_report.json", "*.log")
+                   "answers.tsv", "*report.html", "data_report.json", "*.log")
 
 
 @contextlib.contextmanager
@@ -93,10 +94,13 @@ def finetuned_from(model_args: ModelArguments) -> str:
 
 def finish(trainer: PublishingTrainer, training_args: TrainingArguments, card: ModelCardFacts,
            curve_metric: str) -> None:
-    """Learning-curve plot, then (after training) the model card and, with --push_to_hub, the push."""
+    """Learning-curve plot, report.html (with --do_predict), then (after training) the model card and, with
+    --push_to_hub, the push."""
     if trainer.is_world_process_zero():
         plot_learning_curve(trainer.state.log_history, os.path.join(training_args.output_dir, "learning_curve.png"),
                             curve_metric)
+        if training_args.do_predict and training_args.html_report and has_test_predictions(training_args.output_dir):
+            write_run_report(training_args.output_dir)
     trainer.card = card
     if not training_args.do_train:
         return
