@@ -45,8 +45,9 @@ def run_smoke() -> None:
     facts = {**machine_facts(), "command": "bench/reproduction_smoke.py (scripts/reproduce_report.sh --smoke, "
              "DATA_DIR=../shared/data, tiny look-alikes of the nine checkpoints)"}
     (RESULTS / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-    for path in [*out.glob("*/*/seed*/*"), *out.glob("*/comparison.json"), *out.glob("*/*/seed*/hp_search/*")]:
-        if path.name in KEPT or path.name in ("comparison.json", "best_config.json"):
+    for path in [*out.glob("*/*/seed*/*"), *out.glob("*/comparison.json"), *out.glob("*/comparison_report.html"),
+                 *out.glob("*/*/seed*/hp_search/*")]:
+        if path.name in KEPT or path.name in ("comparison.json", "comparison_report.html", "best_config.json"):
             target = RESULTS / path.relative_to(out)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, target)

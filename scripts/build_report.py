@@ -6,8 +6,9 @@
 Reads only what the runs wrote: `<task>/<model-slug>/seed<k>/run_done.json` (model, seed, Hub repo),
 `test_results.json` (with each score's 95% confidence interval), `test_entities.json` (NER), `answers.tsv` (Taipei
 QA) and the prediction files, from which the models of a task are compared (bertft_utils.evaluation.comparison:
-paired bootstrap over the test items and the seeds, Holm-corrected; saved as `<task>/comparison.json` and reused).
-Several seeds give mean ± std.
+paired bootstrap over the test items and the seeds, Holm-corrected; saved as `<task>/comparison.json` and reused)
+and shown item by item (`<task>/comparison_report.html`: each model's first seed, the items where they disagree
+first; written once from the prediction files and linked from REPORT.md). Several seeds give mean ± std.
 The original report's figures come from `scripts/original_report.json` (a copy of
 `../shared/data/original_report/original_report.json`: every number of the report, typed from its text).
 """
@@ -26,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from bertft_utils.errors import UsageError  # noqa: E402
 from bertft_utils.evaluation.comparison import compare, load_run  # noqa: E402
+from bertft_utils.evaluation.html_report import COMPARISON_FILE, write_comparison_report  # noqa: E402
 from bertft_utils.evaluation.plots import plot_model_comparison  # noqa: E402
 from bertft_utils.evaluation.uncertainty import Bootstrap  # noqa: E402
 
@@ -73,6 +75,21 @@ def comparison(out: Path, task: str, models: dict[str, list[dict]]) -> dict | No
                         for name, folders in result["groups"].items()}
     path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return result
+
+
+def disagreement_page(out: Path, task: str, models: dict[str, list[dict]]) -> list[str]:
+    """The link to `<task>/comparison_report.html` (each model's first seed side by side, disagreements first),
+    written from the runs' prediction files unless already there; nothing when it cannot be written."""
+    path = out / task / COMPARISON_FILE
+    if not path.is_file() and len(models) >= 2:
+        try:
+            write_comparison_report([runs[0]["folder"] for runs in models.values()], path)
+        except UsageError as error:
+            print(f"[{task}] no comparison page: {error}", file=sys.stderr)
+    if not path.is_file():
+        return []
+    return [f"Where the models disagree, test item by test item (each model's first seed; the page holds the test "
+            f"data's texts): [{task}/{COMPARISON_FILE}]({task}/{COMPARISON_FILE}).", ""]
 
 
 def count(n: float) -> str:
@@ -420,6 +437,7 @@ def build_report(out: Path, original_file: Path) -> Path:
         section, chart = SECTIONS[task](runs[task], original[task])
         lines += [f"## {title}", "", *section, "",
                   *comparison_section(comparison(out, task, runs[task]), task, original[task]["conclusion"]),
+                  *disagreement_page(out, task, runs[task]),
                   *leakage_section(task, runs[task]), *tuning_section(runs[task]), *cost_section(runs[task]),
                   f"![{task}]({task}.png)", ""]
         plot_model_comparison(chart, out / f"{task}.png", CHART_METRIC[task], title)

@@ -173,3 +173,24 @@ def test_comparison_page_in_chromium_shows_each_runs_prediction(browser, tmp_pat
     shown = visible_items(browser)
     assert len(shown) == 1 and "sentence 1" in shown[0].text and "✓ roberta" in shown[0].text
     browser.save_screenshot(str(artifact("comparison_report.png", tmp_path)))
+
+
+def test_multilabel_regression_and_unlabelled_pages(tmp_path):
+    multilabel = tmp_path / "multilabel"
+    multilabel.mkdir()
+    (multilabel / "predictions.tsv").write_text(
+        "file\tline\ttext\tgold\tpredicted\tpredicted_probabilities\tprobabilities\n"
+        't.tsv\t1\tfine\t["joy"]\t["joy"]\t{}\t{}\n'
+        't.tsv\t2\tsad and angry\t["anger", "sadness"]\t["joy"]\t{}\t{}\n', encoding="utf-8")
+    page = run_page(multilabel)
+    assert page["kind"] == "multilabel" and [item["w"] for item in page["items"]] == [3, 0]
+    assert page["per_label"][1] == ["joy", "0.5000", "1.0000", "0.6667", 1]
+    regression = tmp_path / "regression"
+    regression.mkdir()
+    (regression / "predictions.tsv").write_text("file\tline\ttext\tgold\tpredicted\nt.tsv\t1\ta\t1.0\t1.5\n"
+                                                "t.tsv\t2\tb\t4.0\t2.0\n", encoding="utf-8")
+    assert [item["d"] for item in run_page(regression)["items"]] == [2.0, 0.5]  # the largest errors first
+    raw = ner_run(tmp_path / "raw", "北\tB-LOC\n京\tI-LOC\n\n")
+    page = run_page(raw)
+    assert page["labelled"] is False and page["items"][0]["g"] is None and "per_type" not in page
+    assert page["items"][0]["p"] == [["LOC", 0, 2, ""]]

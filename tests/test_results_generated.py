@@ -25,6 +25,7 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("mutation.py", "", ["mutation.md"]),
     ("significance.py", "", ["significance.md"]),
     ("task_types.py", "", ["task_types.md"]),
+    ("report_pages.py", "", ["report_pages.md"]),
     ("ner_memory.py", "", ["ner_memory.md"]),
     ("ner_onnx.py", "", ["ner_onnx.md"]),
     ("ner_decoding.py", "", ["ner_decoding.md"]),

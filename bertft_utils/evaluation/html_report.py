@@ -297,8 +297,7 @@ def comparison_page(folders: list[str | Path]) -> dict:
     return {"kind": f"{first.kind if first.kind == 'ner' else 'classification'}-comparison", "unit": unit,
             "labelled": True, "models": names, "items": items, "filters": filters,
             "title": f"{len(runs)} runs on one test file", "model_accuracy": accuracy,
-            "disagreements": sum(item["d"] for item in items), "headline": [], "curve": None,
-            "folders": [str(folder) for folder in folders]}
+            "disagreements": sum(item["d"] for item in items), "headline": [], "curve": None}
 
 
 def render(page: dict) -> str:

@@ -36,5 +36,6 @@ def timed_load(driver, path: str | Path) -> dict:
     items (window.bertftRenderMs)."""
     started = time.perf_counter()
     errors = load(driver, path)
+    driver.execute_script("return document.body.offsetHeight")  # laid out
     return {"load_s": time.perf_counter() - started, "render_s": driver.execute_script("return window.bertftRenderMs")
             / 1000, "console_errors": errors}
