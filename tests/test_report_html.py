@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,11 @@ def test_multilabel_regression_and_unlabelled_pages(tmp_path):
     page = run_page(raw)
     assert page["labelled"] is False and page["items"][0]["g"] is None and "per_type" not in page
     assert page["items"][0]["p"] == [["LOC", 0, 2, ""]]
+
+
+def test_ner_page_reads_bmes_middle_tags_as_the_scores_do(tmp_path):
+    folder = ner_run(tmp_path / "bmes", "王\tB-PER\tB-PER\n小\tM-PER\tM-PER\n明\tE-PER\tE-PER\n\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # seqeval warns of a tag it does not know ("M-PER seems not to be NE tag")
+        page = run_page(folder)
+    assert page["items"][0]["g"] == [["PER", 0, 3, "correct"]] and page["per_type"][0][3] == "1.0000"

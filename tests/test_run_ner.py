@@ -239,6 +239,7 @@ def test_zero_token_characters_get_predictions(tiny_models, tmp_path):
     token_lines = [line for line in lines if line]
     assert len(token_lines) == 120 and all(line.count("\t") == 2 for line in token_lines)
     assert json.loads((out / "data_report.json").read_text())["zero_token_tokens"]["test"] == 60
+    assert [token for token in report_items(out)[0]["t"]] == sentence[0]  # report.html keeps the spaces
 
 
 def test_unknown_tag_stops_the_run(tiny_models, tmp_path):

@@ -14,8 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from bertft_utils.data.tags import to_scoring_tag
 from bertft_utils.errors import UsageError
-from bertft_utils.evaluation.entity_errors import ERROR_KINDS, entity_error_scores, error_kinds, sentence_entities
+from bertft_utils.evaluation.entity_errors import (
+    COUNTS,
+    ERROR_KINDS,
+    entity_error_scores,
+    error_kinds,
+    sentence_entities,
+)
 from bertft_utils.evaluation.prediction_files import read_prediction_rows, read_tagged_predictions
 from bertft_utils.files import announce
 
@@ -68,6 +75,9 @@ def _marked(spans, kinds) -> list[list]:
 def ner_page(folder: Path) -> dict:
     """The page of an NER run: every sentence with gold and predicted entities and their error kinds."""
     tagged = read_tagged_predictions(folder / "predictions.txt")
+    tagged.predicted = [[to_scoring_tag(t) for t in tags] for tags in tagged.predicted]  # BMES M- read as I-
+    if tagged.gold is not None:
+        tagged.gold = [[to_scoring_tag(t) for t in tags] for tags in tagged.gold]
     items, types = [], set()
     predicted_spans = [sentence_entities(tags) for tags in tagged.predicted]
     gold_spans = [sentence_entities(tags) for tags in tagged.gold] if tagged.gold is not None else None
@@ -95,7 +105,7 @@ def ner_page(folder: Path) -> dict:
         scores = entity_error_scores(tagged.gold, tagged.predicted)
         page["per_type"] = [[name, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1-score']:.4f}",
                              v["support"]] for name, v in seqeval["per_type"].items()]
-        page["schemes"] = [[scheme, *(v[c] for c in ("correct", "incorrect", "partial", "missed", "spurious")),
+        page["schemes"] = [[scheme, *(v[c] for c in COUNTS),
                             f"{v['f1']:.4f}"] for scheme, v in scores["partial_match"]["overall"].items()]
         page["errors"] = [[name, values["gold"], *(values[k] for k in ERROR_KINDS)]
                           for name, values in scores["entity_errors"].items()]

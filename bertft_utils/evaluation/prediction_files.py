@@ -82,7 +82,8 @@ def read_tagged_predictions(path: str | os.PathLike) -> TaggedPredictions:
                                      "`tokens` and `predicted_tags` as run_ner.py writes it.") from None
                 gold.append(record.get("tags")), labelled.add("tags" in record)
                 continue
-            fields = line.split()
+            # tab-separated lines keep tokens that are whitespace (a space, U+00A0) as they were written
+            fields = line.rstrip("\r\n").split("\t") if "\t" in line else line.split()
             if not fields or fields[0] == "-DOCSTART-":
                 close()
                 current = ([], [], [])
