@@ -14,6 +14,8 @@ HP_TRIALS=${HP_TRIALS:-0}                    # N > 0: every model (and seed) get
 HP_SPACE=${HP_SPACE:-}                       # the search space (JSON file or text); default: the script's own
 SMOKE=${SMOKE:-0}
 PUSH=${PUSH:-0}
+PARALLEL=${PARALLEL:-}                       # --parallel N: up to N runs at once (scripts/run_grid.py)
+RAY=${RAY:-}                                 # --ray: each run a Ray task on the cluster RAY_ADDRESS names
 export TOKENIZERS_PARALLELISM=${TOKENIZERS_PARALLELISM:-false}
 
 common_usage() {
@@ -22,6 +24,11 @@ Options:
   --smoke   tiny subsets and 1 epoch: checks the whole path in minutes (use tiny models, e.g. look-alikes);
             writes to outputs/reproduce_smoke unless OUT is set
   --push    push every fine-tuned model to the Hub as \$HUB_NAMESPACE/bertft-<task>-<model-slug>
+  --parallel N
+            up to N runs at once, each pinned to its own GPU (CUDA_VISIBLE_DEVICES); without a GPU one at a time.
+            The first failed run stops the others and names its log; run the command again to resume
+  --ray     each run one Ray task with one GPU, on the cluster RAY_ADDRESS names (unset: a local Ray instance);
+            the nodes need this repository, its environment and DATA_DIR at the same paths
   -h        this help
 Environment (defaults in brackets):
   DATA_DIR  [$DATA_DIR]
@@ -40,14 +47,24 @@ USAGE
 }
 
 parse_options() {  # sets SMOKE/PUSH; prints the help (with the script's own text in $USAGE) on -h
-  for arg in "$@"; do
-    case "$arg" in
+  while [ $# -gt 0 ]; do
+    case "$1" in
       --smoke) SMOKE=1 ;;
       --push) PUSH=1 ;;
-      -h|--help) printf '%s\n\n' "$USAGE"; common_usage; exit 0 ;;
-      *) echo "unknown option: $arg (see -h)" >&2; exit 2 ;;
+      --ray) RAY=1; PARALLEL=${PARALLEL:-1} ;;
+      --parallel=*) PARALLEL=${1#--parallel=} ;;
+      --parallel)
+        if [ $# -lt 2 ]; then echo "--parallel needs a number of runs at once, e.g. --parallel 4" >&2; exit 2; fi
+        PARALLEL=$2; shift ;;
+      -h|--help) printf '%s\n\n' "${USAGE:-}"; common_usage; exit 0 ;;
+      *) echo "unknown option: $1 (see -h)" >&2; exit 2 ;;
     esac
+    shift
   done
+  if [ -n "$PARALLEL" ] && ! [[ "$PARALLEL" =~ ^[1-9][0-9]*$ ]]; then
+    echo "--parallel must be a number of runs at once (1 or more), got '$PARALLEL'" >&2
+    exit 2
+  fi
   if [ "$SMOKE" = 1 ] && [ -z "$OUT_GIVEN" ]; then
     OUT=$REPO/outputs/reproduce_smoke  # never mixed with (or taken for) a full run's numbers
   fi
@@ -79,6 +96,10 @@ model_slug() {  # google-bert/bert-base-chinese -> bert-base-chinese
   printf '%s' "$name" | tr -c 'A-Za-z0-9._-' '-'
 }
 
+run_dir() {  # run_dir TASK MODEL SEED: the folder of one run
+  printf '%s' "$OUT/$1/$(model_slug "$2")/seed$3"
+}
+
 require_file() {
   if [ ! -f "$1" ]; then
     echo "missing data file $1: set DATA_DIR to the folder holding it (see README, 'Reproducing the report')." >&2
@@ -93,7 +114,7 @@ run_one() {
   shift 4
   local slug dir split_args=() push_args=() repo=""
   slug=$(model_slug "$model")
-  dir="$OUT/$task/$slug/seed$seed"
+  dir=$(run_dir "$task" "$model" "$seed")
   if [ -f "$OUT/$task/split_ids.json" ]; then split_args=(--split_file "$OUT/$task/split_ids.json"); fi
   local record=("$script" "$model" "$seed" "$SMOKE" "$@")
   local verdict=0
@@ -132,13 +153,35 @@ shared_recipe() {
     --save_total_limit 1 --load_best_model_at_end --metric_for_best_model "$1" --disable_tqdm true
 }
 
-# run_all TASK SCRIPT "MODELS" ARGS...: run_one for every model and every seed.
+# run_all TASK SCRIPT "MODELS" ARGS...: run_one for every model and every seed; with --parallel, each run goes to the
+# grid GRID_FILE (reproduce_report.sh collects all tasks' runs there first) and the grid is run here unless a caller
+# collects it.
 run_all() {
-  local task=$1 script=$2 models=$3 model seed
+  local task=$1 script=$2 models=$3 model seed own_grid=""
   shift 3
+  if [ -n "$PARALLEL" ] && [ -z "${GRID_FILE:-}" ]; then
+    own_grid=1
+    GRID_FILE=$(mktemp "${TMPDIR:-/tmp}/bertft-grid.XXXXXX")
+  fi
   for model in $models; do
     for seed in $SEEDS; do
-      run_one "$task" "$script" "$model" "$seed" "$@" "${SEARCH_ARGS[@]}"
+      if [ -n "${GRID_FILE:-}" ]; then
+        "$PYTHON" "$REPO/scripts/run_grid.py" add --log "$(run_dir "$task" "$model" "$seed")/run.log" "$GRID_FILE" \
+          -- "$task" "$script" "$model" "$seed" "$@" "${SEARCH_ARGS[@]}"
+      else
+        run_one "$task" "$script" "$model" "$seed" "$@" "${SEARCH_ARGS[@]}"
+      fi
     done
   done
+  if [ -n "$own_grid" ]; then
+    run_grid "$GRID_FILE"
+  fi
+}
+
+# run_grid GRID: every run of GRID, up to $PARALLEL at once (scripts/run_grid.py), with this script's settings.
+run_grid() {
+  local ray_args=()
+  if [ -n "$RAY" ]; then ray_args=(--ray); fi
+  OUT="$OUT" SMOKE="$SMOKE" PUSH="$PUSH" HUB_NAMESPACE="$HUB_NAMESPACE" PYTHON="$PYTHON" \
+    "$PYTHON" "$REPO/scripts/run_grid.py" run "$1" --parallel "$PARALLEL" "${ray_args[@]}"
 }

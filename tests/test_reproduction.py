@@ -103,6 +103,23 @@ def test_finished_runs_are_skipped_and_a_failed_run_is_named(smoke_run, hub_cach
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", [["--parallel", "2"], ["--ray"]])
+def test_the_grid_runner_skips_finished_runs_and_names_a_failed_one(mode, smoke_run, hub_cache, data_dir):
+    """--parallel N (one at a time here: no GPU) and --ray (a local Ray instance, CPU-only tasks) run the same grid."""
+    out, _ = smoke_run
+    again = reproduce("reproduce_report.sh", hub_cache, data_dir, out, "--smoke", *mode)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert again.stdout.count("finished earlier with the same settings, skipped") == 9
+    assert (out / "REPORT.md").is_file() and "wrote" in again.stdout
+    failed = reproduce("reproduce_classify.sh", hub_cache, data_dir, out, "--smoke", *mode,
+                       CLASSIFY_MODELS="albert/albert-base-v2 no-such-org/no-such-model")
+    assert failed.returncode == 1
+    log = out / "classify" / "no-such-model" / "seed42" / "run.log"
+    assert f"FAILED: [classify] no-such-org/no-such-model seed 42 (exit 1); its log: {log}" in failed.stderr
+    assert log.is_file() and not (log.parent / "run_done.json").exists()
+
+
+@pytest.mark.slow
 def test_three_models_by_three_seeds_are_compared_and_the_report_compares_all_nine(smoke_run, hub_cache, data_dir):
     out, _ = smoke_run
     more = reproduce("reproduce_classify.sh", hub_cache, data_dir, out, "--smoke", SEEDS="42 43 44")
@@ -146,8 +163,11 @@ def test_help_lists_the_knobs_and_push_needs_a_namespace(hub_cache, data_dir, tm
     shown = reproduce("reproduce_ner.sh", hub_cache, data_dir, tmp_path, "-h")
     assert shown.returncode == 0
     for knob in ("NER_MODELS", "NER_EPOCHS", "SEEDS", "LAUNCHER", "DATA_DIR", "OUT", "HP_TRIALS", "HP_SPACE", "--smoke",
-                 "--push"):
+                 "--push", "--parallel N", "--ray"):
         assert knob in shown.stdout
+    refused = reproduce("reproduce_report.sh", hub_cache, data_dir, tmp_path, "--parallel", "two")
+    assert refused.returncode == 2 and "--parallel must be a number of runs at once (1 or more), got 'two'" in (
+        refused.stderr)
     refused = reproduce("reproduce_ner.sh", hub_cache, data_dir, tmp_path, "--push", HUB_NAMESPACE="")
     assert refused.returncode == 2 and "--push needs HUB_NAMESPACE" in refused.stderr
 
