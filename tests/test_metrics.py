@@ -247,3 +247,21 @@ def test_thresholds_are_tuned_to_each_labels_best_f1():
     thresholds = tune_thresholds(gold, probabilities, default=0.5)
     assert thresholds[0] == pytest.approx(0.35)  # all three positives, no negative: F1 1.0
     assert thresholds[1] == 0.5  # no positive record: the default
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_entity_report_text_is_seqevals_own(strict):
+    import random
+
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
+    from bertft_utils.evaluation.metrics import entity_metrics
+
+    rng = random.Random(3)
+    tags = ["O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]  # names shorter than "weighted avg"
+    gold = [[rng.choice(tags) for _ in range(rng.randint(1, 9))] for _ in range(200)]
+    predicted = [[t if rng.random() < 0.8 else rng.choice(tags) for t in sentence] for sentence in gold]
+    kwargs = {"mode": "strict", "scheme": IOB2} if strict else {}
+    assert entity_metrics(gold, predicted, "IOB2" if strict else None)["report_text"] == classification_report(
+        gold, predicted, digits=4, zero_division=0, **kwargs)

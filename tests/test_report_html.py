@@ -203,3 +203,16 @@ def test_ner_page_reads_bmes_middle_tags_as_the_scores_do(tmp_path):
         warnings.simplefilter("error")  # seqeval warns of a tag it does not know ("M-PER seems not to be NE tag")
         page = run_page(folder)
     assert page["items"][0]["g"] == [["PER", 0, 3, "correct"]] and page["per_type"][0][3] == "1.0000"
+
+
+def test_ner_page_takes_the_tables_the_run_wrote_after_its_predictions_and_ignores_older_ones(tmp_path):
+    folder = ner_run(tmp_path / "run")
+    written = {"PER": {"precision": 0.125, "recall": 0.25, "f1-score": 0.5, "support": 9}}
+    (folder / "test_entities.json").write_text(json.dumps(written))
+    (folder / "test_entity_errors.json").write_text(json.dumps(
+        {"partial_match": {"overall": {}}, "errors_per_gold_type": {}}))
+    assert run_page(folder)["per_type"] == [["PER", "0.1250", "0.2500", "0.5000", 9]]  # this run's own files
+    stale = os.path.getmtime(folder / "predictions.txt") - 60
+    for name in ("test_entities.json", "test_entity_errors.json"):
+        os.utime(folder / name, (stale, stale))  # an earlier run's tables: computed again from the predictions
+    assert run_page(folder)["per_type"][0] == ["LOC", "0.0000", "0.0000", "0.0000", 2]

@@ -99,17 +99,28 @@ def ner_page(folder: Path) -> dict:
     page = {"kind": "ner", "unit": "sentences", "labelled": tagged.gold is not None, "types": sorted(types),
             "filters": _ner_filters(sorted(types), tagged.gold is not None), "items": items}
     if tagged.gold is not None:
-        from bertft_utils.evaluation.metrics import entity_metrics
-
-        seqeval = entity_metrics(tagged.gold, tagged.predicted)
-        scores = entity_error_scores(tagged.gold, tagged.predicted)
+        per_type, partial, errors = _entity_tables(folder, tagged)
         page["per_type"] = [[name, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1-score']:.4f}",
-                             v["support"]] for name, v in seqeval["per_type"].items()]
-        page["schemes"] = [[scheme, *(v[c] for c in COUNTS),
-                            f"{v['f1']:.4f}"] for scheme, v in scores["partial_match"]["overall"].items()]
-        page["errors"] = [[name, values["gold"], *(values[k] for k in ERROR_KINDS)]
-                          for name, values in scores["entity_errors"].items()]
+                             v["support"]] for name, v in per_type.items()]
+        page["schemes"] = [[scheme, *(v[c] for c in COUNTS), f"{v['f1']:.4f}"] for scheme, v in partial.items()]
+        page["errors"] = [[name, values["gold"], *(values[k] for k in ERROR_KINDS)] for name, values in errors.items()]
     return page
+
+
+def _entity_tables(folder: Path, tagged) -> tuple[dict, dict, dict]:
+    """seqeval's per-type table, the partial-match schemes and the error table: those the run wrote with these
+    predictions (test_entities.json, test_entity_errors.json, written after predictions.txt), else computed."""
+    written = [folder / "test_entities.json", folder / "test_entity_errors.json"]
+    predictions = folder / "predictions.txt"
+    if all(path.is_file() and path.stat().st_mtime >= predictions.stat().st_mtime for path in written):
+        errors = json.loads(written[1].read_text(encoding="utf-8"))
+        return (json.loads(written[0].read_text(encoding="utf-8")), errors["partial_match"]["overall"],
+                errors["errors_per_gold_type"])
+    from bertft_utils.evaluation.metrics import entity_metrics
+
+    scores = entity_error_scores(tagged.gold, tagged.predicted)
+    return (entity_metrics(tagged.gold, tagged.predicted)["per_type"], scores["partial_match"]["overall"],
+            scores["entity_errors"])
 
 
 def _ner_filters(types: list[str], labelled: bool) -> list[dict]:

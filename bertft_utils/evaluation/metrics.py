@@ -162,6 +162,21 @@ def entity_scores(gold: list[list[str]], predicted: list[list[str]], strict_sche
     return metrics
 
 
+def seqeval_text(report: dict, digits: int = 4) -> str:
+    """seqeval's text report from its dict report, written by seqeval's own StringReporter (seqeval's
+    classification_report counts the entities again for its text form)."""
+    from seqeval.reporters import StringReporter
+
+    types = [name for name in report if not name.endswith(" avg")]
+    reporter = StringReporter(width=max(*map(len, types), len("weighted avg"), digits), digits=digits)
+    for names in (types, [name for name in report if name.endswith(" avg")]):
+        for name in names:
+            values = report[name]
+            reporter.write(name, values["precision"], values["recall"], values["f1-score"], values["support"])
+        reporter.write_blank()
+    return reporter.report()
+
+
 def entity_metrics(gold: list[list[str]], predicted: list[list[str]], strict_scheme: str | None = None) -> dict:
     """Entity-level precision/recall/F1 per type and micro/macro/weighted averages (seqeval), plus token accuracy.
 
@@ -178,7 +193,7 @@ def entity_metrics(gold: list[list[str]], predicted: list[list[str]], strict_sch
         report, text = {}, "no entities in the gold or predicted tags\n"
     else:
         report = seqeval_report(gold, predicted, digits=4, output_dict=True, zero_division=0, **kwargs)
-        text = seqeval_report(gold, predicted, digits=4, zero_division=0, **kwargs)
+        text = seqeval_text(report)  # the same text, without seqeval counting every entity again
     per_type = {name: {k: float(v) if k != "support" else int(v) for k, v in values.items()}
                 for name, values in report.items()}
     metrics: dict = {"per_type": per_type, "report_text": text,
