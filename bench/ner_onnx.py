@@ -14,10 +14,14 @@ int8 run quantizes that export once (its wall time includes the quantization).
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from common import (
@@ -34,7 +38,25 @@ from common import (
 from ner_speed import TEST, pipeline_run, sentences
 
 TARGET_SPEEDUP = 5.0
+TARGET_PHASE_SPEEDUP = 8.0
 TARGET_EQUAL = 0.999
+ROUNDS = 3
+# run_ner.py configurations measured in rounds: key -> flags (precision: fp32 unless the flags measure it)
+CONFIGS = {"torch_fp32": [], "torch_defaults": ["--auto_bf16", "true"],
+           "onnx_int8_recheck": ["--inference_backend", "onnxruntime", "--onnx_quantization", "dynamic_int8"]}
+# The phases of a default run, as a profile of one names them: label -> (file, function) pairs whose cumulative
+# seconds add up (the outermost of nested ones only).
+PHASES = {"reading the test file": [("bertft_utils/tasks/flow.py", "load_splits")],
+          "tokenizing into windows": [("bertft_utils/tasks/ner.py", "encode")],
+          "loading tokenizer and model": [("bertft_utils/modeling/loading.py", "load_tokenizer"),
+                                          ("bertft_utils/modeling/loading.py", "load_model")],
+          "choosing the precision (cached per machine)": [("bertft_utils/runtime/precision.py", "choose_precision")],
+          "building the Trainer": [("bertft_utils/publishing/hub.py", "__init__")],
+          "the model over the windows (prediction phase)": [("bertft_utils/tasks/flow.py", "predict_split")],
+          "decoding windows into tags": [("bertft_utils/tasks/ner.py", "decode")],
+          "scoring, writing predictions and reports": [("bertft_utils/tasks/ner.py", "write_outputs")],
+          "report.html": [("bertft_utils/evaluation/html_report.py", "write_run_report")],
+          "learning-curve plot": [("bertft_utils/evaluation/plots.py", "plot_learning_curve")]}
 
 
 def predict(model_dir: str, out: Path, flags: list[str], log_name: str | None = None) -> dict:
@@ -54,6 +76,94 @@ def predict(model_dir: str, out: Path, flags: list[str], log_name: str | None = 
             "sentences_per_second": round(result["test_sentences_per_second"], 2), "test_f1": result["test_f1"],
             "precision_chosen": chosen_precision(log) if "--auto_bf16" in flags else "fp32",
             "tags": predicted_tags(out)}
+
+
+def pipeline_command(model_dir: str) -> dict:
+    """The pipeline as a user runs it: a fresh process that imports transformers, loads the model and loops over the
+    sentences (bench/ner_speed.py's pipeline_run); the whole command's wall time and its loop's."""
+    code = ("import json, sys; sys.path.insert(0, 'bench'); from ner_speed import pipeline_run; "
+            "print(json.dumps(pipeline_run(sys.argv[1])))")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, model_dir], cwd=REPO, capture_output=True, text=True,
+                          check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    wall = time.perf_counter() - started
+    inner = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"wall_s": round(wall, 2), "predict_s": round(inner["predict_s"], 2),
+            "characters_without_prediction": inner["characters_without_prediction"]}
+
+
+def profile_default_run(model_dir: str, out: Path) -> dict:
+    """One default run under cProfile: seconds per phase (PHASES) and before main() (imports), as the profiler
+    counts them (it slows Python code more than the model's matrix products)."""
+    import pstats
+
+    profile = out.parent / "default.prof"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), str(REPO / "run_ner.py"),
+                    "--model_name_or_path", model_dir, "--test_file", str(TEST), "--do_predict", "--disable_tqdm",
+                    "true", "--output_dir", str(out)], cwd=REPO, check=True, capture_output=True,
+                   env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    wall = time.perf_counter() - started
+    stats = pstats.Stats(str(profile)).stats
+    total = max(cum for (_, _, _, cum, _) in stats.values())
+
+    def cumulative(file: str, function: str) -> float:
+        return max((cum for (path, _, name), (_, _, _, cum, _) in stats.items()
+                    if name == function and path.endswith(file)), default=0.0)
+
+    main_s = cumulative("run_ner.py", "main")
+    phases = {label: round(sum(cumulative(*pair) for pair in pairs), 2) for label, pairs in PHASES.items()}
+    phases["other (arguments, configuration, card, lazy imports)"] = round(main_s - sum(phases.values()), 2)
+    return {"wall_s": round(wall, 2), "profiled_s": round(total, 2), "before_main_s": round(total - main_s, 2),
+            "phases_s": phases}
+
+
+def rounds(model_dir: str, tmp: Path) -> dict:
+    """Every configuration and the pipeline, ROUNDS times, interleaved (the order rotates each round); whole command
+    and prediction phase of each run, tags of the first round."""
+    keys = ["pipeline", *CONFIGS]
+    measured: dict[str, list[dict]] = {key: [] for key in keys}
+    for index in range(ROUNDS):
+        for key in keys[index % len(keys):] + keys[:index % len(keys)]:
+            if key == "pipeline":
+                row = pipeline_command(model_dir)
+            else:
+                row = predict(model_dir, tmp / f"{key}_{index}", CONFIGS[key], f"{key}_{index}.log")
+            measured[key].append(row)
+            print(f"round {index + 1} {key}: whole {row['wall_s']:.1f} s, phase {row['predict_s']:.1f} s", flush=True)
+    return measured
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2),
+            "values": [round(v, 2) for v in values]}
+
+
+def measure_rounds(model_dir: str) -> dict:
+    earlier = earlier_runs("ner_onnx")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        measured = rounds(model_dir, tmp)
+        profile = profile_default_run(model_dir, tmp / "profiled")
+    reference = measured["torch_fp32"][0]["tags"]
+    rows = {}
+    for key, runs in measured.items():
+        row = {"wall_s": spread([r["wall_s"] for r in runs]), "predict_s": spread([r["predict_s"] for r in runs])}
+        first = runs[0]
+        if key == "pipeline":
+            row["characters_without_prediction"] = first["characters_without_prediction"]
+        else:
+            row.update(test_f1=first["test_f1"], precision_chosen=first["precision_chosen"],
+                       tags_equal_to_torch_fp32=sum(a == b for a, b in zip(reference, first["tags"], strict=False)),
+                       tags_predicted=len(first["tags"]))
+            if "rechecked_in_fp32" in first:
+                row.update(rechecked_in_fp32=first["rechecked_in_fp32"], windows=first["windows"])
+        rows[key] = row
+    trained = Path(model_dir) / "train_results.json"
+    return {"layout": "rounds", "rounds": ROUNDS, "model": os.path.relpath(model_dir, REPO),
+            "characters": sum(len(s) for s in sentences()), "tags_reference": len(reference),
+            "model_training": read_json(trained) if trained.exists() else None, "rows": rows, "profile": profile,
+            "earlier": earlier}
 
 
 def predicted_tags(out: Path) -> list[str]:
@@ -181,13 +291,68 @@ def report_run(data: dict) -> list[str]:
     return lines
 
 
+ROUND_ROWS = {"pipeline": "`pipeline(\"token-classification\")`, defaults, one sentence at a time (a script: "
+                            "import, load, loop)",
+              "torch_fp32": "`run_ner.py --do_predict` (PyTorch fp32)",
+              "torch_defaults": "`run_ner.py --do_predict`, defaults (precision measured: {precision})",
+              "onnx_int8_recheck": "`... --inference_backend onnxruntime --onnx_quantization dynamic_int8` (exports "
+                                   "and quantizes in each run; {rechecked})"}
+
+
+def interval(entry: dict) -> str:
+    return f"{entry['median']:.1f} ({entry['min']:.1f}–{entry['max']:.1f})"
+
+
+def report_rounds(data: dict) -> list[str]:
+    rows, pipe = data["rows"], data["rows"]["pipeline"]
+    lines = [facts_markdown(data["facts"], data["command"]),
+             f"Model: `{data['model']}`{trained_note(data.get('model_training'))}. Test file: the full MSRA `test.txt` "
+             f"({data['characters']:,} characters). Each row run {data['rounds']} times, the rows interleaved (the "
+             "order rotates each round); seconds as median (min–max); ratios of medians.", "",
+             "| | whole command (s) | x pipeline | prediction phase (s) | x pipeline | tags equal to PyTorch fp32 | "
+             "test micro F1 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for key, row in rows.items():
+        rechecked = (f"{row['rechecked_in_fp32']:,} of {row['windows']:,} windows rechecked in fp32"
+                     if "rechecked_in_fp32" in row else "")
+        label = ROUND_ROWS[key].format(precision=row.get("precision_chosen"), rechecked=rechecked)
+        equal = ("(reference)" if key == "torch_fp32" else "" if key == "pipeline"
+                 else f"{100 * row['tags_equal_to_torch_fp32'] / data['tags_reference']:.3f}%")
+        lines.append(f"| {label} | {interval(row['wall_s'])} | "
+                     f"{pipe['wall_s']['median'] / row['wall_s']['median']:.1f}x | {interval(row['predict_s'])} | "
+                     f"{pipe['predict_s']['median'] / row['predict_s']['median']:.1f}x | {equal} | "
+                     f"{row['test_f1']:.4f} |" if key != "pipeline" else
+                     f"| {label} | {interval(row['wall_s'])} | 1.0x | {interval(row['predict_s'])} | 1.0x | | |")
+    default = rows["torch_defaults"]
+    whole = pipe["wall_s"]["median"] / default["wall_s"]["median"]
+    phase = pipe["predict_s"]["median"] / default["predict_s"]["median"]
+    share = default["tags_equal_to_torch_fp32"] / data["tags_reference"]
+    lines += ["", "Whole command: process start to exit (imports, reading, tokenizing, loading, prediction, decoding, "
+              "scoring, writing predictions.txt, the reports and report.html). Prediction phase: run_ner.py's "
+              "`test_runtime` (the model over the windows) and the pipeline's loop over the sentences. The pipeline "
+              f"leaves {pipe['characters_without_prediction']:,} characters without a tag.", "",
+              f"- Defaults, whole command: {whole:.1f}x the pipeline's (goal >= {TARGET_SPEEDUP:.0f}x: "
+              f"{'met' if whole >= TARGET_SPEEDUP else 'NOT met'}); prediction phase: {phase:.1f}x (goal >= "
+              f"{TARGET_PHASE_SPEEDUP:.0f}x: {'met' if phase >= TARGET_PHASE_SPEEDUP else 'NOT met'}); tags "
+              f"{100 * share:.3f}% equal to PyTorch fp32's (goal >= {100 * TARGET_EQUAL:.1f}%: "
+              f"{'met' if share >= TARGET_EQUAL else 'NOT met'}).", ""]
+    profile = data["profile"]
+    lines += [f"Where a default run's time goes: one more default run under cProfile ({profile['wall_s']:.1f} s with "
+              f"the profiler, which slows Python code far more than the model's matrix products, so the Python "
+              "phases are overstated):", "", "| phase | seconds (profiled) |", "|---|---:|",
+              f"| start-up: Python, imports (torch, transformers, datasets, ...), argument parsing | "
+              f"{profile['before_main_s']:.1f} |"]
+    lines += [f"| {label} | {seconds:.1f} |" for label, seconds in profile["phases_s"].items()]
+    return lines
+
+
 def report(data: dict) -> str:
     lines = ["# MSRA test prediction: pipeline, PyTorch and ONNX Runtime", "",
              "Generated by `bench/ner_onnx.py` from `results/ner_onnx.json`; do not edit. All rows of a run measured "
-             "on the machine named, one after another.", "", "## This run", "", *report_run(data)]
+             "on the machine named.", "", "## This run", "",
+             *(report_rounds(data) if data.get("layout") == "rounds" else report_run(data))]
     for earlier in reversed(data.get("earlier", [])):
         lines += ["", f"## Earlier run: {earlier['facts']['cpu']}, {earlier['facts']['date_utc']}", "",
-                  *report_run(earlier)]
+                  *(report_rounds(earlier) if earlier.get("layout") == "rounds" else report_run(earlier))]
     return "\n".join(lines) + "\n"
 
 
@@ -195,7 +360,7 @@ def main() -> None:
     args = model_bench_arguments(__doc__.split("\n\n")[0])
     measured = None if args.report else lambda: {
         "facts": machine_facts(), "command": f"python bench/ner_onnx.py {os.path.relpath(args.model_dir, REPO)}",
-        **measure(args.model_dir)}
+        **measure_rounds(args.model_dir)}
     write_results("ner_onnx", report, measured)
 
 
