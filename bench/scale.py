@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +51,8 @@ def measured_run(data: Path, out: Path) -> dict:
                "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--do_train",
                "--do_predict", "--max_steps", "3", "--max_seq_length", "64", "--per_device_train_batch_size", "32",
                "--save_strategy", "no", "--html_report", "false", "--bootstrap_resamples", "0",
-               "--disable_tqdm", "true", "--overwrite_output_dir", "true", "--output_dir", str(out)]
+               "--disable_tqdm", "true", "--output_dir", str(out)]
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run, never resumed
     with open(log, "w", encoding="utf-8") as handle:
         subprocess.run(command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT, check=True,
                        env={"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin"})
@@ -102,8 +104,8 @@ def report(data: dict) -> str:
             lines.append(f"- {small}x -> {large}x: {rows[large]['wall_s'] / rows[small]['wall_s']:.1f}x the time, "
                          f"{rows[large]['peak_rss_gib'] / rows[small]['peak_rss_gib']:.1f}x the memory (whole run)")
         else:
-            lines.append(f"- {small}x -> {large}x ({factor:.0f}x the records): {extra_time[1] / extra_time[0]:.1f}x the "
-                         f"time and {extra_memory[1] / max(extra_memory[0], 1e-9):.1f}x the memory beyond the "
+            lines.append(f"- {small}x -> {large}x ({factor:.0f}x the records): "
+                         f"{extra_time[1] / extra_time[0]:.1f}x the time and {extra_memory[1] / max(extra_memory[0], 1e-9):.1f}x the memory beyond the "
                          f"smallest run (goal: at most {factor * GOAL_GROWTH:.0f}x)")
     return "\n".join(lines) + "\n"
 
