@@ -26,6 +26,7 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("significance.py", "", ["significance.md"]),
     ("task_types.py", "", ["task_types.md"]),
     ("report_pages.py", "", ["report_pages.md"]),
+    ("scale.py", "", ["scale.md"]),
     ("ner_memory.py", "", ["ner_memory.md"]),
     ("ner_onnx.py", "", ["ner_onnx.md"]),
     ("ner_decoding.py", "", ["ner_decoding.md"]),
