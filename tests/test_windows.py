@@ -179,3 +179,24 @@ def test_each_window_knows_whether_it_holds_its_sentences_first_and_last_word(to
     assert "sentence_edges" not in windows.dataset().column_names  # only when a CRF asks for them
     windows.edges_column = "sentence_edges"
     assert windows.dataset()["sentence_edges"] == edges
+
+
+@pytest.mark.parametrize("pairs", [False, True])
+def test_truncated_texts_are_encoded_chunk_by_chunk_as_in_one_pass(pairs, tiny_models, monkeypatch, caplog):
+    """Chunks of ENCODE_CHUNK texts give the same rows as one tokenizer call, and the cut texts are counted once."""
+    from transformers import AutoTokenizer
+
+    from bertft_utils.tasks import sequence
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models["bert"])
+    texts = [" ".join(["hello world"] * n) for n in range(1, 12)]  # 3 to 23 tokens
+    second = ["the quick brown fox"] * len(texts) if pairs else None
+    monkeypatch.setattr(sequence, "ENCODE_CHUNK", 4)
+    with caplog.at_level("WARNING"):
+        encoded = sequence.encode_texts(texts, list(range(len(texts))), tokenizer, 12, False, "train", second)
+    whole = tokenizer(texts, second, truncation="longest_first", max_length=12)
+    assert encoded.dataset()["input_ids"] == whole["input_ids"] and encoded.dataset()["labels"] == list(range(11))
+    full = [len(ids) for ids in tokenizer(texts, second)["input_ids"]]
+    cut = sum(length > 12 for length in full)
+    assert f"train: {cut} of 11 {'sentence pairs' if pairs else 'texts'} are longer than 12 tokens" in caplog.text
+    assert f"longest: {max(full)})" in caplog.text

@@ -125,34 +125,60 @@ def encode_texts(texts: list[str], label_ids: list | None, tokenizer: PreTrained
     that cut; with `window_stride`, a long single text becomes overlapping windows (that many tokens shared), each
     with the text's label."""
     max_length = min(max_seq_length, tokenizer.model_max_length)
+    if window_stride is None:
+        return _truncated_encoding(texts, label_ids, tokenizer, max_length, pad_to_max_length, split, pairs)
     full_lengths = [len(ids) for ids in tokenizer(texts, pairs, truncation=False)["input_ids"]]
-    if window_stride is not None:
-        if pairs is not None:
-            raise UsageError("--long_text_strategy windows reads single texts; sentence pairs are truncated longest "
-                             "first (drop the option).")
-        encoded = tokenizer(texts, truncation=True, max_length=max_length, stride=window_stride,
-                            return_overflowing_tokens=True, padding="max_length" if pad_to_max_length else False)
-        text_of = list(encoded.pop("overflow_to_sample_mapping"))
+    if pairs is not None:
+        raise UsageError("--long_text_strategy windows reads single texts; sentence pairs are truncated longest "
+                         "first (drop the option).")
+    encoded = tokenizer(texts, truncation=True, max_length=max_length, stride=window_stride,
+                        return_overflowing_tokens=True, padding="max_length" if pad_to_max_length else False)
+    text_of = list(encoded.pop("overflow_to_sample_mapping"))
+    columns = dict(encoded)
+    if label_ids is not None:
+        columns["labels"] = [label_ids[i] for i in text_of]
+    windowed = sum(length > max_length for length in full_lengths)
+    if windowed:
+        logger.info("%s: %d of %d texts are longer than %d tokens: read as %d overlapping windows in all "
+                    "(--long_text_strategy windows), their outputs averaged.", split, windowed, len(texts),
+                    max_length, len(text_of))
+    return EncodedTexts(Dataset.from_dict(columns), text_of)
+
+
+ENCODE_CHUNK = 20_000  # texts tokenized and turned into Arrow at a time: memory stays flat however large the split
+
+
+def _truncated_encoding(texts: list[str], label_ids: list | None, tokenizer: PreTrainedTokenizerBase,
+                        max_length: int, pad_to_max_length: bool, split: str,
+                        pairs: list[str] | None) -> EncodedTexts:
+    """Texts (or pairs, longest first) cut to max_length, tokenized once, chunk by chunk into one Arrow dataset;
+    only the encodings that reach max_length are tokenized again in full, to count (and report) the cut ones."""
+    from datasets import concatenate_datasets
+
+    parts, truncated, longest = [], 0, 0
+    for start in range(0, max(len(texts), 1), ENCODE_CHUNK):  # an empty split still gets its (empty) columns
+        chunk = slice(start, start + ENCODE_CHUNK)
+        chunk_pairs = pairs[chunk] if pairs is not None else None
+        encoded = tokenizer(texts[chunk], chunk_pairs, truncation="longest_first", max_length=max_length,
+                            padding="max_length" if pad_to_max_length else False)
+        lengths = [len(ids) if not pad_to_max_length else sum(mask) for ids, mask in
+                   zip(encoded["input_ids"], encoded["attention_mask"], strict=True)]
+        at_limit = [i for i, length in enumerate(lengths) if length >= max_length]
+        if at_limit:
+            full = tokenizer([texts[start + i] for i in at_limit],
+                             [chunk_pairs[i] for i in at_limit] if chunk_pairs is not None else None,
+                             truncation=False)["input_ids"]
+            cut = [len(ids) for ids in full if len(ids) > max_length]
+            truncated, longest = truncated + len(cut), max([longest, *cut])
         columns = dict(encoded)
         if label_ids is not None:
-            columns["labels"] = [label_ids[i] for i in text_of]
-        windowed = sum(length > max_length for length in full_lengths)
-        if windowed:
-            logger.info("%s: %d of %d texts are longer than %d tokens: read as %d overlapping windows in all "
-                        "(--long_text_strategy windows), their outputs averaged.", split, windowed, len(texts),
-                        max_length, len(text_of))
-        return EncodedTexts(Dataset.from_dict(columns), text_of)
-    encoded = tokenizer(texts, pairs, truncation="longest_first", max_length=max_length,
-                        padding="max_length" if pad_to_max_length else False)
-    truncated = sum(length > max_length for length in full_lengths)
+            columns["labels"] = label_ids[chunk]
+        parts.append(Dataset.from_dict(columns))
     if truncated:
         logger.warning("%s: %d of %d %s are longer than %d tokens and were truncated (%s; longest: %d).",
                        split, truncated, len(texts), "sentence pairs" if pairs else "texts", max_length,
-                       "the longer text of the pair first" if pairs else "the end cut", max(full_lengths))
-    columns = dict(encoded)
-    if label_ids is not None:
-        columns["labels"] = label_ids
-    return EncodedTexts(Dataset.from_dict(columns))
+                       "the longer text of the pair first" if pairs else "the end cut", longest)
+    return EncodedTexts(parts[0] if len(parts) == 1 else concatenate_datasets(parts))
 
 
 def window_stride(data_args) -> int | None:
