@@ -35,7 +35,7 @@ from common import (
     run,
     write_results,
 )
-from ner_speed import TEST, pipeline_run, sentences
+from ner_speed import TEST, sentences
 
 TARGET_SPEEDUP = 5.0
 TARGET_PHASE_SPEEDUP = 8.0
@@ -170,43 +170,6 @@ def predicted_tags(out: Path) -> list[str]:
     """The predicted-tag column of predictions.txt (one line per character of the test file)."""
     lines = (out / "predictions.txt").read_text(encoding="utf-8").split("\n")
     return [line.split("\t")[-1] for line in lines if line.strip()]
-
-
-def measure(model_dir: str) -> dict:
-    earlier = earlier_runs("ner_onnx")
-    runs = {}
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        first_pipeline = pipeline_run(model_dir)  # first and last: this machine's speed drifts within a run
-        print("pipeline (first)", first_pipeline, flush=True)
-        runs["torch_fp32"] = predict(model_dir, tmp / "torch", [])
-        runs["torch_defaults"] = predict(model_dir, tmp / "torch_defaults", ["--auto_bf16", "true"])
-        runs["onnx_first"] = predict(model_dir, tmp / "onnx", ["--inference_backend", "onnxruntime"], "onnx_1.log")
-        runs["onnx"] = predict(model_dir, tmp / "onnx", ["--inference_backend", "onnxruntime"], "onnx_2.log")
-        int8 = ["--inference_backend", "onnxruntime", "--onnx_quantization", "dynamic_int8"]
-        runs["onnx_int8"] = predict(model_dir, tmp / "onnx", [*int8, "--onnx_recheck_margin", "0"], "onnx_int8.log")
-        runs["onnx_int8_recheck_0.2"] = predict(model_dir, tmp / "onnx", [*int8, "--onnx_recheck_margin", "0.2"],
-                                                "onnx_int8_recheck_0.2.log")
-        runs["onnx_int8_recheck"] = predict(model_dir, tmp / "onnx", int8, "onnx_int8_recheck.log")
-        for name, row in runs.items():
-            print(name, {k: v for k, v in row.items() if k != "tags"}, flush=True)
-        last_pipeline = pipeline_run(model_dir)
-        print("pipeline (last)", last_pipeline, flush=True)
-        runs["pipeline"] = {**min(first_pipeline, last_pipeline, key=lambda row: row["predict_s"]),
-                            "runs_predict_s": [round(first_pipeline["predict_s"], 2),
-                                               round(last_pipeline["predict_s"], 2)]}
-    characters = sum(len(s) for s in sentences())
-    reference = runs["torch_fp32"].pop("tags")
-    tags = {"torch": len(reference)}
-    for name, row in runs.items():
-        if name not in ("torch_fp32", "pipeline"):
-            predicted = row.pop("tags")
-            row["tags_predicted"] = len(predicted)
-            row["tags_equal_to_torch_fp32"] = sum(a == b for a, b in zip(reference, predicted, strict=False))
-    trained = Path(model_dir) / "train_results.json"
-    return {"model": os.path.relpath(model_dir, REPO), "characters": characters,
-            "model_training": read_json(trained) if trained.exists() else None, "runs": runs, "tags": tags,
-            "earlier": earlier}
 
 
 def trained_note(training: dict | None) -> str:

@@ -123,12 +123,28 @@ def _entity_tables(folder: Path, tagged) -> tuple[dict, dict, dict]:
             scores["entity_errors"])
 
 
+def _filter(name: str, label: str, options) -> dict:
+    """One drop-down of the page: the filter token each option requires of an item, and its shown name."""
+    return {"name": name, "label": label, "options": [list(option) for option in options]}
+
+
+def _type_filter(types) -> dict:
+    return _filter("type", "entity type", ((f"type:{t}", t) for t in types))
+
+
+def _label_filter(label: str, prefix: str, labels) -> dict:
+    return _filter("label", label, ((f"{prefix}:{value}", value) for value in labels))
+
+
+OUTCOME_FILTER = _filter("outcome", "outcome", (("error", "errors"), ("ok", "correct")))
+
+
 def _ner_filters(types: list[str], labelled: bool) -> list[dict]:
-    filters = [{"name": "type", "label": "entity type", "options": [[f"type:{t}", t] for t in types]}]
+    filters = [_type_filter(types)]
     if labelled:
-        filters.append({"name": "kind", "label": "error", "options": [
-            ["error", "any error"], ["ok", "no error"],
-            *([f"kind:{k}", k.replace("_", " ")] for k in ERROR_KINDS if k != "correct")]})
+        filters.append(_filter("kind", "error", [("error", "any error"), ("ok", "no error"),
+                                                 *((f"kind:{k}", k.replace("_", " ")) for k in ERROR_KINDS
+                                                   if k != "correct")]))
     return filters
 
 
@@ -168,10 +184,9 @@ def sequence_page(folder: Path) -> dict:
     labels = sorted({r["gold"] for r in rows} | {r["predicted"] for r in rows}) if labelled else sorted(
         {r["predicted"] for r in rows})
     page = {"kind": "classification", "unit": "examples", "labelled": labelled, "items": items,
-            "filters": [{"name": "label", "label": "gold label" if labelled else "predicted label",
-                         "options": [[f"{'gold' if labelled else 'pred'}:{label}", label] for label in labels]},
-                        *([{"name": "outcome", "label": "outcome",
-                            "options": [["error", "errors"], ["ok", "correct"]]}] if labelled else [])]}
+            "filters": [_label_filter("gold label" if labelled else "predicted label",
+                                      "gold" if labelled else "pred", labels),
+                        *([OUTCOME_FILTER] if labelled else [])]}
     if labelled:
         page.update(_confusions([r["gold"] for r in rows], [r["predicted"] for r in rows], labels))
     return page
@@ -209,9 +224,7 @@ def _multilabel_page(rows: list[dict], labelled: bool) -> dict:
     items.sort(key=lambda item: -item["w"])
     labels = sorted({label for labels in (*gold_sets, *predicted_sets) for label in labels})
     page = {"kind": "multilabel", "unit": "examples", "labelled": labelled, "items": items,
-            "filters": [{"name": "label", "label": "label", "options": [[f"gold:{label}", label] for label in labels]},
-                        *([{"name": "outcome", "label": "outcome",
-                            "options": [["error", "errors"], ["ok", "correct"]]}] if labelled else [])]}
+            "filters": [_label_filter("label", "gold", labels), *([OUTCOME_FILTER] if labelled else [])]}
     if labelled:
         from sklearn.metrics import precision_recall_fscore_support
         from sklearn.preprocessing import MultiLabelBinarizer
@@ -291,11 +304,9 @@ def comparison_page(folders: list[str | Path]) -> dict:
                           "f": [*(f"type:{t}" for t in sorted(present)), "disagree" if disagree else "agree",
                                 *(f"wrong:{i}" for i, ok in enumerate(correct) if not ok)]})
         types = sorted({f.removeprefix("type:") for item in items for f in item["f"] if f.startswith("type:")})
-        unit, filters = "sentences", [{"name": "type", "label": "entity type",
-                                       "options": [[f"type:{t}", t] for t in types]}]
+        unit, filters = "sentences", [_type_filter(types)]
     else:
-        texts = [{(r["file"], int(r["line"])): r for r in read_prediction_rows(f / "predictions.tsv")}
-                 for f in folders[:1]][0]
+        texts = {(r["file"], int(r["line"])): r for r in read_prediction_rows(folders[0] / "predictions.tsv")}
         for index, key in enumerate(first.items):
             predicted = [run.predicted[index] for run in runs]
             correct = [p == first.gold[index] for p in predicted]
@@ -306,14 +317,11 @@ def comparison_page(folders: list[str | Path]) -> dict:
                           "f": [f"gold:{first.gold[index]}", "disagree" if disagree else "agree",
                                 *(f"wrong:{i}" for i, ok in enumerate(correct) if not ok)]})
         labels = sorted(set(first.gold))
-        unit, filters = "examples", [{"name": "label", "label": "gold label",
-                                      "options": [[f"gold:{label}", label] for label in labels]}]
+        unit, filters = "examples", [_label_filter("gold label", "gold", labels)]
     # disagreements first; among them, and among the rest, the items most runs got wrong first
     items.sort(key=lambda item: (not item["d"], sum(item["oks"]), item["n"]))
-    filters += [{"name": "agreement", "label": "agreement",
-                 "options": [["disagree", "runs disagree"], ["agree", "runs agree"]]},
-                {"name": "wrong", "label": "wrong in", "options": [[f"wrong:{i}", name]
-                                                                   for i, name in enumerate(names)]}]
+    filters += [_filter("agreement", "agreement", (("disagree", "runs disagree"), ("agree", "runs agree"))),
+                _filter("wrong", "wrong in", ((f"wrong:{i}", name) for i, name in enumerate(names)))]
     accuracy = [[name, f"{np.mean([item['oks'][i] for item in items]):.4f}"] for i, name in enumerate(names)]
     return {"kind": f"{first.kind if first.kind == 'ner' else 'classification'}-comparison", "unit": unit,
             "labelled": True, "models": names, "items": items, "filters": filters,
