@@ -202,7 +202,24 @@ def test_ner_page_reads_bmes_middle_tags_as_the_scores_do(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # seqeval warns of a tag it does not know ("M-PER seems not to be NE tag")
         page = run_page(folder)
+        compared = comparison_page([folder, ner_run(tmp_path / "again", (folder / "predictions.txt").read_text())])
     assert page["items"][0]["g"] == [["PER", 0, 3, "correct"]] and page["per_type"][0][3] == "1.0000"
+    assert compared["items"][0]["g"] == [["PER", 0, 3, ""]] and compared["items"][0]["oks"] == [True, True]
+
+
+def test_unreadable_prediction_files_are_refused_by_file_and_line(tmp_path):
+    bad_record = ner_run(tmp_path / "json", '{"tokens": ["北"], "predicted_tags": ["O"]}\n{"tokens": ["京"]}\n')
+    with pytest.raises(UsageError, match=r"predictions.txt, line 2: not a prediction record \('predicted_tags'\); "
+                                         r"expected JSON with `tokens` and `predicted_tags`"):
+        run_page(bad_record)
+    lone_token = ner_run(tmp_path / "lone", "北\tB-LOC\tB-LOC\n京\n")
+    with pytest.raises(UsageError, match=r"predictions.txt, line 2: expected a token and its predicted tag"):
+        run_page(lone_token)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "predictions.tsv").write_text("file\tline\ttext\tgold\tpredicted\tprobability\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"empty/predictions.tsv holds no predictions: nothing to report\."):
+        run_page(empty)
 
 
 def test_ner_page_takes_the_tables_the_run_wrote_after_its_predictions_and_ignores_older_ones(tmp_path):

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from bertft_utils.data.tags import to_scoring_tag
 from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.prediction_files import read_prediction_rows, read_tagged_predictions
 from bertft_utils.evaluation.uncertainty import (
@@ -83,7 +84,9 @@ def load_run(folder: str | Path) -> RunPredictions:
         if tagged.gold is None:
             raise UsageError(f"{folder / 'predictions.txt'} has no gold tags: a comparison needs predictions of a "
                              "labelled test file.")
-        run = RunPredictions(folder, "ner", [tuple(t) for t in tagged.tokens], tagged.gold, tagged.predicted)
+        scoring = [[[to_scoring_tag(tag) for tag in tags] for tags in sentences]  # BMES M- as I-, as scored
+                   for sentences in (tagged.gold, tagged.predicted)]
+        run = RunPredictions(folder, "ner", [tuple(t) for t in tagged.tokens], *scoring)
     else:
         raise UsageError(f"{folder} holds no predictions.tsv or predictions.txt: give the --output_dir of a run with "
                          "--do_predict on a labelled test file.")

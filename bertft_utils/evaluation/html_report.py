@@ -72,12 +72,17 @@ def _marked(spans, kinds) -> list[list]:
     return [[kind, start, end, what] for (kind, start, end), what in zip(spans, kinds, strict=True)]
 
 
+def _scoring(sentences: list[list[str]]) -> list[list[str]]:
+    """Tags as the scores read them (BMES `M-` as `I-`)."""
+    return [[to_scoring_tag(tag) for tag in tags] for tags in sentences]
+
+
 def ner_page(folder: Path) -> dict:
     """The page of an NER run: every sentence with gold and predicted entities and their error kinds."""
     tagged = read_tagged_predictions(folder / "predictions.txt")
-    tagged.predicted = [[to_scoring_tag(t) for t in tags] for tags in tagged.predicted]  # BMES M- read as I-
+    tagged.predicted = _scoring(tagged.predicted)
     if tagged.gold is not None:
-        tagged.gold = [[to_scoring_tag(t) for t in tags] for tags in tagged.gold]
+        tagged.gold = _scoring(tagged.gold)
     items, types = [], set()
     predicted_spans = [sentence_entities(tags) for tags in tagged.predicted]
     gold_spans = [sentence_entities(tags) for tags in tagged.gold] if tagged.gold is not None else None
@@ -292,7 +297,7 @@ def comparison_page(folders: list[str | Path]) -> dict:
     first = runs[0]
     items = []
     if first.kind == "ner":
-        for index, tokens in enumerate(first.items):
+        for index, tokens in enumerate(first.items):  # load_run gives the tags as scored
             gold = sentence_entities(first.gold[index])
             per_run = [sentence_entities(run.predicted[index]) for run in runs]
             marked = [_marked(spans, error_kinds(gold, spans)[1]) for spans in per_run]
