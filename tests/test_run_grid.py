@@ -45,7 +45,14 @@ def living_in_group(group: int) -> list[int]:
 
 
 def most_at_once(runs: list[dict]) -> int:
-    return max(sum(other["start"] < run["end"] and run["start"] < other["end"] for other in runs) for run in runs)
+    """The largest number of runs going at the same instant (a sweep over starts and ends; an end before a start at
+    the same time)."""
+    events = sorted([(run["start"], 1) for run in runs] + [(run["end"], -1) for run in runs])
+    going = most = 0
+    for _, change in events:
+        going += change
+        most = max(most, going)
+    return most
 
 
 def test_one_run_per_gpu_at_once_each_pinned_to_its_own(tmp_path):
