@@ -1,24 +1,26 @@
 #!/usr/bin/env python
 """How the set-up of a training run grows with the data: Sarcasm v1 repeated (each copy's headlines varied so that
 none repeat), run_classify.py with --max_steps 3 (reading, splitting, label counting, tokenizing, the Arrow dataset,
-the first training steps, the test predictions of the held-out part), wall time and peak resident memory per size.
+the first training steps), wall time, peak resident memory and the time of each phase per size.
 
-    .venv/bin/python bench/scale.py                   # sizes 1x, 4x, 40x; results/scale.{json,md}
+    .venv/bin/python bench/scale.py                   # sizes 1x, 4x, 40x, 400x; results/scale.{json,md}
     .venv/bin/python bench/scale.py --sizes 1 4 40 400
     .venv/bin/python bench/scale.py --report          # rewrite the .md from the committed JSON only
 
 Each size runs in a fresh process measured by GNU time (wall clock, maximum resident set size). The corpora are
-written under outputs/bench_scale/ (40x is about 100 MB of JSON lines) and reused.
+written under outputs/bench_scale/ (400x is about 2.3 GB of JSON lines) and reused.
 """
 
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from common import REPO, SHARED_DATA, earlier_runs, facts_markdown, machine_facts, read_json, write_results
@@ -44,26 +46,58 @@ def corpus(copies: int) -> Path:
     return path
 
 
+PHASES = (  # (phase, the log message that ends it): the run's own log timestamps split its wall time
+    ("imports and arguments", r"Process rank"),
+    ("reading and splitting", r"Split of "),
+    ("overlap check and labels", r"Labels \("),
+    ("tokenizer and model loading", r"Model: "),
+    ("vocabulary coverage", r"Vocabulary: "),
+    ("tokenizing into Arrow", r"Precision: "),
+    ("training 3 steps and saving", None),
+)
+
+
 def measured_run(data: Path, out: Path) -> dict:
-    """run_classify.py on `data` for 3 training steps, under GNU time: wall seconds and peak resident memory."""
+    """run_classify.py on `data` for 3 training steps, under GNU time: wall seconds, peak resident memory and the
+    seconds of each phase (from the log's timestamps). The environment is a user's: tokenizers' own threads on."""
     log = out.with_suffix(".log")
     command = ["/usr/bin/time", "-v", sys.executable, str(REPO / "run_classify.py"), "--train_file", str(data),
                "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--do_train",
-               "--do_predict", "--max_steps", "3", "--max_seq_length", "64", "--per_device_train_batch_size", "32",
-               "--save_strategy", "no", "--html_report", "false", "--bootstrap_resamples", "0",
-               "--disable_tqdm", "true", "--output_dir", str(out)]
+               "--max_steps", "3", "--max_seq_length", "64", "--per_device_train_batch_size", "32",
+               "--save_strategy", "no", "--html_report", "false", "--disable_tqdm", "true", "--output_dir", str(out)]
     shutil.rmtree(out, ignore_errors=True)  # a fresh run, never resumed
+    started = time.time()
     with open(log, "w", encoding="utf-8") as handle:
-        subprocess.run(command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT, check=True,
-                       env={"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin"})
+        finished = subprocess.run(command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT,
+                                  env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
     text = log.read_text(encoding="utf-8")
     clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1).split(":")
     wall = sum(float(part) * 60 ** i for i, part in enumerate(reversed(clock)))
     rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
-    results = read_json(out / "all_results.json")
-    return {"wall_s": round(wall, 2), "peak_rss_gib": round(rss_kib / 2**20, 3),
-            "train_samples": results.get("train_samples"), "test_samples": results.get("test_samples"),
-            "predict_s": round(results.get("test_runtime", 0.0), 2)}
+    row = {"wall_s": round(wall, 2), "peak_rss_gib": round(rss_kib / 2**20, 3), "exit_code": finished.returncode,
+           "phases_s": phases(text, started, wall)}
+    if finished.returncode == 0:
+        row["train_samples"] = read_json(out / "all_results.json").get("train_samples")
+    return row
+
+
+def phases(log: str, started: float, wall: float) -> dict[str, float]:
+    """Seconds per phase: from the previous phase's end to the first later log line matching its message (log
+    timestamps have one-second resolution); the last phase runs to the process's end."""
+    stamps = [(calendar.timegm(time.strptime(m.group(1), "%m/%d/%Y %H:%M:%S")), m.group(2)) for m in
+              re.finditer(r"^(\d\d/\d\d/\d{4} \d\d:\d\d:\d\d) - (.*)$", log, re.MULTILINE)]
+    result, previous, position = {}, started, 0
+    for name, pattern in PHASES:
+        if pattern is None:
+            result[name] = round(started + wall - previous, 1)
+            break
+        found = next((i for i in range(position, len(stamps)) if re.search(pattern, stamps[i][1])), None)
+        if found is None:
+            continue
+        position = found
+        result[name] = round(max(stamps[found][0] - previous, 0.0), 1)
+        previous = max(previous, stamps[found][0])
+    return result
 
 
 def measure(sizes: list[int]) -> dict:
@@ -80,21 +114,70 @@ def measure(sizes: list[int]) -> dict:
 def report(data: dict) -> str:
     lines = ["# Scale: the set-up of a training run as the data grows", "",
              "Generated by `bench/scale.py` from `results/scale.json`; do not edit.", "", "## This run", "",
-             *report_run(data)]
+             *render(data)]
     for earlier in reversed(data.get("earlier", [])):
         lines += ["", f"## Earlier run: commit {earlier['facts']['git_commit']}, {earlier['facts']['date_utc']}", "",
-                  *report_run(earlier)]
+                  *render(earlier)]
     return "\n".join(lines) + "\n"
 
 
+def render(data: dict) -> list[str]:
+    """A run of this bench, as measured then (the first runs also predicted the test part)."""
+    return report_run(data) if "phases_s" in next(iter(data["rows"].values())) else report_run_with_prediction(data)
+
+
 def report_run(data: dict) -> list[str]:
+    rows = data["rows"]
+    ordered = sorted(rows, key=int)
+    names = [name for name, _ in PHASES]
+    lines = [facts_markdown(data["facts"], data["command"]),
+             "Sarcasm v1 (26,709 headlines) repeated, each copy's headlines varied so that none repeat; "
+             "`run_classify.py --do_train --max_steps 3` (the embedded MiniLM, max length 64, the default 80/10/10 "
+             "split; validation and test are set aside, as a training-only run does), one fresh process per size "
+             "measured by GNU time, in a user's environment (tokenizers' threads on). Phases from the run's log "
+             "timestamps (one-second resolution).", "",
+             "| copies | records | JSON lines (MB) | whole run (s) | peak memory (GiB) | " + " | ".join(names) + " |",
+             "|---:|---:|---:|---:|---:|" + "---:|" * len(names)]
+    for copies in ordered:
+        row = rows[copies]
+        failed = f" (exit code {row['exit_code']})" if row.get("exit_code") else ""
+        lines.append(f"| {copies} | {row['records']:,} | {row['bytes'] / 1e6:.0f} | {row['wall_s']:.1f}{failed} | "
+                     f"{row['peak_rss_gib']:.2f} | " + " | ".join(
+                         f"{row['phases_s'][n]:.0f}" if n in row["phases_s"] else "" for n in names) + " |")
+    lines += ["", "Growth beyond the smallest run, taken as the fixed start-up (goal: tenfold records, at most "
+              "elevenfold time and memory):", ""]
+    base = rows[ordered[0]]
+    for small, large in zip(ordered[1:], ordered[2:], strict=False):
+        factor = int(large) / int(small)
+        time_growth = (rows[large]["wall_s"] - base["wall_s"]) / (rows[small]["wall_s"] - base["wall_s"])
+        memory_growth = ((rows[large]["peak_rss_gib"] - base["peak_rss_gib"])
+                         / max(rows[small]["peak_rss_gib"] - base["peak_rss_gib"], 1e-9))
+        verdict = "met" if max(time_growth, memory_growth) <= factor * GOAL_GROWTH else "NOT met"
+        lines.append(f"- {small}x -> {large}x ({factor:.0f}x the records): time {time_growth:.1f}x, memory "
+                     f"{memory_growth:.1f}x beyond the fixed start-up (goal <= {factor * GOAL_GROWTH:.0f}x: {verdict})")
+    for copies in ordered:
+        row = rows[copies]
+        if 1_000_000 <= row["records"] < 10_000_000:
+            met = row["wall_s"] < 120 and row["peak_rss_gib"] < 4
+            lines.append(f"- {copies}x ({row['records']:,} records): set up and 3 steps trained in "
+                         f"{row['wall_s']:.0f} s with {row['peak_rss_gib']:.2f} GiB at peak (goal: under 2 minutes "
+                         f"and 4 GiB: {'met' if met else 'NOT met'})")
+        elif row["records"] >= 10_000_000:
+            fits = row["peak_rss_gib"] < 24 and not row.get("exit_code")
+            lines.append(f"- {copies}x ({row['records']:,} records): {row['peak_rss_gib']:.2f} GiB at peak (goal: "
+                         f"within 24 GiB: {'met' if fits else 'NOT met'})")
+    return lines
+
+
+def report_run_with_prediction(data: dict) -> list[str]:
+    """Earlier runs of this bench, which also predicted the test part (--do_predict)."""
     rows = data["rows"]
     base = rows[min(rows, key=int)]
     lines = [facts_markdown(data["facts"], data["command"]),
              "Sarcasm v1 (26,709 headlines) repeated, each copy's headlines varied so that none repeat; "
              "`run_classify.py --do_train --do_predict --max_steps 3` (the embedded MiniLM, max length 64, the "
              "default 80/10/10 split, so the test part grows with the data and is predicted in full), one fresh "
-             "process per size measured by GNU time.", "",
+             "process per size measured by GNU time, TOKENIZERS_PARALLELISM=false.", "",
              "| copies | records | JSON lines (MB) | whole run (s) | test prediction (s) | rest (s) | peak memory "
              "(GiB) |", "|---:|---:|---:|---:|---:|---:|---:|"]
     for copies, row in rows.items():
@@ -128,7 +211,7 @@ def report_run(data: dict) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 40], help="Copies of Sarcasm v1.")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 40, 400], help="Copies of Sarcasm v1.")
     parser.add_argument("--report", action="store_true", help="Only rewrite the .md from the committed JSON.")
     args = parser.parse_args()
     write_results("scale", report, None if args.report else lambda: measure(args.sizes))

@@ -92,3 +92,30 @@ def test_predict_in_order_restores_order_and_skips_validation_metrics(tiny_model
     assert logits[:, 0].tolist() == [len(ids) for ids in encoded["input_ids"]]  # exact, in dataset order
     assert logits[:, 1].tolist() == [ids[1] for ids in encoded["input_ids"]]
     assert sorted(logits[:, 0].tolist()) != logits[:, 0].tolist()  # the length order differs from the file order
+
+
+def test_length_grouped_training_reads_lengths_from_arrow_not_rows(tiny_models, tmp_path, monkeypatch):
+    """The training sampler groups by each example's own token count, taken through a selection (indices mapping)
+    of the dataset, without reading the examples one by one as Python rows (what made a million records slow)."""
+    import datasets
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from bertft_utils.config.arguments import BertftTrainingArguments
+    from bertft_utils.training.trainer import BertftTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["bert"]))
+    texts = ["a", "a b c d e f", "a b", "a b c d", "a b c", "a b c d e f g h"]
+    full = datasets.Dataset.from_dict({**tokenizer(texts), "labels": [0, 1, 0, 1, 0, 1]})
+    chosen = [5, 0, 3, 2]
+    dataset = full.select(chosen)
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_models["bert"]), num_labels=2)
+    args = BertftTrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=2, report_to=[])
+    trainer = BertftTrainer(model=model, args=args, processing_class=tokenizer, train_dataset=dataset)
+
+    def no_rows(self):
+        raise AssertionError("the lengths were read row by row")
+
+    monkeypatch.setattr(datasets.Dataset, "__iter__", no_rows)
+    sampler = trainer._get_train_sampler(trainer._remove_unused_columns(dataset))
+    assert sampler.lengths == [len(tokenizer(texts[i])["input_ids"]) for i in chosen]
+    assert sorted(sampler) == list(range(len(chosen)))

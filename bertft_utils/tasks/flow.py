@@ -8,6 +8,7 @@ records become model inputs, and how predictions become outputs and metrics; eve
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import os
 import time
@@ -334,6 +335,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                              model_args.model_name_or_path)
         splits, facts = task.prepare_splits(splits, data_args, stored)
     set_aside_unused(splits, training_args)
+    gc.freeze()  # the records live to the end of the run: Python's cyclic collections stop walking them (millions)
     overlap = overlap_with_training(task, splits, stored)
     for name, counts in overlap.items():
         if counts["identical_in_train"] or counts["near_identical_in_train"]:
@@ -444,4 +446,7 @@ def run_script(make_task: Callable[[Any], Task], model_args, data_args, training
     setup_logging(training_args)
     apply_metric_name(data_args, training_args)
     set_seed(training_args.seed)
-    return run_task(make_task(data_args), model_args, data_args, training_args)
+    try:
+        return run_task(make_task(data_args), model_args, data_args, training_args)
+    finally:
+        gc.unfreeze()  # what run_task froze is collectable again (runs one after another in one process)

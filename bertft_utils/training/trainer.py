@@ -9,11 +9,19 @@ import datasets
 import numpy as np
 from torch.utils.data import SequentialSampler
 from transformers import Trainer, TrainingArguments
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from bertft_utils.modeling.crf import SENTENCE_EDGES
 from bertft_utils.runtime.length_order import in_dataset_order, longest_first
 
 logger = logging.getLogger(__name__)
+
+
+def token_counts(dataset: datasets.Dataset, column: str = "input_ids") -> list[int]:
+    """Each example's length in tokens (its list in `column`), read from the Arrow column, not row by row."""
+    import pyarrow.compute as pc
+
+    return pc.list_value_length(dataset.with_format("arrow")[column]).to_pylist()
 
 
 class BertftTrainer(Trainer):
@@ -54,6 +62,17 @@ class BertftTrainer(Trainer):
         super()._set_signature_columns_if_needed()
         if getattr(self.model, "crf", None) is not None and SENTENCE_EDGES not in self._signature_columns:
             self._signature_columns.append(SENTENCE_EDGES)  # the CRF's input, taken off by its forward pre-hook
+
+    def _get_train_sampler(self, train_dataset=None):
+        # Hugging Face's LengthGroupedSampler reads every example as a Python row to measure it (minutes for millions)
+        # unless a length column survives _remove_unused_columns; ours come from the Arrow column at once.
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        name = self.processing_class.model_input_names[0] if self.processing_class is not None else "input_ids"
+        if (self.args.train_sampling_strategy != "group_by_length" or not isinstance(dataset, datasets.Dataset)
+                or name not in dataset.column_names or self.args.length_column_name in dataset.column_names):
+            return super()._get_train_sampler(train_dataset)
+        return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                    dataset=dataset, lengths=token_counts(dataset, name), model_input_name=name)
 
     def _get_eval_sampler(self, eval_dataset):
         # transformers 5 also length-groups evaluation/prediction under train_sampling_strategy="group_by_length",
