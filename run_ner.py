@@ -58,7 +58,9 @@ class NerDataArguments(DataArguments):
                                                           "help": "seqeval strict mode for the detected scheme."})
     predict_text_file: str | None = field(
         default=None, metadata={**affects(PREDICTION),
-                                "help": "Untagged text, one sentence per line, to tag with --do_predict."})
+                                "help": "Untagged text, one sentence per line, to tag with --do_predict: "
+                                        "text_predictions.txt. Read, tagged and written piece by piece, so a file "
+                                        "of any size is tagged in the same memory, its progress logged."})
     return_entity_level_metrics: bool = field(default=False, metadata={**affects(OUTPUT),
         "help": "Taken for Hugging Face's run_ner.py: per-type entity metrics are always reported "
                 "(<split>_<TYPE>_f1, test_entity_report.txt)."})

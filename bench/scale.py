@@ -58,36 +58,42 @@ PHASES = (  # (phase, the log message that ends it): the run's own log timestamp
 
 
 def measured_run(data: Path, out: Path) -> dict:
-    """run_classify.py on `data` for 3 training steps, under GNU time: wall seconds, peak resident memory and the
-    seconds of each phase (from the log's timestamps). The environment is a user's: tokenizers' own threads on."""
-    log = out.with_suffix(".log")
-    command = ["/usr/bin/time", "-v", sys.executable, str(REPO / "run_classify.py"), "--train_file", str(data),
+    """run_classify.py on `data` for 3 training steps (see timed_run)."""
+    command = [sys.executable, str(REPO / "run_classify.py"), "--train_file", str(data),
                "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--do_train",
                "--max_steps", "3", "--max_seq_length", "64", "--per_device_train_batch_size", "32",
                "--save_strategy", "no", "--html_report", "false", "--disable_tqdm", "true", "--output_dir", str(out)]
-    shutil.rmtree(out, ignore_errors=True)  # a fresh run, never resumed
-    started = time.time()
-    with open(log, "w", encoding="utf-8") as handle:
-        finished = subprocess.run(command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT,
-                                  env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
-    text = log.read_text(encoding="utf-8")
-    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1).split(":")
-    wall = sum(float(part) * 60 ** i for i, part in enumerate(reversed(clock)))
-    rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
-    row = {"wall_s": round(wall, 2), "peak_rss_gib": round(rss_kib / 2**20, 3), "exit_code": finished.returncode,
-           "phases_s": phases(text, started, wall)}
-    if finished.returncode == 0:
+    row = timed_run(command, out)
+    if row["exit_code"] == 0:
         row["train_samples"] = read_json(out / "all_results.json").get("train_samples")
     return row
 
 
-def phases(log: str, started: float, wall: float) -> dict[str, float]:
+def timed_run(command: list[str], out: Path, phase_list=None) -> dict:
+    """`command` in a fresh process under GNU time (its log beside `out`, emptied first): wall seconds, peak
+    resident memory, exit code and the seconds of each phase (from the log's timestamps). The environment is a
+    user's: tokenizers' own threads on."""
+    log = out.with_suffix(".log")
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run, never resumed
+    started = time.time()
+    with open(log, "w", encoding="utf-8") as handle:
+        finished = subprocess.run(["/usr/bin/time", "-v", *command], cwd=REPO, stdout=handle,
+                                  stderr=subprocess.STDOUT, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    text = log.read_text(encoding="utf-8")
+    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1).split(":")
+    wall = sum(float(part) * 60 ** i for i, part in enumerate(reversed(clock)))
+    rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+    return {"wall_s": round(wall, 2), "peak_rss_gib": round(rss_kib / 2**20, 3), "exit_code": finished.returncode,
+            "phases_s": phases(text, started, wall, phase_list or PHASES)}
+
+
+def phases(log: str, started: float, wall: float, phase_list=PHASES) -> dict[str, float]:
     """Seconds per phase: from the previous phase's end to the first later log line matching its message (log
     timestamps have one-second resolution); the last phase runs to the process's end."""
     stamps = [(calendar.timegm(time.strptime(m.group(1), "%m/%d/%Y %H:%M:%S")), m.group(2)) for m in
               re.finditer(r"^(\d\d/\d\d/\d{4} \d\d:\d\d:\d\d) - (.*)$", log, re.MULTILINE)]
     result, previous, position = {}, started, 0
-    for name, pattern in PHASES:
+    for name, pattern in phase_list:
         if pattern is None:
             result[name] = round(started + wall - previous, 1)
             break

@@ -458,7 +458,7 @@ def test_text_lines_and_subsets(tmp_path):
     chars = read_text_lines(path)
     assert [(s.tokens, s.tags, s.lines) for s in chars.sentences] == [
         (["北", "京", " ", "人"], None, [1, 1, 1, 1]), (["a", "b", " ", " ", "c"], None, [4] * 5)]
-    assert chars.raw_lines == ["北京 人", "", "  ", "ab  c"] and chars.format == "text"
+    assert chars.format == "text" and chars.ids == [0, 1]  # each sentence's position (the spans' ids)
     words = read_text_lines(path, split="whitespace")
     assert [s.tokens for s in words.sentences] == [["北京", "人"], ["ab", "c"]]
     with pytest.raises(DataFormatError) as error:
@@ -468,6 +468,40 @@ def test_text_lines_and_subsets(tmp_path):
     assert [s.tokens for s in part.sentences] == [["a", "b", " ", " ", "c"]]
     assert (part.path, part.format, part.raw_lines, part.token_lines) == (path, "text", chars.raw_lines, 0)
     assert len(chars.subset([])) == 0 and len(chars.subset([1, 0])) == 2
+
+
+def test_raw_text_read_piece_by_piece_as_read_whole(tmp_path):
+    """A large raw text is read in pieces of at most `size` sentences; together they are what read_text_lines
+    gives (blank lines hold none, line numbers and positions run on across pieces)."""
+    from bertft_utils.data.readers import read_text_lines, text_line_chunks
+
+    lines = [f"第{i}句" if i % 4 else "" for i in range(1, 24)]
+    path = write(tmp_path, "raw.txt", "\n".join(lines) + "\n")
+    pieces = list(text_line_chunks(path, size=5))
+    assert [len(p) for p in pieces] == [5, 5, 5, 3]
+    whole = read_text_lines(path)
+    assert [s for p in pieces for s in p.sentences] == whole.sentences
+    assert [i for p in pieces for i in p.ids] == list(range(18)) == whole.ids
+    assert pieces[1].sentences[0].lines[0] == 7 and pieces[1].sentences[0].tokens == list("第7句")
+    with pytest.raises(DataFormatError, match="no text found"):
+        list(text_line_chunks(write(tmp_path, "blank.txt", "\n \n"), size=5))
+
+
+def test_streamed_lines_name_the_line_that_is_not_utf8_far_into_a_file(tmp_path):
+    from bertft_utils.data.readers import stream_lines
+
+    path = tmp_path / "big.txt"
+    path.write_bytes("\ufeff第一行\r\n".encode() + b"ok line\n" * 20000 + "中".encode("gbk") + b"\nlast\n")
+    numbered = stream_lines(str(path))
+    assert next(numbered) == (1, "第一行") and next(numbered) == (2, "ok line")
+    with pytest.raises(DataFormatError) as error:
+        list(numbered)
+    assert message(error) == (f"{path}, line 20002: not UTF-8 (invalid continuation byte at byte 0 of the line). Convert "
+                              "the file to UTF-8 (e.g. iconv -f GBK -t UTF-8).")
+    binary = tmp_path / "b.txt"
+    binary.write_bytes(b"a\x00b\n")
+    with pytest.raises(DataFormatError, match="a binary file"):
+        next(stream_lines(str(binary)))
 
 
 def test_paths_line_ends_and_defaults_of_each_reader(tmp_path, caplog):

@@ -27,6 +27,8 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("task_types.py", "", ["task_types.md"]),
     ("report_pages.py", "", ["report_pages.md"]),
     ("scale.py", "", ["scale.md"]),
+    ("scale_ner.py", "", ["scale_ner.md"]),
+    ("classify_predict.py", "", ["classify_predict.md"]),
     ("ner_memory.py", "", ["ner_memory.md"]),
     ("ner_onnx.py", "", ["ner_onnx.md"]),
     ("ner_decoding.py", "", ["ner_decoding.md"]),

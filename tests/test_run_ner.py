@@ -297,6 +297,43 @@ def test_raw_text_only_with_a_saved_model(tiny_models, tmp_path):
     assert [r[0] for r in rows] == list("张伟在上海工作。") and all(len(r) == 2 for r in rows)
 
 
+def test_a_raw_text_larger_than_one_piece_is_tagged_piece_by_piece(tiny_models, tmp_path):
+    """--predict_text_file is read and written piece by piece (10,000 sentences at a time): every line is tagged
+    once, in order, as it would be on its own (a line repeated in another piece gets the same tags), the spans keep
+    their positions in the whole file, progress is logged, and no unfinished (.partial) file is left."""
+    from bertft_utils.data.readers.token_files import TEXT_CHUNK
+
+    train = write_conll(tmp_path / "train.txt", [synthetic_sentence(random.Random(2))] * 8)
+    model = tmp_path / "model"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--validation_split_percentage", "0", "--test_split_percentage", "0", "--num_train_epochs", "1",
+               "--do_train", "--output_dir", str(model), *FAST)
+    rng = random.Random(3)
+    sentences = ["".join(rng.choice("张伟李华在上海北京工作。") for _ in range(rng.randint(1, 6)))
+                 for _ in range(TEXT_CHUNK + 50)]
+    lines = [sentences[i] if i % 1000 else "" for i in range(len(sentences))]  # some blank lines: no sentence
+    raw = tmp_path / "raw.txt"
+    raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "pred"
+    process = run_script("run_ner.py", "--model_name_or_path", str(model), "--predict_text_file", str(raw),
+                         "--do_predict", "--output_format", "spans", "--output_dir", str(out), "--no_auto_bf16")
+    expected = [line for line in lines if line.strip()]
+    tagged = (out / "text_predictions.txt").read_text(encoding="utf-8").split("\n\n")[:-1]
+    assert ["".join(row.split("\t")[0] for row in block.split("\n")) for block in tagged] == expected
+    tags = ["\n".join(row.split("\t")[1] for row in block.split("\n")) for block in tagged]
+    first_piece = dict(zip(expected[:TEXT_CHUNK], tags[:TEXT_CHUNK], strict=True))
+    repeated = [(tag, first_piece[text]) for text, tag in zip(expected[TEXT_CHUNK:], tags[TEXT_CHUNK:], strict=True)
+                if text in first_piece]
+    assert len(repeated) > 10 and all(a == b for a, b in repeated)
+    spans = [json.loads(line) for line in (out / "text_predictions_spans.json").read_text("utf-8").splitlines()]
+    assert [s["id"] for s in spans] == list(range(len(expected)))
+    assert ["".join(s["tokens"]) for s in spans] == expected
+    assert not list(out.glob("*.partial"))
+    log = process.stdout + process.stderr
+    assert f"line {len(lines)} of {len(lines)} (100%), {len(expected)} records predicted" in log
+    assert json.loads((out / "data_report.json").read_text())["text_prediction"]["records"] == len(expected)
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--tag_scheme", "BIOX"], "--tag_scheme must be one of"),
     (["--text_split", "words"], "--text_split must be 'char' or 'whitespace', got 'words'"),

@@ -11,7 +11,9 @@ import logging
 import os
 import random
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from transformers import TrainingArguments
 from transformers.trainer_utils import IntervalStrategy
@@ -24,6 +26,18 @@ from bertft_utils.errors import UsageError
 logger = logging.getLogger(__name__)
 SPLIT_NAMES = ("train", "validation", "test")
 SPLIT_FILE_NAME = "split_ids.json"
+
+
+@dataclass(frozen=True)
+class StreamedSplit:
+    """Unlabelled input too large to hold (NER's --predict_text_file): checked and counted once before the run,
+    then read piece by piece for prediction."""
+
+    name: str  # the split's name, which its prediction files carry (e.g. 'text')
+    path: str
+    lines: int  # lines of the file
+    records: int  # records in it (blank lines hold none)
+    pieces: Callable[[], Iterator[tuple[Any, int]]]  # each piece's records and the file line reached
 
 
 def normalized_text(text: str) -> str:

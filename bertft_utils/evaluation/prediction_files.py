@@ -19,8 +19,10 @@ from bertft_utils.evaluation.reports import format_classification_report
 from bertft_utils.files import announce, write_json, write_text
 
 
-def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]], path: str) -> str:
-    """The input with a predicted-tag column added.
+def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]], path: str,
+                             append: bool = False) -> str:
+    """The input with a predicted-tag column added (`append`: after what `path` holds, unannounced: a large raw
+    text written piece by piece).
 
     A whole CoNLL file: line for line (sentence breaks and -DOCSTART- kept). Part of one (a split, or
     --max_predict_samples) or raw text: `token<TAB>[gold<TAB>]predicted` per line, blank line between sentences.
@@ -28,7 +30,7 @@ def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]]
     """
     by_line = {line: tag for s, tags in zip(token_file.sentences, predictions, strict=True)
                for line, tag in zip(s.lines, tags, strict=True)}
-    with open(path, "w", encoding="utf-8") as handle:
+    with open(path, "a" if append else "w", encoding="utf-8") as handle:
         if token_file.format == "conll" and len(by_line) == token_file.token_lines:
             for number, raw in enumerate(token_file.raw_lines, start=1):
                 separator = "\t" if "\t" in raw else " "
@@ -45,7 +47,7 @@ def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]]
                 if sentence.tags is not None:
                     record["tags"] = sentence.tags
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return announce(path)
+    return path if append else announce(path)
 
 
 @dataclasses.dataclass
@@ -111,11 +113,12 @@ def read_prediction_rows(path: str | os.PathLike) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def write_span_predictions(token_file: TokenFile, predictions: list[list[str]], path: str) -> str:
+def write_span_predictions(token_file: TokenFile, predictions: list[list[str]], path: str,
+                           append: bool = False) -> str:
     """CLUENER's prediction form: one JSON object per sentence, its `id` (the input record's, else its position), its
     text (`text` for character input read from span JSON, else `tokens`) and `label`: {type: {mention: [[start,
-    end], ...]}}, end inclusive, in token positions."""
-    with open(path, "w", encoding="utf-8") as handle:
+    end], ...]}}, end inclusive, in token positions. `append`: as write_tagged_predictions."""
+    with open(path, "a" if append else "w", encoding="utf-8") as handle:
         for index, (sentence, tags) in enumerate(zip(token_file.sentences, predictions, strict=True)):
             given = token_file.ids[index] if token_file.ids else None
             text = {"text": "".join(sentence.tokens)} if token_file.format == SPAN_FORMAT else {
@@ -123,7 +126,7 @@ def write_span_predictions(token_file: TokenFile, predictions: list[list[str]], 
             record = {"id": index if given is None else given, **text,
                       "label": spans_from_tags(sentence.tokens, tags)}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return announce(path)
+    return path if append else announce(path)
 
 
 def write_entity_report(metrics: dict, output_dir: str, prefix: str) -> None:

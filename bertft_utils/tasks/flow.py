@@ -24,6 +24,7 @@ from bertft_utils.config.logging_setup import setup_logging
 from bertft_utils.data.labels import resolve_label_list
 from bertft_utils.data.language import guess_language
 from bertft_utils.data.splits import (
+    StreamedSplit,
     held_out_splits_needed,
     require_splits,
     sample_indices,
@@ -33,7 +34,7 @@ from bertft_utils.data.splits import (
 from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.metrics import scalar_metrics
 from bertft_utils.evaluation.uncertainty import Bootstrap
-from bertft_utils.files import write_json
+from bertft_utils.files import announce, write_json
 from bertft_utils.modeling.loading import load_config, load_model, load_tokenizer
 from bertft_utils.modeling.vocabulary import prepare_vocabulary
 from bertft_utils.publishing.hub import PublishingTrainer, finetuned_from, finish
@@ -93,8 +94,7 @@ class Task(Protocol):
         """The records as a user would feed them to `pipeline` (model card examples, language, vocabulary)."""
 
     def prepare_splits(self, splits: dict[str, Records], data_args, stored) -> tuple[dict[str, Records], dict]:
-        """After splitting: checks and renamings. Returns the splits (with extra ones, e.g. raw text to tag) and
-        `facts`, what the data showed."""
+        """After splitting: checks and renamings. Returns the splits and `facts`, what the data showed."""
 
     def gold_labels(self, records: Records) -> list[str] | None:
         """Every gold label of the records, flattened (None when the file has none)."""
@@ -123,6 +123,15 @@ class Task(Protocol):
 
     def prediction_splits(self, splits: dict[str, Records]) -> list[str]:
         """The splits --do_predict predicts, in order."""
+
+    def streamed_split(self, data_args) -> StreamedSplit | None:
+        """Unlabelled input too large to hold, checked now and predicted piece by piece after the other splits
+        (NER's --predict_text_file); None: none."""
+
+    def write_predictions(self, split: str, records: Records, outputs, output_dir: str, append: bool = False,
+                          suffix: str = "") -> list[str]:
+        """The prediction files of a streamed split's piece (`append`: after the earlier pieces), each named with
+        `suffix` added; returns their paths."""
 
     def decode(self, encoded: Encoded, predictions, label_list: list[str], head) -> Any:
         """Raw model predictions (in dataset order) -> the task's outputs (tags per word, label probabilities)."""
@@ -176,6 +185,35 @@ def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]
                                      args.output_dir, quantization=args.onnx_quantization,
                                      recheck_margin=args.onnx_recheck_margin)
     return predict_in_order(trainer, dataset)
+
+
+PARTIAL_SUFFIX = ".partial"  # a streamed split's files until complete: a run killed midway leaves none that looks done
+
+
+def predict_streamed(task: Task, trainer: BertftTrainer, streamed: StreamedSplit, tokenizer, label_list: list[str],
+                     data_args, stored, head, collator) -> dict:
+    """A split too large to hold, read, predicted and written piece by piece (memory: one piece's), its progress
+    logged per piece; its files are written as `<name>.partial` and renamed once complete. Returns what was done."""
+    started, records, paths = time.perf_counter(), 0, []
+    onnx_elsewhere = (trainer.args.inference_backend == "onnxruntime" and not trainer.is_world_process_zero())
+    for index, (piece, line) in enumerate(streamed.pieces()):
+        records += len(piece)
+        if onnx_elsewhere:
+            continue  # ONNX Runtime predicts on the main process only
+        encoded = task.encode(streamed.name, piece, tokenizer, {}, data_args, stored, head)
+        predictions, _ = predict_split(trainer, encoded.dataset(), collator)
+        outputs = task.decode(encoded, predictions, label_list, head)
+        if trainer.is_world_process_zero():
+            paths = task.write_predictions(streamed.name, piece, outputs, trainer.args.output_dir,
+                                           append=index > 0, suffix=PARTIAL_SUFFIX)
+        elapsed = time.perf_counter() - started
+        logger.info("%s: line %d of %d (%.0f%%), %d records predicted in %.0f s; about %.0f s left.", streamed.path,
+                    line, streamed.lines, 100 * line / streamed.lines, records, elapsed,
+                    elapsed * (streamed.records - records) / records)
+    for path in paths:
+        os.replace(path, path[:-len(PARTIAL_SUFFIX)])
+        announce(path[:-len(PARTIAL_SUFFIX)])
+    return {"records": records, "lines": streamed.lines, "runtime": round(time.perf_counter() - started, 3)}
 
 
 def load_splits(task: Task, data_args, output_dir: str, is_main_process: bool, stored,
@@ -291,7 +329,8 @@ def unseen_scores(task: Task, records: Records, outputs, label_list: list[str], 
 
 
 def card_facts(task: Task, model_args, data_args, label_list: list[str], results: dict[str, dict],
-               splits: dict[str, Records], stored, facts: dict, card_example: str | None = None) -> ModelCardFacts:
+               splits: dict[str, Records], stored, facts: dict, card_example: str | None = None,
+               streamed: StreamedSplit | None = None) -> ModelCardFacts:
     """What the model card says about a run. It quotes no text of the data: the usage example is --card_example
     or a neutral sentence in the data's language."""
     examples = next((task.model_inputs(records, stored) for records in splits.values() if len(records)), [""])
@@ -302,7 +341,8 @@ def card_facts(task: Task, model_args, data_args, label_list: list[str], results
     return ModelCardFacts(
         base_model=finetuned_from(model_args), task=task.pipeline_task, dataset=os.path.basename(data_file),
         labels=label_list, script=task.script, results=results,
-        split_sizes={name: len(records) for name, records in splits.items()},
+        split_sizes={**{name: len(records) for name, records in splits.items()},
+                     **({streamed.name: streamed.records} if streamed is not None else {})},
         extra_sections=task.card_sections(results), input_note=task.input_note(stored),
         pair_input=bool(facts.get("pairs")), language=language, example_input=example.replace('"', "'")[:200],
         license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
@@ -334,6 +374,10 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         splits = load_splits(task, data_args, training_args.output_dir, training_args.should_save, stored,
                              model_args.model_name_or_path)
         splits, facts = task.prepare_splits(splits, data_args, stored)
+        streamed = task.streamed_split(data_args)
+    if streamed is not None and not training_args.do_predict:
+        logger.warning("%s is tagged with --do_predict only: not read in this run.", streamed.path)
+        streamed = None
     set_aside_unused(splits, training_args)
     gc.freeze()  # the records live to the end of the run: Python's cyclic collections stop walking them (millions)
     overlap = overlap_with_training(task, splits, stored)
@@ -342,7 +386,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
             logger.warning(" ".join(overlap_note(name, counts)))
     if not training_args.do_train:
         splits.pop("train", None)  # evaluation or prediction only: the training part is neither encoded nor used
-    require_splits(training_args, splits, task.prediction_splits(splits))
+    require_splits(training_args, splits, [*task.prediction_splits(splits), *([streamed.name] if streamed else [])])
     label_list, new_head = resolve_label_list(config, training_args.do_train,
                                     task.gold_labels(splits["train"]) if "train" in splits else None,
                                     {name: task.gold_labels(records) for name, records in splits.items()
@@ -363,7 +407,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     train_dataset = encoded["train"].dataset() if "train" in encoded else None
     hooks = task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation"),
                                lambda: heads["current"], facts)
-    measured = precision_is_measured(training_args) and bool(encoded)
+    measured = precision_is_measured(training_args) and (bool(encoded) or streamed is not None)
     resumed_bf16 = checkpoint_precision(resume_from) if measured and training_args.do_train else None
     if resumed_bf16 is not None:  # a resumed run goes on in the precision it was trained in
         apply_precision(training_args, resumed_bf16)
@@ -371,7 +415,9 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                     resume_from)
         measured = False
     elif measured:
-        sample = train_dataset if train_dataset is not None else next(iter(encoded.values())).dataset()
+        sample = train_dataset if train_dataset is not None else next(iter(encoded.values())).dataset() \
+            if encoded else task.encode(streamed.name, next(streamed.pieces())[0], tokenizer, label_to_id, data_args,
+                                        stored, heads["current"]).dataset()
         size = (training_args.per_device_train_batch_size if train_dataset is not None
                 else training_args.per_device_eval_batch_size)
         batch = hooks["data_collator"]([sample[i] for i in range(min(size, len(sample)))])
@@ -431,11 +477,15 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                     metrics["onnx_int8_rechecked_in_fp32"] = timing["onnx_int8_rechecked_in_fp32"]
                 save_split_metrics(trainer, name, scalar_metrics(metrics, name))
                 results[name] = metrics
-    report = {**task.data_report(coverage, encoded, facts), "overlap_with_training": overlap}
+    if streamed is not None:
+        facts["streamed"] = predict_streamed(task, trainer, streamed, tokenizer, label_list, data_args, stored,
+                                             heads["current"], hooks["data_collator"])
+    report = {**task.data_report(coverage, encoded, facts), "overlap_with_training": overlap,
+              **({f"{streamed.name}_prediction": facts["streamed"]} if streamed is not None else {})}
     if trainer.is_world_process_zero():
         write_json(os.path.join(training_args.output_dir, "data_report.json"), report)
     finish(trainer, training_args, card_facts(task, model_args, data_args, label_list, results, splits, stored,
-                                              facts, training_args.card_example),
+                                              facts, training_args.card_example, streamed),
            task.curve_metric)
     return TaskRun(task, trainer, tokenizer, label_list, results, data_args, stored, heads["current"])
 

@@ -13,7 +13,15 @@ from scipy.special import log_softmax
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
 from bertft_utils.data.language import token_separator
-from bertft_utils.data.readers import TaggedSentence, TokenFile, read_text_lines, read_token_file
+from bertft_utils.data.readers import (
+    DataFormatError,
+    TaggedSentence,
+    TokenFile,
+    read_token_file,
+    stream_lines,
+    text_line_chunks,
+)
+from bertft_utils.data.splits import StreamedSplit
 from bertft_utils.data.tags import (
     count_illegal,
     detect_scheme,
@@ -96,12 +104,24 @@ class NerTask:
     def prepare_splits(self, splits: dict[str, TokenFile], data_args,
                        stored: NerStored) -> tuple[dict[str, TokenFile], dict]:
         """Tags are validated (unknown tags are errors), the scheme is detected, illegal sequences are counted per
-        split and, with --fix_tags, repaired; --predict_text_file becomes the `text` split. Returns the splits and
-        the tag report."""
-        tag_report = check_tags(splits, data_args.tag_scheme, data_args.fix_tags)
-        if data_args.predict_text_file:
-            splits = {**splits, "text": read_text_lines(data_args.predict_text_file, data_args.text_split)}
-        return splits, tag_report
+        split and, with --fix_tags, repaired. Returns the splits and the tag report."""
+        return splits, check_tags(splits, data_args.tag_scheme, data_args.fix_tags)
+
+    def streamed_split(self, data_args) -> StreamedSplit | None:
+        """--predict_text_file as the `text` split: checked (UTF-8, some text) and counted now, before any training,
+        then read and tagged piece by piece (a file of millions of lines is never held)."""
+        path = data_args.predict_text_file
+        if not path:
+            return None
+        lines = records = 0
+        for _, line in stream_lines(path):
+            lines += 1
+            records += bool(line.strip())
+        if not records:
+            raise DataFormatError(f"{path}: no text found.")
+        split = data_args.text_split
+        return StreamedSplit("text", path, lines, records, lambda: (
+            (piece, piece.sentences[-1].lines[0]) for piece in text_line_chunks(path, split)))
 
     def gold_labels(self, records: TokenFile) -> list[str] | None:
         if any(s.tags is None for s in records.sentences):
@@ -191,7 +211,7 @@ class NerTask:
         return tag_report["scheme"] if self.data_args.strict_scoring else None
 
     def prediction_splits(self, splits: dict[str, TokenFile]) -> list[str]:
-        return [name for name in ("test", "text") if name in splits]
+        return [name for name in ("test",) if name in splits]
 
     def decode(self, encoded: Windows, predictions, label_list: list[str], head: NerHead) -> list[list[str]]:
         """Tags per word (--decoding): from predicted ids (the Trainer's argmax), per-token log-probabilities (the
@@ -215,14 +235,22 @@ class NerTask:
             return tag_report["scheme"]
         return "IOBES" if any(label[:2] in ("E-", "S-", "M-") for label in label_list) else "IOB2"
 
+    def write_predictions(self, split: str, records: TokenFile, outputs: list[list[str]], output_dir: str,
+                          append: bool = False, suffix: str = "") -> list[str]:
+        """predictions.txt (`<split>_predictions.txt` but for test) and, with --output_format spans,
+        `predictions_spans.json`; each file name + `suffix`, `append`ed to for a split written piece by piece."""
+        file_name = "predictions.txt" if split == "test" else f"{split}_predictions.txt"
+        paths = [write_tagged_predictions(records, outputs, os.path.join(output_dir, file_name + suffix), append)]
+        if self.data_args.output_format == "spans":
+            spans_name = "predictions_spans.json" if split == "test" else f"{split}_predictions_spans.json"
+            paths.append(write_span_predictions(records, outputs, os.path.join(output_dir, spans_name + suffix),
+                                                append))
+        return paths
+
     def write_outputs(self, split: str, records: TokenFile, outputs: list[list[str]], label_list: list[str],
                       output_dir: str, timing: dict, notes: list[str], head: NerHead, tag_report: dict,
                       bootstrap: Bootstrap) -> dict:
-        file_name = "predictions.txt" if split == "test" else f"{split}_predictions.txt"
-        write_tagged_predictions(records, outputs, os.path.join(output_dir, file_name))
-        if self.data_args.output_format == "spans":
-            spans_name = "predictions_spans.json" if split == "test" else f"{split}_predictions_spans.json"
-            write_span_predictions(records, outputs, os.path.join(output_dir, spans_name))
+        self.write_predictions(split, records, outputs, output_dir)
         if records.sentences[0].tags is None:
             return {}
         strict_scheme = self.strict_scheme(tag_report)

@@ -350,6 +350,13 @@ class SequenceTask:
     def prediction_splits(self, splits: dict[str, LabeledTexts]) -> list[str]:
         return ["test"] if "test" in splits else []
 
+    def streamed_split(self, data_args) -> None:
+        return None  # sentence-level input is read whole (new questions are few)
+
+    def write_predictions(self, split: str, records: LabeledTexts, outputs, output_dir: str, append: bool = False,
+                          suffix: str = "") -> list[str]:
+        raise NotImplementedError("no split of a sentence-level task is written piece by piece")
+
     def decode(self, encoded: EncodedTexts, predictions, label_list: list[str], head: SequenceHead) -> np.ndarray:
         """Class probabilities per example (a long text's windows: their logits averaged)."""
         return softmax(encoded.per_text(predictions), axis=-1)

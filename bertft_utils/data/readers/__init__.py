@@ -16,6 +16,7 @@ from bertft_utils.data.readers.common import (
     guess_format,
     open_text,
     shown_values,
+    stream_lines,
 )
 from bertft_utils.data.readers.tables import Table, read_json, read_jsonl, read_quoted, read_table_file, read_tsv_lines
 from bertft_utils.data.readers.token_files import (
@@ -25,12 +26,13 @@ from bertft_utils.data.readers.token_files import (
     read_conll,
     read_text_lines,
     read_token_file,
+    text_line_chunks,
 )
 
 __all__ = ["TABLE_FORMATS", "TOKEN_FORMATS", "DataFormatError", "Table", "TaggedSentence", "TokenFile",
-           "file_sha256", "guess_format", "open_text", "read_answer_question_lines", "read_conll", "read_json",
-           "read_jsonl", "read_quoted", "read_table", "read_table_file", "read_text_lines", "read_token_file",
-           "read_tsv_lines", "shown_values"]
+           "file_sha256", "guess_format", "open_text", "read_answer_question_lines", "read_conll",
+           "read_json", "read_jsonl", "read_quoted", "read_table", "read_table_file", "read_text_lines",
+           "read_token_file", "read_tsv_lines", "shown_values", "stream_lines", "text_line_chunks"]
 
 
 def read_table(path: str, data_format: str | None = None, skip_malformed: bool = False,

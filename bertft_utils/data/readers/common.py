@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Iterator
 
 from bertft_utils.errors import UsageError
 
@@ -65,3 +66,32 @@ def open_text(path: str):
         raise DataFormatError(f"{path}, line {line}: not UTF-8 ({error.reason} at byte {error.start}). Convert the "
                               "file to UTF-8 (e.g. iconv -f GBK -t UTF-8).") from None
     return io.StringIO(text, newline="")  # read once; lines keep their ends, as open(newline="") gives them
+
+
+def stream_lines(path: str) -> Iterator[tuple[int, str]]:
+    """(line number, line without its end) of a UTF-8 file read piece by piece (a BOM skipped; lines end as
+    open_text's do): for files too large to hold. The same refusals as open_text: a directory, a binary file, bytes
+    that are not UTF-8 (with the line)."""
+    if os.path.isdir(path):
+        raise DataFormatError(f"{path} is a directory: give the data file inside it.")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file.")
+    with open(path, "rb") as handle:
+        if b"\x00" in handle.read(65536):
+            raise DataFormatError(f"{path}: a binary file (it holds NUL bytes), not text. Give a UTF-8 text file "
+                                  "(jsonl, json, csv, tsv, CoNLL or plain lines).")
+    number = 0
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            for number, line in enumerate(handle, start=1):
+                yield number, line.rstrip("\r\n")
+    except UnicodeDecodeError as error:  # decoded block by block: the line is found again in bytes
+        with open(path, "rb") as handle:
+            for line_number, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as in_line:
+                    raise DataFormatError(f"{path}, line {line_number}: not UTF-8 ({in_line.reason} at byte "
+                                          f"{in_line.start} of the line). Convert the file to UTF-8 (e.g. iconv -f "
+                                          "GBK -t UTF-8).") from None
+        raise DataFormatError(f"{path}, after line {number}: not UTF-8 ({error.reason}).") from None

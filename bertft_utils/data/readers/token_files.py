@@ -4,9 +4,10 @@ text to tag, as sentences whose every token keeps its line number."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from bertft_utils.data.readers.common import DataFormatError, guess_format, open_text
+from bertft_utils.data.readers.common import DataFormatError, guess_format, open_text, stream_lines
 from bertft_utils.data.readers.tables import Table, read_table_file
 
 TOKEN_FORMATS = ("conll", "jsonl", "json", "csv", "spans")
@@ -145,16 +146,33 @@ def read_token_file(path: str, data_format: str | None = None, tokens_column: st
 
 
 def read_text_lines(path: str, split: str = "char") -> TokenFile:
-    """Raw text, one sentence per line, split into characters (`char`) or on whitespace (`whitespace`)."""
+    """Raw text, one sentence per line, split into characters (`char`) or on whitespace (`whitespace`); blank lines
+    hold no sentence."""
     result = TokenFile(path, "text")
-    with open_text(path) as handle:
-        for line_number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
-            result.raw_lines.append(line)
-            if not line.strip():
-                continue
-            tokens = list(line) if split == "char" else line.split()
-            result.sentences.append(TaggedSentence(tokens, None, [line_number] * len(tokens)))
-    if not result.sentences:
-        raise DataFormatError(f"{path}: no text found.")
+    for chunk in text_line_chunks(path, split):
+        result.sentences += chunk.sentences
+        result.ids += chunk.ids
     return result
+
+
+TEXT_CHUNK = 10_000  # sentences of a raw-text file held at a time when it is tagged piece by piece
+
+
+def text_line_chunks(path: str, split: str = "char", size: int = TEXT_CHUNK) -> Iterator[TokenFile]:
+    """read_text_lines piece by piece, for files too large to hold: TokenFiles of at most `size` sentences, each
+    sentence's `ids` entry its position among the file's sentences. A file without text is refused at its end."""
+    chunk, position = TokenFile(path, "text"), 0
+    for number, line in stream_lines(path):
+        if not line.strip():
+            continue
+        tokens = list(line) if split == "char" else line.split()
+        chunk.sentences.append(TaggedSentence(tokens, None, [number] * len(tokens)))
+        chunk.ids.append(position)
+        position += 1
+        if len(chunk.sentences) == size:
+            yield chunk
+            chunk = TokenFile(path, "text")
+    if not position:
+        raise DataFormatError(f"{path}: no text found.")
+    if chunk.sentences:
+        yield chunk
