@@ -95,6 +95,13 @@ def growth_lines(rows: dict, unit: str) -> list[str]:
     """Time and memory growth between successive sizes beyond the smallest (taken as the fixed start-up)."""
     ordered = sorted(rows, key=int)
     base, lines = rows[ordered[0]], []
+    if len(ordered) == 2:  # no third size to take the start-up from: whole runs compared (start-up included)
+        small, large = rows[ordered[0]], rows[ordered[1]]
+        factor = int(ordered[1]) / int(ordered[0])
+        time_growth, memory_growth = large["wall_s"] / small["wall_s"], large["peak_rss_gib"] / small["peak_rss_gib"]
+        verdict = "met" if max(time_growth, memory_growth) <= factor * GOAL_GROWTH else "NOT met"
+        lines.append(f"- {ordered[0]} -> {ordered[1]} {unit} ({factor:.0f}x): whole run {time_growth:.1f}x, peak "
+                     f"memory {memory_growth:.1f}x, start-up included (goal <= {factor * GOAL_GROWTH:.0f}x: {verdict})")
     for small, large in zip(ordered[1:], ordered[2:], strict=False):
         factor = int(large) / int(small)
         time_growth = (rows[large]["wall_s"] - base["wall_s"]) / (rows[small]["wall_s"] - base["wall_s"])

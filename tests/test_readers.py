@@ -496,8 +496,8 @@ def test_streamed_lines_name_the_line_that_is_not_utf8_far_into_a_file(tmp_path)
     assert next(numbered) == (1, "第一行") and next(numbered) == (2, "ok line")
     with pytest.raises(DataFormatError) as error:
         list(numbered)
-    assert message(error) == (f"{path}, line 20002: not UTF-8 (invalid continuation byte at byte 0 of the line). Convert "
-                              "the file to UTF-8 (e.g. iconv -f GBK -t UTF-8).")
+    assert message(error) == (f"{path}, line 20002: not UTF-8 (invalid continuation byte at byte 0 of the line). "
+                              "Convert the file to UTF-8 (e.g. iconv -f GBK -t UTF-8).")
     binary = tmp_path / "b.txt"
     binary.write_bytes(b"a\x00b\n")
     with pytest.raises(DataFormatError, match="a binary file"):
