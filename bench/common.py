@@ -158,6 +158,15 @@ def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def with_earlier_runs(header: list[str], data: dict, render) -> str:
+    """A results page: `header`, this run rendered by `render(run) -> lines`, then each earlier run, newest first."""
+    lines = [*header, "", "## This run", "", *render(data)]
+    for earlier in reversed(data.get("earlier", [])):
+        lines += ["", f"## Earlier run: commit {earlier['facts']['git_commit']}, {earlier['facts']['date_utc']}", "",
+                  *render(earlier)]
+    return "\n".join(lines) + "\n"
+
+
 def write_results(name: str, report, measure=None) -> None:
     """results/<name>.json from `measure()` (skipped when None: `--report`), then results/<name>.md rendered by
     `report` from the JSON alone, and printed."""

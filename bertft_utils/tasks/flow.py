@@ -175,6 +175,11 @@ class TaskRun:
         return self.task.decode(encoded, predictions, self.label_list, self.head)
 
 
+def predicts_on_this_process(trainer: BertftTrainer) -> bool:
+    """Whether this process takes part in prediction: all do with the Trainer; ONNX Runtime runs on the main one."""
+    return trainer.args.inference_backend != "onnxruntime" or trainer.is_world_process_zero()
+
+
 def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]:
     """Raw predictions in dataset order and their timing, by the Trainer or by ONNX Runtime (--inference_backend)."""
     args = trainer.args
@@ -195,11 +200,10 @@ def predict_streamed(task: Task, trainer: BertftTrainer, streamed: StreamedSplit
     """A split too large to hold, read, predicted and written piece by piece (memory: one piece's), its progress
     logged per piece; its files are written as `<name>.partial` and renamed once complete. Returns what was done."""
     started, records, paths = time.perf_counter(), 0, []
-    onnx_elsewhere = (trainer.args.inference_backend == "onnxruntime" and not trainer.is_world_process_zero())
     for index, (piece, line) in enumerate(streamed.pieces()):
         records += len(piece)
-        if onnx_elsewhere:
-            continue  # ONNX Runtime predicts on the main process only
+        if not predicts_on_this_process(trainer):
+            continue
         encoded = task.encode(streamed.name, piece, tokenizer, {}, data_args, stored, head)
         predictions, _ = predict_split(trainer, encoded.dataset(), collator)
         outputs = task.decode(encoded, predictions, label_list, head)
@@ -453,8 +457,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
             trainer.model.config.save_pretrained(training_args.output_dir)  # (multi-label thresholds) is saved
     if training_args.do_predict:
         for name in task.prediction_splits(splits):
-            if training_args.inference_backend == "onnxruntime" and not trainer.is_world_process_zero():
-                continue  # ONNX Runtime predicts on the main process only
+            if not predicts_on_this_process(trainer):
+                continue
             predictions, timing = predict_split(trainer, encoded[name].dataset(), hooks["data_collator"])
             started = time.perf_counter()
             outputs = task.decode(encoded[name], predictions, label_list, heads["current"])
