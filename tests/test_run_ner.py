@@ -347,6 +347,22 @@ def test_ner_option_errors(flags, message, tiny_models, tmp_path):
     assert process.returncode != 0 and message in process.stderr
 
 
+@pytest.mark.parametrize("content, message", [
+    (b"\n  \n", "raw.txt: no text found."),
+    ("好\n".encode() * 3 + "中".encode("gbk") + b"\n", "raw.txt, line 4: not UTF-8"),
+])
+def test_a_bad_raw_text_is_refused_before_training(content, message, tiny_models, tmp_path):
+    """--predict_text_file is checked whole before any training (it is tagged piece by piece only afterwards)."""
+    raw = tmp_path / "raw.txt"
+    raw.write_bytes(content)
+    out = tmp_path / "o"
+    process = run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(TRAIN),
+                         "--predict_text_file", str(raw), "--do_train", "--do_predict", "--output_dir", str(out),
+                         check=False)
+    assert process.returncode != 0 and message in process.stderr
+    assert not (out / "model.safetensors").exists() and not (out / "train_results.json").exists()
+
+
 def test_integer_tag_ids_with_tag_names(tiny_models, tmp_path):
     names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
     rows = [{"tokens": tokens, "ner_tags": [int(t) for t in tags]} for tokens, tags in distinct(

@@ -13,14 +13,7 @@ from scipy.special import log_softmax
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
 from bertft_utils.data.language import token_separator
-from bertft_utils.data.readers import (
-    DataFormatError,
-    TaggedSentence,
-    TokenFile,
-    read_token_file,
-    stream_lines,
-    text_line_chunks,
-)
+from bertft_utils.data.readers import TaggedSentence, TokenFile, count_text_lines, read_token_file, text_line_chunks
 from bertft_utils.data.splits import StreamedSplit
 from bertft_utils.data.tags import (
     count_illegal,
@@ -113,12 +106,7 @@ class NerTask:
         path = data_args.predict_text_file
         if not path:
             return None
-        lines = records = 0
-        for _, line in stream_lines(path):
-            lines += 1
-            records += bool(line.strip())
-        if not records:
-            raise DataFormatError(f"{path}: no text found.")
+        lines, records = count_text_lines(path)
         split = data_args.text_split
         return StreamedSplit("text", path, lines, records, lambda: (
             (piece, piece.sentences[-1].lines[0]) for piece in text_line_chunks(path, split)))

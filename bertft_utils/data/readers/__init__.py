@@ -23,6 +23,7 @@ from bertft_utils.data.readers.token_files import (
     TOKEN_FORMATS,
     TaggedSentence,
     TokenFile,
+    count_text_lines,
     read_conll,
     read_text_lines,
     read_token_file,
@@ -30,7 +31,7 @@ from bertft_utils.data.readers.token_files import (
 )
 
 __all__ = ["TABLE_FORMATS", "TOKEN_FORMATS", "DataFormatError", "Table", "TaggedSentence", "TokenFile",
-           "file_sha256", "guess_format", "open_text", "read_answer_question_lines", "read_conll",
+           "count_text_lines", "file_sha256", "guess_format", "open_text", "read_answer_question_lines", "read_conll",
            "read_json", "read_jsonl", "read_quoted", "read_table", "read_table_file", "read_text_lines",
            "read_token_file", "read_tsv_lines", "shown_values", "stream_lines", "text_line_chunks"]
 

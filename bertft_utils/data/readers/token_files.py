@@ -155,6 +155,22 @@ def read_text_lines(path: str, split: str = "char") -> TokenFile:
     return result
 
 
+def count_text_lines(path: str) -> tuple[int, int]:
+    """(lines, sentences) of a raw text, read through once: every line checked (UTF-8), no sentence held; a file
+    without text is refused."""
+    lines = sentences = 0
+    for _, line in stream_lines(path):
+        lines += 1
+        sentences += bool(line.strip())
+    if not sentences:
+        raise _no_text(path)
+    return lines, sentences
+
+
+def _no_text(path: str) -> DataFormatError:
+    return DataFormatError(f"{path}: no text found.")
+
+
 TEXT_CHUNK = 10_000  # sentences of a raw-text file held at a time when it is tagged piece by piece
 
 
@@ -173,6 +189,6 @@ def text_line_chunks(path: str, split: str = "char", size: int = TEXT_CHUNK) -> 
             yield chunk
             chunk = TokenFile(path, "text")
     if not position:
-        raise DataFormatError(f"{path}: no text found.")
+        raise _no_text(path)
     if chunk.sentences:
         yield chunk
