@@ -6,6 +6,7 @@ import json
 import logging
 
 logger = logging.getLogger(__name__)
+PARTIAL_SUFFIX = ".partial"  # a file written piece by piece, until complete (a killed run leaves none that looks done)
 
 
 def announce(path: str) -> str:

@@ -12,7 +12,7 @@ from transformers import trainer as transformers_trainer
 from bertft_utils.config.arguments import EMBEDDED_MODEL_ALIAS, ModelArguments
 from bertft_utils.evaluation.html_report import has_test_predictions, write_run_report
 from bertft_utils.evaluation.plots import plot_learning_curve
-from bertft_utils.files import announce
+from bertft_utils.files import PARTIAL_SUFFIX, announce
 from bertft_utils.publishing.model_card import ModelCardFacts, write_model_card
 from bertft_utils.training.trainer import BertftTrainer
 
@@ -23,7 +23,7 @@ EMBEDDED_MODEL_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Files that hold the data's texts: never pushed to the Hub unless --push_data_files (a private test set must not
 # become public by accident).
 DATA_TEXT_FILES = ("predictions.tsv", "predictions.txt", "text_predictions.txt", "*predictions_spans.json",
-                   "answers.tsv", "*report.html", "data_report.json", "*.log")
+                   "answers.tsv", "*report.html", "data_report.json", "*.log", f"*{PARTIAL_SUFFIX}")
 
 
 @contextlib.contextmanager

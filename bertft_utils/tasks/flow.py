@@ -34,7 +34,7 @@ from bertft_utils.data.splits import (
 from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.metrics import scalar_metrics
 from bertft_utils.evaluation.uncertainty import Bootstrap
-from bertft_utils.files import announce, write_json
+from bertft_utils.files import PARTIAL_SUFFIX, announce, write_json
 from bertft_utils.modeling.loading import load_config, load_model, load_tokenizer
 from bertft_utils.modeling.vocabulary import prepare_vocabulary
 from bertft_utils.publishing.hub import PublishingTrainer, finetuned_from, finish
@@ -190,9 +190,6 @@ def predict_split(trainer: BertftTrainer, dataset, collator) -> tuple[Any, dict]
                                      args.output_dir, quantization=args.onnx_quantization,
                                      recheck_margin=args.onnx_recheck_margin)
     return predict_in_order(trainer, dataset)
-
-
-PARTIAL_SUFFIX = ".partial"  # a streamed split's files until complete: a run killed midway leaves none that looks done
 
 
 def predict_streamed(task: Task, trainer: BertftTrainer, streamed: StreamedSplit, tokenizer, label_list: list[str],
