@@ -31,6 +31,10 @@ ONCE = {"torch_compile"}
 # Why a change is or is not the default, beyond its measured speed.
 VERDICTS = {
     "baseline": "the defaults",
+    "torch_dropout_masks": "kept the other way: --dropout_masks auto is the default since 2026-12-03 (it measures "
+                           "both on the batch's hidden states and keeps torch's unless ours is clearly faster)",
+    "dense_embedding_gradient": "kept the other way: the kept buffer is the default on a CPU since 2026-12-03 (the "
+                                "same gradient: the final loss is equal)",
     "one_thread": "not kept: one thread per core (torch's default) is faster",
     "malloc_as_is": "kept the other way: --keep_freed_memory is the default since 2026-12-01 (measured in bf16 on a "
                     "Zen 5: 12% faster)",

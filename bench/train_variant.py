@@ -28,9 +28,15 @@ COMMON.append("--bf16" if PRECISION == "bf16" else "--no_auto_bf16")
 # variant -> (flags, what it changes)
 VARIANTS = {
     "baseline": ([], "bertft defaults (sdpa attention, fused AdamW, gradient clipping at 1.0, dropout 0.1, all cores; "
-                     "since 2026-12-01 freed memory kept for reuse)"),
+                     "since 2026-12-01 freed memory kept for reuse; since 2026-12-03 dropout masks chosen by "
+                     "measurement and the word-embedding gradient kept in one buffer)"),
     "malloc_as_is": (["--keep_freed_memory", "false"], "`--keep_freed_memory false`: glibc's malloc as it is (fresh "
                                                         "mmap'd pages for every large tensor, heap trimmed)"),
+    "torch_dropout_masks": (["--dropout_masks", "torch"], "`--dropout_masks torch`: torch's dropout masks (on CPUs "
+                                                            "other than Intel's one random number per element, drawn "
+                                                            "in one thread)"),
+    "dense_embedding_gradient": ([], "torch's dense word-embedding gradient, a new zeroed vocabulary x hidden matrix "
+                                     "every step, instead of one kept buffer with only the touched rows zeroed"),
     "one_thread": ([], "torch.set_num_threads(1) instead of one per core"),
     "no_grad_clipping": (["--max_grad_norm", "0"], "`--max_grad_norm 0`: no gradient-norm clipping"),
     "adamw_foreach": (["--optim", "adamw_torch"], "`--optim adamw_torch` (foreach AdamW) instead of the fused one"),
@@ -49,7 +55,13 @@ def apply(variant: str) -> None:
     import bertft_utils.modeling.loading as modeling
     import bertft_utils.tasks.flow as task_flow
 
-    if variant == "one_thread":
+    if variant == "dense_embedding_gradient":
+        import contextlib
+
+        import bertft_utils.training.trainer as trainer_module
+
+        trainer_module.kept_embedding_gradient = lambda model: contextlib.nullcontext(False)
+    elif variant == "one_thread":
         torch.set_num_threads(1)
     elif variant == "pad_to_multiple_of_8":
         original_init = transformers.DataCollatorWithPadding.__init__

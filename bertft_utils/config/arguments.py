@@ -21,6 +21,7 @@ from bertft_utils.config.search_space import parse_space
 from bertft_utils.errors import UsageError
 
 QUANTIZATIONS = ("none", "dynamic_int8")  # ONNX Runtime prediction graphs
+DROPOUT_MASKS = ("auto", "torch", "16bit")  # training.dropout_masks
 
 EMBEDDED_MODEL_ALIAS = "embedded"
 
@@ -330,6 +331,16 @@ class BertftTrainingArguments(TrainingArguments):
                   "memory the process frees then stays with it until it ends. --keep_freed_memory false leaves malloc "
                   "as is."},
     )
+    dropout_masks: str = field(
+        default="auto",
+        metadata={**affects(TRAINING, added_later=True),
+                  "help": "How dropout draws its masks while training on a CPU: 'auto' (default) times torch's "
+                  "against masks of 16-bit random integers on the batch's hidden states and uses the faster "
+                  "(remembered per CPU model in ~/.cache/bertft; on CPUs other than Intel's, torch draws one random "
+                  "number per element in one thread); 'torch' always torch's; '16bit' always ours (p rounded to a "
+                  "multiple of 1/65536). The two draw different random numbers for the same seed. A GPU keeps "
+                  "torch's."},
+    )
     auto_bf16: bool = field(
         default=True,
         metadata={**affects(OUTPUT),
@@ -355,6 +366,8 @@ class BertftTrainingArguments(TrainingArguments):
         if self.onnx_quantization != "none" and self.inference_backend != "onnxruntime":
             raise UsageError("--onnx_quantization applies to ONNX Runtime prediction: add --inference_backend "
                              "onnxruntime (or leave --onnx_quantization none).")
+        if self.dropout_masks not in DROPOUT_MASKS:
+            raise UsageError(f"--dropout_masks must be one of {', '.join(DROPOUT_MASKS)}, got {self.dropout_masks!r}.")
         if self.hp_search_trials < 0:
             raise UsageError(f"--hp_search_trials must be >= 0, got {self.hp_search_trials}.")
         if self.hp_search_backend not in SEARCH_BACKENDS:

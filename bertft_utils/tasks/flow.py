@@ -42,6 +42,7 @@ from bertft_utils.publishing.model_card import ModelCardFacts, neutral_example
 from bertft_utils.runtime.allocator import keep_freed_memory
 from bertft_utils.runtime.precision import apply_precision, choose_precision, precision_is_measured
 from bertft_utils.training.checkpoints import checkpoint_precision, resume_point
+from bertft_utils.training.dropout_masks import choose_masks
 from bertft_utils.training.hp_search import run_search
 from bertft_utils.training.mlm_warmup import warm_up_encoder
 from bertft_utils.training.trainer import (
@@ -282,6 +283,11 @@ def peak_memory() -> dict:
     return facts
 
 
+def first_batch(dataset, size: int, collator) -> dict:
+    """The first `size` examples of `dataset` collated as the Trainer's batches are (for the measured choices)."""
+    return dict(collator([dataset[i] for i in range(min(size, len(dataset)))]))
+
+
 def precision_facts(training_args, measured: bool, resumed: bool = False) -> dict:
     """The precision the run computes in, and who chose it: recorded in every *_results.json."""
     chosen = "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32"
@@ -421,9 +427,12 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                                         stored, heads["current"]).dataset()
         size = (training_args.per_device_train_batch_size if train_dataset is not None
                 else training_args.per_device_eval_batch_size)
-        batch = hooks["data_collator"]([sample[i] for i in range(min(size, len(sample)))])
-        apply_precision(training_args, choose_precision(model, dict(batch), training=train_dataset is not None))
+        batch = first_batch(sample, size, hooks["data_collator"])
+        apply_precision(training_args, choose_precision(model, batch, training=train_dataset is not None))
     precision = precision_facts(training_args, measured, resumed=resumed_bf16 is not None)
+    dropout = {"masks": "torch", "why": "not training"} if train_dataset is None else choose_masks(
+        model, first_batch(train_dataset, training_args.per_device_train_batch_size, hooks["data_collator"]),
+        training_args.bf16, training_args.dropout_masks, training_args.device.type)
     checkpoint_marker.refresh(model_args, data_args, training_args)
     warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate, resume_from)
 
@@ -435,7 +444,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         model=None if searching else model, model_init=trial_model_factory(task, model, heads) if searching else None,
         args=training_args, train_dataset=train_dataset,
         eval_dataset=encoded["validation"].dataset() if "validation" in encoded else None,
-        processing_class=tokenizer, callbacks=[checkpoint_marker],
+        processing_class=tokenizer, callbacks=[checkpoint_marker], dropout_masks=dropout["masks"],
         # a rate derived from --learning_rate follows it (each search trial's, the best one's)
         embedding_learning_rate=model_args.embedding_learning_rate,
         embedding_learning_rate_factor=None if model_args.embedding_learning_rate is not None
@@ -447,7 +456,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
         resume_from = None  # the best configuration is trained from the start
     if training_args.do_train:
         train_and_save(trainer, training_args, len(splits["train"]), resume_from,
-                       {**precision, **model_size(model), **peak_memory()})
+                       {**precision, "dropout_masks": dropout["masks"], "dropout_masks_chosen_by": dropout["why"],
+                        **model_size(model), **peak_memory()})
     if training_args.do_eval:
         results["validation"] = evaluate_and_save(trainer, len(splits["validation"]), precision)
         if training_args.do_train and trainer.is_world_process_zero():  # what the evaluation stored in the config

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import ExitStack
 
 import datasets
 import numpy as np
@@ -13,6 +14,8 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from bertft_utils.modeling.crf import SENTENCE_EDGES
 from bertft_utils.runtime.length_order import in_dataset_order, longest_first
+from bertft_utils.training.dropout_masks import sixteen_bit_dropout
+from bertft_utils.training.embedding_gradient import kept_embedding_gradient
 
 logger = logging.getLogger(__name__)
 
@@ -26,15 +29,35 @@ def token_counts(dataset: datasets.Dataset, column: str = "input_ids") -> list[i
 
 class BertftTrainer(Trainer):
     """Trainer with optional learning rates of their own for the word embeddings and the CRF, predictions in dataset
-    order, and the CRF's sentence edges passed through (publishing.hub.PublishingTrainer adds the card and pushes)."""
+    order, the CRF's sentence edges passed through, and on a CPU the training shortcuts of dropout_masks.py and
+    embedding_gradient.py (publishing.hub.PublishingTrainer adds the card and pushes)."""
 
     def __init__(self, *args, embedding_learning_rate: float | None = None,
                  embedding_learning_rate_factor: float | None = None, crf_learning_rate: float | None = None,
-                 **kwargs):
+                 dropout_masks: str = "torch", **kwargs):
         super().__init__(*args, **kwargs)
         self.embedding_learning_rate = embedding_learning_rate  # given by the user: fixed
         self.embedding_learning_rate_factor = embedding_learning_rate_factor  # else a multiple of learning_rate
         self.crf_learning_rate = crf_learning_rate
+        self.dropout_masks = dropout_masks  # "torch" or "16bit" (chosen by dropout_masks.choose_masks)
+        self.training_shortcuts: ExitStack | None = None  # open from the first training step to the end of train()
+
+    def train(self, *args, **kwargs):
+        try:
+            return super().train(*args, **kwargs)
+        finally:  # the model is saved, evaluated and exported as Hugging Face built it
+            if self.training_shortcuts is not None:
+                self.training_shortcuts.close()
+                self.training_shortcuts = None
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self.training_shortcuts is None:  # the first step: self.model is now the model trained (model_init's)
+            self.training_shortcuts = ExitStack()
+            if self.dropout_masks == "16bit":
+                self.training_shortcuts.enter_context(sixteen_bit_dropout(self.model))
+            if self.args.world_size == 1 and self.args.device.type == "cpu":
+                self.training_shortcuts.enter_context(kept_embedding_gradient(self.model))
+        return super().training_step(model, inputs, num_items_in_batch)
 
     def create_optimizer(self, model=None):
         optimizer = super().create_optimizer(model)
