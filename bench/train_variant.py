@@ -28,8 +28,7 @@ COMMON.append("--bf16" if PRECISION == "bf16" else "--no_auto_bf16")
 # variant -> (flags, what it changes)
 VARIANTS = {
     "baseline": ([], "bertft defaults (sdpa attention, fused AdamW, gradient clipping at 1.0, dropout 0.1, all cores; "
-                     "since 2026-12-01 freed memory kept for reuse; since 2026-12-03 dropout masks chosen by "
-                     "measurement and the word-embedding gradient kept in one buffer)"),
+                     "since 2026-12-01 freed memory kept for reuse)"),
     "malloc_as_is": (["--keep_freed_memory", "false"], "`--keep_freed_memory false`: glibc's malloc as it is (fresh "
                                                         "mmap'd pages for every large tensor, heap trimmed)"),
     "torch_dropout_masks": (["--dropout_masks", "torch"], "`--dropout_masks torch`: torch's dropout masks (on CPUs "
@@ -43,7 +42,8 @@ VARIANTS = {
     "pad_to_multiple_of_8": ([], "DataCollatorWithPadding(pad_to_multiple_of=8)"),
     "eager_attention": ([], "attn_implementation='eager' instead of sdpa"),
     "no_dropout": ([], "hidden, attention and classifier dropout 0 (changes what is trained)"),
-    "rand_dropout": ([], "dropout mask from torch.rand_like(x) >= p instead of bernoulli_ (same distribution)"),
+    "rand_dropout": (["--dropout_masks", "torch"],
+                     "dropout mask from torch.rand_like(x) >= p instead of bernoulli_ (same distribution)"),
     "torch_compile": (["--torch_compile", "true"], "`--torch_compile true` (inductor, dynamic lengths)"),
 }
 
