@@ -5,7 +5,7 @@ On 2,000 sarcasm headlines (1 epoch, batch 32, fp32, length-grouped batches: ber
 - the machine's fp32/bf16 matmul peaks (before and after the runs);
 - a torch.profiler breakdown of the baseline by operator (self CPU time);
 - every candidate change (bench/train_variant.py), interleaved over ROUNDS rounds so that drift of a shared CPU hits
-  all of them alike; the median (of 2: the mean) samples/s of each, its ratio to the baseline's, and whether it is
+  all of them alike; the median samples/s of each, its ratio to the baseline's, and whether it is
   kept.
 `torch_compile` runs once (its compile time is the point).
 
@@ -50,7 +50,10 @@ VERDICTS = {
 
 
 PRECISION = sys.argv[sys.argv.index("--precision") + 1] if "--precision" in sys.argv else "fp32"
-NAME = "train_throughput" if PRECISION == "fp32" else f"train_throughput_{PRECISION}"
+# --paired V1,V2: only these changes, each run right after a baseline run of the same round (ratios per round).
+PAIRED = sys.argv[sys.argv.index("--paired") + 1].split(",") if "--paired" in sys.argv else None
+PAIRED_ROUNDS = 5
+NAME = ("train_throughput" if PRECISION == "fp32" else f"train_throughput_{PRECISION}") + ("_paired" if PAIRED else "")
 
 
 def run_variant(variant: str, output_dir: Path, log: Path, profile: Path | None = None) -> dict:
@@ -105,6 +108,57 @@ def shortcuts_note(payload: dict) -> list[str]:
             "torch's masks (it runs with `--dropout_masks torch`).", ""]
 
 
+def measure_paired() -> dict:
+    """Baseline and each change of PAIRED in every round, the order rotated from round to round; no profile."""
+    facts = machine_facts()
+    facts["matmul_peaks"] = matmul_peaks()
+    command = f"python bench/train_throughput.py --precision {PRECISION} --paired {','.join(PAIRED)}"
+    print(facts_markdown(facts, command), flush=True)
+    names = ["baseline", *PAIRED]
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for round_ in range(PAIRED_ROUNDS):
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                runs[name].append(run_variant(name, tmp / f"{name}{round_}", tmp / f"{name}{round_}.log"))
+                print(round_, name, runs[name][-1], flush=True)
+    facts["matmul_peaks_after"] = matmul_peaks()
+    sys.path.insert(0, str(REPO / "bench"))
+    from classify_speed import real_lengths
+    from common import training_flops
+
+    from bertft_utils.modeling.loading import embedded_model_path
+
+    return {"facts": facts, "command": command, "precision": PRECISION, "rounds": PAIRED_ROUNDS,
+            "flops_per_epoch": training_flops(embedded_model_path(), real_lengths()), "runs": runs}
+
+
+def report_paired(payload: dict) -> str:
+    fast, peak = reference_peak(payload["facts"])
+    runs = payload["runs"]
+    lines = ["# Training throughput: the CPU training shortcuts, paired with the baseline round by round", "",
+             f"As `results/train_throughput_{payload['precision']}.md` ({payload['precision']}, 2,000 headlines, 1 "
+             f"epoch, batch 32), but only the baseline and the changes below, {payload['rounds']} rounds, the order "
+             "rotated each round. Each change's ratio is taken against the baseline run of the same round (this "
+             "machine's speed drifts by more than the changes measured within minutes); the median of those ratios "
+             "is reported.", "", facts_markdown(payload["facts"], payload["command"]),
+             "| change | samples/s (median) | runs | baseline / change, per round | median ratio | useful GFLOP/s | "
+             "of the matmul peak | final loss |", "|---|---:|---|---|---:|---:|---:|---:|"]
+    for name, rows in runs.items():
+        ratios = [base["samples_per_second"] / r["samples_per_second"]
+                  for base, r in zip(runs["baseline"], rows, strict=True)]
+        runtime = statistics.median(r["train_runtime_s"] for r in rows)
+        gflops = payload["flops_per_epoch"] / runtime / 1e9
+        each = " / ".join(f"{r['samples_per_second']:.1f}" for r in rows)
+        lines.append(f"| `{name}`: {VARIANTS[name][1]} | "
+                     f"{statistics.median(r['samples_per_second'] for r in rows):.1f} | {each} | "
+                     f"{' / '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.2f}x | {gflops:.1f} | "
+                     f"{gflops / peak:.0%} | {rows[0]['train_loss']:.4f} |")
+    lines += ["", "A ratio above 1 means the baseline (bertft's defaults) is faster than the change. Useful GFLOP/s "
+              f"as in the full page; the peak is {fast}'s, {peak:.1f} GFLOP/s (the higher of before and after)."]
+    return "\n".join(lines) + "\n"
+
+
 def report(payload: dict) -> str:
     fast, peak = reference_peak(payload["facts"])
     medians = {name: statistics.median(r["samples_per_second"] for r in runs) for name, runs in payload["runs"].items()}
@@ -123,6 +177,10 @@ def report(payload: dict) -> str:
         each = " / ".join(f"{r['samples_per_second']:.1f}" for r in runs)
         lines.append(f"| `{name}`: {VARIANTS[name][1]} | {medians[name]:.1f} | {each} | {medians[name] / base:.2f}x | "
                      f"{gflops:.1f} | {gflops / peak:.0%} | {runs[0]['train_loss']:.4f} | {VERDICTS[name]} |")
+    baseline = [r["samples_per_second"] for r in payload["runs"]["baseline"]]
+    lines += ["", f"The baseline's own runs spread from {min(baseline):.1f} to {max(baseline):.1f} samples/s "
+              f"({max(baseline) / min(baseline):.2f}x): a change whose ratio lies within that is not told apart from "
+              "the baseline by this run (and a verdict above may rest on earlier runs)."]
     ops = payload["profile"]["ops"]
     total = sum(op["self_s"] for op in ops[:40])
     lines += ["", f"Useful GFLOP/s: {payload['flops_per_epoch'] / 1e12:.2f} TFLOP of matmul work on the real tokens "
@@ -152,4 +210,7 @@ def report(payload: dict) -> str:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
-    write_results(NAME, report, None if "--report" in sys.argv else measure)
+    if PAIRED:
+        write_results(NAME, report_paired, None if "--report" in sys.argv else measure_paired)
+    else:
+        write_results(NAME, report, None if "--report" in sys.argv else measure)

@@ -34,13 +34,18 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("ner_decoding.py", "", ["ner_decoding.md"]),
     ("train_throughput.py", "", ["train_throughput.md"]),
     ("train_throughput.py", "", ["train_throughput_bf16.md"]),
+    ("train_throughput.py", "", ["train_throughput_bf16_paired.md"]),
+    ("dropout_masks.py", "", ["dropout_masks.md"]),
     ("ner_crf.py", "", ["ner_crf.md"]),
     ("sarcasm_search.py", "", ["sarcasm_search.md"]),
     ("ci_cost.py", "", ["ci_cost.md"]),
 ]
 
 
-ARGUMENTS = {"train_throughput_bf16.md": ["--precision", "bf16"]}  # reports of one script run another way
+# reports of one script run another way
+ARGUMENTS = {"train_throughput_bf16.md": ["--precision", "bf16"],
+             "train_throughput_bf16_paired.md": ["--precision", "bf16", "--paired",
+                                                 "torch_dropout_masks,dense_embedding_gradient"]}
 
 
 @pytest.fixture(scope="module")

@@ -142,3 +142,29 @@ def test_training_uses_the_shortcuts_and_leaves_plain_modules(tiny_models, tmp_p
     assert seen == [({SixteenBitDropout}, True)] * 2
     assert {type(m) for m in model.modules() if isinstance(m, nn.Dropout)} == {nn.Dropout}
     assert "forward" not in vars(model.get_input_embeddings())
+
+
+def test_run_classify_trains_with_the_masks_it_records(tiny_models, tmp_path):
+    """--dropout_masks reaches the Trainer: the same seed trains differently with 16-bit masks than with torch's,
+    and each run's train_results.json names the masks it used and who chose them."""
+    import json
+
+    from conftest import DATA, run_script
+
+    losses = {}
+    for masks in ("torch", "16bit"):
+        out = tmp_path / masks
+        run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
+                   str(DATA / "sarcasm_headlines_sample.jsonl"), "--text_column_name", "headline",
+                   "--label_column_name", "is_sarcastic", "--max_train_samples", "64", "--do_train",
+                   "--num_train_epochs", "1", "--per_device_train_batch_size", "16", "--save_strategy", "no",
+                   "--validation_split_percentage", "0", "--test_split_percentage", "0", "--no_auto_bf16",
+                   "--dropout_masks", masks, "--seed", "3", "--output_dir", str(out))
+        results = json.loads((out / "train_results.json").read_text())
+        assert (results["train_dropout_masks"], results["train_dropout_masks_chosen_by"]) == (masks, "--dropout_masks")
+        losses[masks] = results["train_loss"]
+    assert losses["torch"] != losses["16bit"]
+    refused = run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file",
+                         str(DATA / "sarcasm_headlines_sample.jsonl"), "--do_train", "--dropout_masks", "fast",
+                         "--output_dir", str(tmp_path / "refused"), check=False)
+    assert refused.returncode != 0 and "--dropout_masks must be one of auto, torch, 16bit" in refused.stderr
