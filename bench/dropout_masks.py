@@ -66,10 +66,15 @@ def report(payload: dict) -> str:
         torch_values = [r[name] for r in runs["torch"]]
         ours = [r[name] for r in runs["16bit"]]
         p = ttest_ind(ours, torch_values, equal_var=False).pvalue
-        lines.append(f"| {name} | {statistics.mean(torch_values):.4f} ({statistics.stdev(torch_values):.4f}) | "
-                     f"{statistics.mean(ours):.4f} ({statistics.stdev(ours):.4f}) | "
-                     f"{statistics.mean(ours) - statistics.mean(torch_values):+.4f} | {p:.2f} |")
-    lines += ["", f"{len(payload['seeds'])} seeds each ({', '.join(map(str, payload['seeds']))}). Per run:", "",
+        digits = 1 if name == "train_samples_per_second" else 4
+        theirs_mean, theirs_sd = statistics.mean(torch_values), statistics.stdev(torch_values)
+        lines.append(f"| {name} | {theirs_mean:.{digits}f} ({theirs_sd:.{digits}f}) | "
+                     f"{statistics.mean(ours):.{digits}f} ({statistics.stdev(ours):.{digits}f}) | "
+                     f"{statistics.mean(ours) - statistics.mean(torch_values):+.{digits}f} | {p:.2f} |")
+    lines += ["", "A p-value is the chance of a difference of means at least this large if both masks trained alike. "
+              "The speed of the two is measured in `results/train_throughput_bf16_paired.md`, each run paired with "
+              "a baseline run of its own round; the samples/s here are single runs on a CPU whose speed drifts.",
+              "", f"{len(payload['seeds'])} seeds each ({', '.join(map(str, payload['seeds']))}). Per run:", "",
               "| seed | masks | train_loss | eval_loss | eval_accuracy | train samples/s | whole run (s) |",
               "|---:|---|---:|---:|---:|---:|---:|"]
     for masks, rows in runs.items():
