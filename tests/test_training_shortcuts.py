@@ -91,8 +91,8 @@ def test_kept_embedding_gradient_is_torchs_gradient_step_after_step(tiny_models)
     reference = AutoModelForSequenceClassification.from_pretrained(str(tiny_models["bert"]), num_labels=2).eval()
     kept = copy.deepcopy(reference)
     pad = reference.config.pad_token_id
-    batches = [torch.tensor([[5, 7, 7, 9, pad], [11, 5, 13, pad, pad]]), torch.tensor([[20, 21, 22], [23, 24, 7]]),
-               torch.tensor([[30, 31, 5, pad], [32, 33, 34, 35]])]
+    batches = [torch.tensor([[5, 7, 7, 9, pad], [11, 5, 13, pad, pad]], dtype=torch.int32),  # int32 ids work too
+               torch.tensor([[20, 21, 22], [23, 24, 7]]), torch.tensor([[30, 31, 5, pad], [32, 33, 34, 35]])]
     with kept_embedding_gradient(kept) as installed:
         assert installed
         for index, ids in enumerate(batches):

@@ -1,11 +1,11 @@
 """Dropout masks drawn as 16-bit random integers while training on a CPU, where that is measured faster.
 
 On a CPU, torch draws dropout's mask with `bernoulli_`: Intel CPUs get MKL's vectorised generator, every other CPU a
-serial loop that draws one random double per element (an AMD EPYC spends about a tenth of a MiniLM training step
-there: results/train_throughput_bf16.md). Four 16-bit draws fit in one 64-bit random number, and the comparison and
-scaling that follow are vectorised. The mask then keeps each element with probability 1 - p, p rounded to a multiple
-of 1/65536 (0.1 -> 0.100006), and scales by the inverse of that exact keep rate: the same distribution as torch's
-up to the rounding, but another stream of random numbers for the same seed.
+serial loop that draws one random double per element (MiniLM's bf16 training on an AMD EPYC took longer with torch's
+masks: results/train_throughput_bf16_paired.md). Four 16-bit draws fit in one 64-bit random number, and the
+comparison and scaling that follow are vectorised. The mask then keeps each element with probability 1 - p, p
+rounded to a multiple of 1/65536 (0.1 -> 0.100006), and scales by the inverse of that exact keep rate: the same
+distribution as torch's up to the rounding, but another stream of random numbers for the same seed.
 
 Which is faster is measured, never guessed from the CPU: torch's and ours on a tensor of the training batch's hidden
 states, interleaved; the decision is remembered per CPU model, software, threads and model shape in the user's cache

@@ -1,10 +1,11 @@
 """The word embeddings' gradient kept in one buffer from step to step while training on a CPU.
 
 torch's dense embedding backward allocates a vocabulary x hidden matrix of zeros every step (47 MB for MiniLM's
-30,522 x 384 in fp32) to add a few hundred rows into: on a CPU the allocation and the zeroing cost as much as a large
-matmul, and fresh pages cost page faults. Here the gradient goes into a buffer kept for the whole training: only the
-rows the previous step touched are zeroed, then this step's rows are added. The gradient is the same matrix (rows
-not looked up are 0, the padding row too); the optimizer, clipping and weight decay see a dense gradient as before.
+30,522 x 384 in fp32) to add a few hundred rows into: memory traffic, and page faults where the pages are fresh
+(results/train_throughput_bf16_paired.md measures the difference). Here the gradient goes into a buffer kept for the
+whole training: only the rows the previous step touched are zeroed, then this step's rows are added. The gradient is
+the same matrix (rows not looked up are 0, the padding row too); the optimizer, clipping and weight decay see a
+dense gradient as before.
 
 Used only in one process on a CPU (a distributed run's gradient hooks must see the gradient arrive through autograd)
 and only for a plain `nn.Embedding` whose weight no other module shares (a tied output layer adds its own gradient).
@@ -67,7 +68,7 @@ class _Lookup(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (ids,) = ctx.saved_tensors
-        ctx.kept.add(ids.reshape(-1), grad)
+        ctx.kept.add(ids.reshape(-1).long(), grad)  # index_fill_ takes int64 rows only
         return None, None, None
 
 
