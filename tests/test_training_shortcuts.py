@@ -168,3 +168,12 @@ def test_run_classify_trains_with_the_masks_it_records(tiny_models, tmp_path):
                          str(DATA / "sarcasm_headlines_sample.jsonl"), "--do_train", "--dropout_masks", "fast",
                          "--output_dir", str(tmp_path / "refused"), check=False)
     assert refused.returncode != 0 and "--dropout_masks must be one of auto, torch, 16bit" in refused.stderr
+
+
+def test_measuring_the_masks_leaves_the_runs_random_numbers_alone():
+    """A run that measures (first on a machine) and one that reads the cached decision must draw the same numbers
+    afterwards (else the masked-LM warm-up that follows differs, and a resumed run no longer matches)."""
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    dropout_masks.time_masks((4, 8, 16), torch.float32, 0.1, rounds=2)
+    assert torch.equal(torch.get_rng_state(), before)

@@ -57,10 +57,10 @@ def sixteen_bit_mask(like: torch.Tensor, dropped: int) -> torch.Tensor:
 
 def time_masks(shape: tuple[int, ...], dtype: torch.dtype, p: float, rounds: int = ROUNDS) -> dict:
     """Median seconds of torch's dropout and of ours on a tensor of `shape`, run interleaved (one warm-up each)."""
-    hidden = torch.randn(shape).to(dtype)
     ours, theirs = SixteenBitDropout(p), nn.Dropout(p)
     times: dict[str, list[float]] = {"torch_s": [], "16bit_s": []}
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
+    with torch.random.fork_rng(devices=[]), torch.no_grad():  # the run's random numbers stay as if not measured
+        hidden = torch.randn(shape).to(dtype)
         for index in range(rounds + 1):
             for name, module in (("torch_s", theirs), ("16bit_s", ours)):
                 start = time.perf_counter()
