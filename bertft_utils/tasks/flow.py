@@ -415,6 +415,8 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     hooks = task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation"),
                                lambda: heads["current"], facts)
     measured = precision_is_measured(training_args) and (bool(encoded) or streamed is not None)
+    train_batch = None if train_dataset is None else first_batch(  # measures precision and dropout masks
+        train_dataset, training_args.per_device_train_batch_size, hooks["data_collator"])
     resumed_bf16 = checkpoint_precision(resume_from) if measured and training_args.do_train else None
     if resumed_bf16 is not None:  # a resumed run goes on in the precision it was trained in
         apply_precision(training_args, resumed_bf16)
@@ -422,17 +424,17 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
                     resume_from)
         measured = False
     elif measured:
-        sample = train_dataset if train_dataset is not None else next(iter(encoded.values())).dataset() \
-            if encoded else task.encode(streamed.name, next(streamed.pieces())[0], tokenizer, label_to_id, data_args,
-                                        stored, heads["current"]).dataset()
-        size = (training_args.per_device_train_batch_size if train_dataset is not None
-                else training_args.per_device_eval_batch_size)
-        batch = first_batch(sample, size, hooks["data_collator"])
-        apply_precision(training_args, choose_precision(model, batch, training=train_dataset is not None))
+        if train_batch is not None:
+            batch = train_batch
+        else:  # a prediction-only run measures on the first batch it predicts
+            sample = next(iter(encoded.values())).dataset() if encoded else task.encode(
+                streamed.name, next(streamed.pieces())[0], tokenizer, label_to_id, data_args, stored,
+                heads["current"]).dataset()
+            batch = first_batch(sample, training_args.per_device_eval_batch_size, hooks["data_collator"])
+        apply_precision(training_args, choose_precision(model, batch, training=train_batch is not None))
     precision = precision_facts(training_args, measured, resumed=resumed_bf16 is not None)
-    dropout = {"masks": "torch", "why": "not training"} if train_dataset is None else choose_masks(
-        model, first_batch(train_dataset, training_args.per_device_train_batch_size, hooks["data_collator"]),
-        training_args.bf16, training_args.dropout_masks, training_args.device.type)
+    dropout = {"masks": "torch", "why": "not training"} if train_batch is None else choose_masks(
+        model, train_batch, training_args.bf16, training_args.dropout_masks, training_args.device.type)
     checkpoint_marker.refresh(model_args, data_args, training_args)
     warm_up_encoder(model, tokenizer, train_dataset, model_args, training_args, embedding_learning_rate, resume_from)
 
