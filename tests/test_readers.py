@@ -338,9 +338,9 @@ def test_open_text_refuses_directories_binary_and_other_encodings(tmp_path):
     assert message(error) == (f"{tmp_path}/bin.dat: a binary file (it holds NUL bytes), not text. Give a UTF-8 text "
                               "file (jsonl, json, csv, tsv, CoNLL or plain lines).")
     with pytest.raises(DataFormatError) as error:
-        open_text(write(tmp_path, "gbk.txt", "一\n二\n".encode() + "三".encode("gbk") + b"\n", "wb"))
-    assert message(error) == (f"{tmp_path}/gbk.txt, line 3: not UTF-8 (invalid continuation byte at byte 8). "
-                              "Convert the file to UTF-8 (e.g. iconv -f GBK -t UTF-8).")
+        open_text(write(tmp_path, "gbk.txt", "一\n二\n".encode() + "三".encode("gbk") + b"\n", "wb")).read()
+    assert message(error) == (f"{tmp_path}/gbk.txt, line 3: not UTF-8 (invalid continuation byte at byte 0 of the "
+                              "line). Convert the file to UTF-8 (e.g. iconv -f GBK -t UTF-8).")
     late_nul = write(tmp_path, "late.txt", b"a" * 65536 + b"\x00", "wb")  # only the first 64 KiB are looked at
     assert open_text(late_nul).read() == "a" * 65536 + "\x00"
     with open_text(write(tmp_path, "bom.txt", b"\xef\xbb\xbfx\r\ny\n", "wb")) as handle:
@@ -549,7 +549,7 @@ def test_paths_line_ends_and_defaults_of_each_reader(tmp_path, caplog):
         read_table(write(tmp_path, "sp.json", '\n  [{"a": 1},\n {"a": }]\n'))
     assert message(error).startswith(f"{tmp_path}/sp.json, line 3: the JSON array is broken there")
     with pytest.raises(DataFormatError) as error:
-        open_text(write(tmp_path, "nl.txt", b"\nx\xff\n", "wb"))
+        open_text(write(tmp_path, "nl.txt", b"\nx\xff\n", "wb")).readlines()
     assert message(error).startswith(f"{tmp_path}/nl.txt, line 2: not UTF-8")
     with open_text(write(tmp_path, "cr.txt", "a\rb\r\nc\n")) as handle:
         assert handle.readlines() == ["a\r", "b\r\n", "c\n"]  # universal line ends: a lone CR ends a line too
@@ -673,3 +673,22 @@ def test_headerless_lines_may_stop_before_the_last_named_columns(tmp_path, quoti
         table.column("source1")
     with pytest.raises(DataFormatError, match=r"--column_names names the columns of a csv/tsv file"):
         read_table_file(str(path), "jsonl", column_names=["text"])
+
+
+@pytest.mark.parametrize("name, line", [("wide.jsonl", '{"text": "x", "label": "1"}'), ("wide.tsv", "x\t1"),
+                                        ("wide.csv", '"x",1')])
+def test_a_table_file_is_read_piece_by_piece_never_held_whole(tmp_path, name, line):
+    """Records between lines of 2,000 spaces (blank, so skipped): 16 MB of file for records of a few bytes. Reading
+    holds the records, never the file's text (which took four bytes a character in the reader's buffer before)."""
+    import tracemalloc
+
+    header = {"wide.tsv": "text\tlabel\n", "wide.csv": "text,label\n"}.get(name, "")
+    path = write(tmp_path, name, header + (line + "\n" + " " * 2000 + "\n") * 8000)
+    tracemalloc.start()
+    try:
+        rows = read_table(path).rows
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(rows) == 8000
+    assert peak < 8 * 2**20, f"reading a 16 MB file peaked at {peak >> 20} MB"

@@ -4,7 +4,6 @@ errors."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from collections.abc import Iterator
 
@@ -46,32 +45,8 @@ def guess_format(path: str, known: tuple[str, ...] = TABLE_FORMATS, default: str
     )
 
 
-def open_text(path: str):
-    """Open a UTF-8 file (a BOM is skipped); line ends are kept as written for the caller to strip.
-
-    A directory, a binary file or bytes that are not UTF-8 are errors naming the path (and the line)."""
-    if os.path.isdir(path):
-        raise DataFormatError(f"{path} is a directory: give the data file inside it.")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file.")
-    with open(path, "rb") as handle:
-        content = handle.read()
-    if b"\x00" in content[:65536]:
-        raise DataFormatError(f"{path}: a binary file (it holds NUL bytes), not text. Give a UTF-8 text file "
-                              "(jsonl, json, csv, tsv, CoNLL or plain lines).")
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = content.count(b"\n", 0, error.start) + 1
-        raise DataFormatError(f"{path}, line {line}: not UTF-8 ({error.reason} at byte {error.start}). Convert the "
-                              "file to UTF-8 (e.g. iconv -f GBK -t UTF-8).") from None
-    return io.StringIO(text, newline="")  # read once; lines keep their ends, as open(newline="") gives them
-
-
-def stream_lines(path: str) -> Iterator[tuple[int, str]]:
-    """(line number, line without its end) of a UTF-8 file read piece by piece (a BOM skipped; lines end as
-    open_text's do): for files too large to hold. The same refusals as open_text: a directory, a binary file, bytes
-    that are not UTF-8 (with the line)."""
+def _refuse_unreadable(path: str) -> None:
+    """A directory, a missing file or a binary file (NUL bytes in its first 64 KiB): errors naming the path."""
     if os.path.isdir(path):
         raise DataFormatError(f"{path} is a directory: give the data file inside it.")
     if not os.path.isfile(path):
@@ -80,18 +55,63 @@ def stream_lines(path: str) -> Iterator[tuple[int, str]]:
         if b"\x00" in handle.read(65536):
             raise DataFormatError(f"{path}: a binary file (it holds NUL bytes), not text. Give a UTF-8 text file "
                                   "(jsonl, json, csv, tsv, CoNLL or plain lines).")
-    number = 0
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            for number, line in enumerate(handle, start=1):
-                yield number, line.rstrip("\r\n")
-    except UnicodeDecodeError as error:  # decoded block by block: the line is found again in bytes
-        with open(path, "rb") as handle:
-            for line_number, raw in enumerate(handle, start=1):
-                try:
-                    raw.decode("utf-8")
-                except UnicodeDecodeError as in_line:
-                    raise DataFormatError(f"{path}, line {line_number}: not UTF-8 ({in_line.reason} at byte "
-                                          f"{in_line.start} of the line). Convert the file to UTF-8 (e.g. iconv -f "
-                                          "GBK -t UTF-8).") from None
-        raise DataFormatError(f"{path}, after line {number}: not UTF-8 ({error.reason}).") from None
+
+
+def _not_utf8(path: str, error: UnicodeDecodeError, lines_read: int) -> DataFormatError:
+    """The error for bytes that are not UTF-8, naming the first line that holds them (found again in bytes: the file
+    is decoded block by block)."""
+    with open(path, "rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as in_line:
+                return DataFormatError(f"{path}, line {line_number}: not UTF-8 ({in_line.reason} at byte "
+                                       f"{in_line.start} of the line). Convert the file to UTF-8 (e.g. iconv -f GBK "
+                                       "-t UTF-8).")
+    return DataFormatError(f"{path}, after line {lines_read}: not UTF-8 ({error.reason}).")
+
+
+class TextFile:
+    """A UTF-8 text file read piece by piece (memory stays flat however large the file): iterating gives its lines
+    with their ends as written (a lone CR ends a line too, as open(newline="") reads), `read()` all of it; a BOM is
+    skipped. A directory, a binary file or bytes that are not UTF-8 are errors naming the path (and the line)."""
+
+    def __init__(self, path: str):
+        _refuse_unreadable(path)
+        self.path = path
+        self._handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed by __exit__)
+
+    def __enter__(self) -> TextFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._handle.close()
+
+    def __iter__(self) -> Iterator[str]:
+        number = 0
+        try:
+            for number, line in enumerate(self._handle, start=1):  # noqa: B007 (read in the handler)
+                yield line
+        except UnicodeDecodeError as error:
+            raise _not_utf8(self.path, error, number) from None
+
+    def read(self) -> str:
+        try:
+            return self._handle.read()
+        except UnicodeDecodeError as error:
+            raise _not_utf8(self.path, error, 0) from None
+
+    def readlines(self) -> list[str]:
+        return list(self)
+
+
+def open_text(path: str) -> TextFile:
+    """Open a UTF-8 text file to read piece by piece (see TextFile); use it in a `with` block."""
+    return TextFile(path)
+
+
+def stream_lines(path: str) -> Iterator[tuple[int, str]]:
+    """(line number, line without its end) of a UTF-8 text file, read piece by piece (see TextFile)."""
+    with open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, line.rstrip("\r\n")
