@@ -305,3 +305,22 @@ def test_the_model_split_and_a_given_file_for_its_held_out_part_are_refused_toge
                                          r"but --validation_file v.jsonl was given too.* pass --new_split"):
         split_train_file(split_args(tmp_path, validation_file="v.jsonl"), ["a", "b"] * 10, str(tmp_path), False,
                          model_name_or_path=str(model))
+
+
+def test_the_split_of_a_file_is_the_one_earlier_versions_made():
+    """Splits are published with results: a faster implementation must give the same records for the same seed.
+    The digests were taken from the split as bertft made it before its grouping was vectorised (commit a4ceb2c)."""
+    import hashlib
+    import random
+
+    from bertft_utils.data.splits import normalized_text
+
+    rng = random.Random(5)
+    labels = [rng.choice(["neg", "pos", "mid", "rare"]) if i % 97 else "rare" for i in range(20000)]
+    texts = [f"text  {rng.randrange(15000)} " for _ in range(20000)]
+    digests = {}
+    for name, groups in (("records", None), ("texts", [normalized_text(t) for t in texts])):
+        splits = stratified_split(labels, 10, 15, 42, groups)
+        digests[name] = hashlib.sha256(json.dumps(splits).encode()).hexdigest()
+    assert digests == {"records": "b4df9daa05984360436931f5b14e1bbac7b620019390b358c8cb5fd548be6af7",
+                       "texts": "4437345aed1b1c4ee117a52da1aa595122c67b1238bbbca961adc57f41617aec"}

@@ -15,6 +15,8 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from transformers import TrainingArguments
 from transformers.trainer_utils import IntervalStrategy
 
@@ -50,15 +52,21 @@ def loosely_normalized_text(text: str) -> str:
     return "".join(character for character in str(text).casefold() if character.isalnum())
 
 
-def _units(labels: Sequence[Hashable], groups: Sequence[Hashable] | None) -> list[tuple[Hashable, list[int]]]:
-    """(stratum, record indices) per group of records that must share a split, in order of first occurrence; a
-    group's stratum is its first record's label. Without groups every record is its own unit."""
+def _factorized(values: Sequence[Hashable]) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's code, codes counting up in order of first occurrence, and the distinct values (equal as dict
+    keys are equal)."""
+    return pd.factorize(np.fromiter(values, dtype=object, count=len(values)), use_na_sentinel=False)
+
+
+def _units(labels: Sequence[Hashable], groups: Sequence[Hashable] | None) -> tuple[list, np.ndarray | None]:
+    """The records grouped into units that must share a split, in order of first occurrence: each unit's stratum
+    (its first record's label) and each record's unit (None without groups: every record is its own unit).
+    Hashing in pandas, not a dict of lists: the same grouping, without a Python list per record."""
     if groups is None:
-        return [(label, [index]) for index, label in enumerate(labels)]
-    members: dict[Hashable, list[int]] = {}
-    for index, key in enumerate(groups):
-        members.setdefault(key, []).append(index)
-    return [(labels[indices[0]], indices) for indices in members.values()]
+        return list(labels), None
+    codes, _ = _factorized(groups)
+    first_records = np.unique(codes, return_index=True)[1]  # codes count up in order of first occurrence
+    return [labels[i] for i in first_records.tolist()], codes
 
 
 def stratified_split(
@@ -70,14 +78,14 @@ def stratified_split(
     Records with the same `groups` key (e.g. the same text) always land in the same split; proportions then count
     groups. The result depends only on the labels, the groups, the percentages and the seed.
     """
-    units = _units(labels, groups)
-    by_label: dict[Hashable, list[int]] = defaultdict(list)
-    for unit, (label, _) in enumerate(units):
-        by_label[label].append(unit)
+    unit_labels, unit_of_record = _units(labels, groups)
+    label_codes, label_values = _factorized(unit_labels)
+    units_by_code = np.argsort(label_codes, kind="stable")  # each label's units, in order of occurrence
+    bounds = np.searchsorted(label_codes[units_by_code], np.arange(len(label_values) + 1))
     rng = random.Random(seed)
-    chosen: dict[str, list[int]] = {name: [] for name in SPLIT_NAMES}
-    for label in sorted(by_label, key=str):
-        indices = by_label[label]
+    split_of_unit = np.zeros(len(unit_labels), dtype=np.int8)  # index into SPLIT_NAMES; train unless chosen
+    for code in sorted(range(len(label_values)), key=lambda c: str(label_values[c])):
+        indices = units_by_code[bounds[code]:bounds[code + 1]].tolist()
         rng.shuffle(indices)
         n = len(indices)
         n_test = int(round(n * test_percentage / 100))
@@ -87,10 +95,10 @@ def stratified_split(
                 n_test -= 1
             else:
                 n_validation -= 1
-        chosen["test"].extend(indices[:n_test])
-        chosen["validation"].extend(indices[n_test:n_test + n_validation])
-        chosen["train"].extend(indices[n_test + n_validation:])
-    return {name: sorted(i for unit in chosen[name] for i in units[unit][1]) for name in SPLIT_NAMES}
+        split_of_unit[indices[:n_test]] = SPLIT_NAMES.index("test")
+        split_of_unit[indices[n_test:n_test + n_validation]] = SPLIT_NAMES.index("validation")
+    split_of_record = split_of_unit if unit_of_record is None else split_of_unit[unit_of_record]
+    return {name: np.flatnonzero(split_of_record == number).tolist() for number, name in enumerate(SPLIT_NAMES)}
 
 
 def sample_indices(n_records: int, n: int | None, seed: int, labels: Sequence[Hashable] | None = None) -> list[int]:
