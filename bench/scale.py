@@ -125,19 +125,33 @@ def phases(log: str, started: float, wall: float, phase_list=PHASES) -> dict[str
     return result
 
 
+REPEATED_BELOW = 1_000_000  # sizes with fewer records (and the start-up) run REPEATS times, interleaved
+REPEATS = 3
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median wall time (its memory and phases), with every run's wall time and peak memory."""
+    ordered = sorted(runs, key=lambda run: run["wall_s"])
+    return {**ordered[len(ordered) // 2], "runs_wall_s": [run["wall_s"] for run in runs],
+            "runs_peak_rss_gib": [run["peak_rss_gib"] for run in runs]}
+
+
 def measure(sizes: list[int], start_up_records: int) -> dict:
+    """The start-up run and the small sizes REPEATS times, interleaved (their differences are a few seconds), then
+    the large sizes once."""
     head = corpus_head(start_up_records)
-    start_up = {"records": start_up_records, "bytes": head.stat().st_size,
-                **measured_run(head, WORK / "run_start_up")}
-    print("start-up", start_up, flush=True)
-    rows = {}
-    for copies in sizes:
-        data = corpus(copies)
-        rows[str(copies)] = {"records": 26709 * copies, "bytes": data.stat().st_size,
-                             **measured_run(data, WORK / f"run_x{copies}")}
-        print(copies, rows[str(copies)], flush=True)
+    inputs = {"start-up": (head, start_up_records)} | {str(copies): (corpus(copies), 26709 * copies)
+                                                        for copies in sizes}
+    small = [name for name, (_, records) in inputs.items() if records < REPEATED_BELOW]
+    runs: dict[str, list[dict]] = {name: [] for name in inputs}
+    for name in small * REPEATS + [name for name in inputs if name not in small]:
+        path, records = inputs[name]
+        runs[name].append(measured_run(path, WORK / f"run_{name}"))
+        print(name, runs[name][-1], flush=True)
+    rows = {name: {"records": records, "bytes": path.stat().st_size, **median_run(runs[name])}
+            for name, (path, records) in inputs.items()}
     command = f"python bench/scale.py --sizes {' '.join(map(str, sizes))} --start_up_records {start_up_records}"
-    return {"facts": machine_facts(), "command": command, "start_up": start_up, "rows": rows,
+    return {"facts": machine_facts(), "command": command, "start_up": rows.pop("start-up"), "rows": rows,
             "earlier": earlier_runs("scale")}
 
 
@@ -197,6 +211,12 @@ def report_run(data: dict) -> list[str]:
     if start_up:
         lines.append(f"| start-up: the first {start_up['records']:,} headlines | {start_up['records']:,} | "
                      f"{start_up['bytes'] / 1e6:.1f} | {run_cells(start_up, names)}")
+    repeated = [(name, row) for name, row in [("start-up", start_up or {}), *rows.items()] if "runs_wall_s" in row]
+    if repeated:
+        lines += ["", f"The start-up and the sizes under {REPEATED_BELOW:,} records ran {REPEATS} times, interleaved; "
+                  "the table shows the run of median wall time. All their runs (s): " + "; ".join(
+                      f"{name}: {', '.join(f'{wall:.1f}' for wall in row['runs_wall_s'])}" for name, row in repeated)
+                  + "."]
     lines += ["", "Growth beyond the fixed start-up " + ("(the run on the first headlines only" if start_up else
                                                          "(taken as the smallest run") +
               "; goal: x10 records, at most x11 time and memory):", ""]
