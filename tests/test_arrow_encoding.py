@@ -18,13 +18,13 @@ def tokenizer_call(tokenizer, texts, pairs, max_length, padded):
 def test_the_columns_equal_the_tokenizer_call(tiny_models, kind, with_pairs, padded, caplog):
     from transformers import AutoTokenizer
 
-    from bertft_utils.modeling.arrow_encoding import encode_to_arrow
+    from bertft_utils.modeling.arrow_encoding import ArrowEncoder
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_models[kind]))
     texts = TEXTS * 30  # more texts than the check samples
     pairs = PAIRS * 30 if with_pairs else None
     with caplog.at_level("INFO"):
-        encoded = encode_to_arrow(tokenizer, texts, pairs, 24, padded)
+        encoded = ArrowEncoder(tokenizer, 24, padded)(texts, pairs)
     assert "encodes differently" not in caplog.text  # the backend's columns, not the fallback's
     expected = tokenizer_call(tokenizer, texts, pairs, 24, padded)
     assert {name: column.to_pylist() for name, column in encoded.columns.items()} == expected
@@ -36,11 +36,11 @@ def test_the_columns_equal_the_tokenizer_call(tiny_models, kind, with_pairs, pad
 def test_left_truncation_is_followed(tiny_models, caplog):
     from transformers import AutoTokenizer
 
-    from bertft_utils.modeling.arrow_encoding import encode_to_arrow
+    from bertft_utils.modeling.arrow_encoding import ArrowEncoder
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["bert"]), truncation_side="left")
     with caplog.at_level("INFO"):
-        encoded = encode_to_arrow(tokenizer, TEXTS, None, 8, False)
+        encoded = ArrowEncoder(tokenizer, 8, False)(TEXTS)
     assert "encodes differently" not in caplog.text
     assert encoded.columns["input_ids"].to_pylist() == tokenizer_call(tokenizer, TEXTS, None, 8, False)["input_ids"]
 
@@ -57,6 +57,6 @@ def test_a_backend_that_encodes_differently_is_not_used(tiny_models, monkeypatch
     monkeypatch.setattr(arrow_encoding, "_backend", lambda tok, length, padded: real_backend(tok, length - 3, padded))
     texts = TEXTS * 40
     with caplog.at_level("INFO"):
-        encoded = arrow_encoding.encode_to_arrow(tokenizer, texts, None, 12, False)
+        encoded = arrow_encoding.ArrowEncoder(tokenizer, 12, False)(texts)
     assert encoded.columns["input_ids"].to_pylist() == tokenizer_call(tokenizer, texts, None, 12, False)["input_ids"]
     assert "encodes differently" in caplog.text

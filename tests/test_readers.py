@@ -79,7 +79,7 @@ def test_conll_reader_msra_tabs_docstart_and_space_token(tmp_path):
     token_file = read_token_file(path)
     assert [s.tokens for s in token_file.sentences] == [["北", "京", " ", "\u00a0"], ["EU", "rejects"]]
     assert token_file.sentences[0].tags == ["B-LOC", "I-LOC", "O", "O"]
-    assert token_file.sentences[1].lines == [9, 10] and token_file.token_lines == 6
+    assert list(token_file.sentences[1].lines) == [9, 10] and token_file.token_lines == 6
 
 
 def test_conll_lines_of_only_whitespace_are_sentence_breaks(tmp_path):
@@ -89,7 +89,7 @@ def test_conll_lines_of_only_whitespace_are_sentence_breaks(tmp_path):
     path = write(tmp_path, "w.txt", "北\tB-LOC\n京\tI-LOC\n\t\n \tO\n人\tO\n  \n\t \r\nEU\tB-ORG\n\t\t\n")
     token_file = read_token_file(path)
     assert [s.tokens for s in token_file.sentences] == [["北", "京"], [" ", "人"], ["EU"]]
-    assert [s.lines for s in token_file.sentences] == [[1, 2], [4, 5], [8]] and token_file.token_lines == 5
+    assert [list(s.lines) for s in token_file.sentences] == [[1, 2], [4, 5], [8]] and token_file.token_lines == 5
 
 
 def test_token_jsonl_and_csv(tmp_path):
@@ -397,9 +397,9 @@ def test_conll_in_full(tmp_path):
 
     path = write(tmp_path, "c.txt", "a B-X\r\nb  I-X \n\t\n-DOCSTART-\tO\nc\tO\n\n\nd\tx\tO\n")
     token_file = read_conll(path)
-    assert [(s.tokens, s.tags, s.lines) for s in token_file.sentences] == [
+    assert [(s.tokens, s.tags, list(s.lines)) for s in token_file.sentences] == [
         (["a", "b"], ["B-X", "I-X"], [1, 2]), (["c"], ["O"], [5]), (["d"], ["O"], [8])]  # a TAB-only line: a break
-    assert token_file.raw_lines == ["a B-X", "b  I-X ", "\t", "-DOCSTART-\tO", "c\tO", "", "", "d\tx\tO"]
+    assert list(token_file.raw_lines()) == ["a B-X", "b  I-X ", "\t", "-DOCSTART-\tO", "c\tO", "", "", "d\tx\tO"]
     assert token_file.token_lines == 4 and token_file.format == "conll" and len(token_file) == 3
     untagged = read_conll(write(tmp_path, "u.txt", "a\nb\n\nc\n"), tagged=False)
     assert [(s.tokens, s.tags) for s in untagged.sentences] == [(["a", "b"], None), (["c"], None)]
@@ -422,9 +422,9 @@ def test_token_tables_in_full(tmp_path):
     path = write(tmp_path, "t.jsonl", '{"tokens": ["a", 1], "ner_tags": ["O", "B-X"]}\n\n'
                                       '{"tokens": "c d", "ner_tags": " [\\"O\\", \\"O\\"]"}\n')
     token_file = read_token_file(path)
-    assert [(s.tokens, s.tags, s.lines) for s in token_file.sentences] == [
+    assert [(s.tokens, s.tags, list(s.lines)) for s in token_file.sentences] == [
         (["a", "1"], ["O", "B-X"], [1, 1]), (["c", "d"], ["O", "O"], [3, 3])]
-    assert token_file.format == "jsonl" and token_file.raw_lines == [] and token_file.token_lines == 0
+    assert token_file.format == "jsonl" and list(token_file.raw_lines()) == [] and token_file.token_lines == 0
     untagged = read_token_file(write(tmp_path, "u.jsonl", '{"tokens": ["a"]}\n'), tagged=False)
     assert untagged.sentences[0].tags is None and untagged.sentences[0].tokens == ["a"]
     named = read_token_file(write(tmp_path, "n.json", '[{"w": ["a"], "t": ["O"], "x": 1}]'), tokens_column="w",
@@ -466,7 +466,7 @@ def test_text_lines_and_subsets(tmp_path):
     assert message(error) == f"{tmp_path}/blank.txt: no text found."
     part = chars.subset([1])
     assert [s.tokens for s in part.sentences] == [["a", "b", " ", " ", "c"]]
-    assert (part.path, part.format, part.raw_lines, part.token_lines) == (path, "text", chars.raw_lines, 0)
+    assert (part.path, part.format, list(part.raw_lines()), part.token_lines) == (path, "text", [], 0)
     assert len(chars.subset([])) == 0 and len(chars.subset([1, 0])) == 2
 
 

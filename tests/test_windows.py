@@ -200,3 +200,17 @@ def test_truncated_texts_are_encoded_chunk_by_chunk_as_in_one_pass(pairs, tiny_m
     cut = sum(length > 12 for length in full)
     assert f"train: {cut} of 11 {'sentence pairs' if pairs else 'texts'} are longer than 12 tokens" in caplog.text
     assert f"longest: {max(full)})" in caplog.text
+
+
+def test_sentences_are_tokenized_chunk_by_chunk_as_in_one_pass(tokenizer, monkeypatch):
+    """Chunks of TOKENIZED_AT_ONCE sentences (the tokenizer's encodings are not all held at once) give the same
+    windows as one pass, zero-token words and long sentences included."""
+    from bertft_utils.tasks import windows as windows_module
+
+    sentences = [list("北京上海中国人" * (n % 4 + 1)) + [" "] * (n % 2) for n in range(11)]
+    tags = [[n % 3] * len(sentence) for n, sentence in enumerate(sentences)]
+    whole = encode_windows(sentences, tags, tokenizer, max_seq_length=12, doc_stride=3)
+    monkeypatch.setattr(windows_module, "TOKENIZED_AT_ONCE", 4)
+    chunked = encode_windows(sentences, tags, tokenizer, max_seq_length=12, doc_stride=3)
+    assert chunked.windows == whole.windows and len(whole.windows) > len(sentences)
+    assert (chunked.zero_token_words, chunked.windowed_sentences) == (whole.zero_token_words, whole.windowed_sentences)

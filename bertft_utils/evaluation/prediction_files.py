@@ -32,7 +32,7 @@ def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]]
                for line, tag in zip(s.lines, tags, strict=True)}
     with open(path, "a" if append else "w", encoding="utf-8") as handle:
         if token_file.format == "conll" and len(by_line) == token_file.token_lines:
-            for number, raw in enumerate(token_file.raw_lines, start=1):
+            for number, raw in enumerate(token_file.raw_lines(), start=1):
                 separator = "\t" if "\t" in raw else " "
                 handle.write(f"{raw}{separator}{by_line[number]}\n" if number in by_line else raw + "\n")
         elif token_file.format in ("conll", "text"):

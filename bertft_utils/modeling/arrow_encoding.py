@@ -108,25 +108,30 @@ def _sample(texts: list[str], pairs: list[str] | None) -> list[int]:
     return sorted(set(range(min(CHECKED_TEXTS, len(texts)))) | set(longest))
 
 
-def encode_to_arrow(tokenizer: PreTrainedTokenizerBase, texts: list[str], pairs: list[str] | None, max_length: int,
-                    pad_to_max_length: bool) -> ArrowEncoding:
-    """`texts` (or sentence pairs, the longer cut first) tokenized and cut to `max_length` (padded to it with
-    `pad_to_max_length`): the columns the tokenizer's own call gives, as Arrow arrays."""
-    backend = _backend(tokenizer, max_length, pad_to_max_length)
-    if backend is not None and texts:
-        fast = _direct(backend, tokenizer, texts, pairs, pad_to_max_length)
-        sample = _sample(texts, pairs)
-        expected = _by_tokenizer_call(tokenizer, [texts[i] for i in sample],
-                                      None if pairs is None else [pairs[i] for i in sample], max_length,
-                                      pad_to_max_length)
-        got = {name: column.take(pa.array(sample)).to_pylist() for name, column in fast.columns.items()}
-        if got == expected:
-            return fast
-        logger.info("The tokenizer's Rust backend alone encodes differently from the tokenizer (%s): using the "
-                    "tokenizer's own call, which is slower on large splits.", type(tokenizer).__name__)
-    encoded = _by_tokenizer_call(tokenizer, texts, pairs, max_length, pad_to_max_length)
-    masks = encoded.get("attention_mask")
-    lengths = np.array([sum(mask) for mask in masks] if pad_to_max_length and masks is not None else
-                       [len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
-    return ArrowEncoding({name: pa.array(values, type=pa.list_(ID_TYPE if name == "input_ids" else MASK_TYPE))
-                          for name, values in encoded.items()}, lengths)
+class ArrowEncoder:
+    """Encodes texts (or sentence pairs, the longer cut first) cut to `max_length` (padded to it with
+    `pad_to_max_length`) into the columns the tokenizer's own call gives, as Arrow arrays. The backend's copy is made
+    once (it takes about as long as encoding a few thousand headlines); every call checks its sample."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_length: int, pad_to_max_length: bool):
+        self.tokenizer, self.max_length, self.pad_to_max_length = tokenizer, max_length, pad_to_max_length
+        self.backend = _backend(tokenizer, max_length, pad_to_max_length)
+
+    def __call__(self, texts: list[str], pairs: list[str] | None = None) -> ArrowEncoding:
+        tokenizer, max_length, padded = self.tokenizer, self.max_length, self.pad_to_max_length
+        if self.backend is not None and texts:
+            fast = _direct(self.backend, tokenizer, texts, pairs, padded)
+            sample = _sample(texts, pairs)
+            expected = _by_tokenizer_call(tokenizer, [texts[i] for i in sample],
+                                          None if pairs is None else [pairs[i] for i in sample], max_length, padded)
+            got = {name: column.take(pa.array(sample)).to_pylist() for name, column in fast.columns.items()}
+            if got == expected:
+                return fast
+            logger.info("The tokenizer's Rust backend alone encodes differently from the tokenizer (%s): using the "
+                        "tokenizer's own call, which is slower on large splits.", type(tokenizer).__name__)
+        encoded = _by_tokenizer_call(tokenizer, texts, pairs, max_length, padded)
+        masks = encoded.get("attention_mask")
+        lengths = np.array([sum(mask) for mask in masks] if padded and masks is not None else
+                           [len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
+        return ArrowEncoding({name: pa.array(values, type=pa.list_(ID_TYPE if name == "input_ids" else MASK_TYPE))
+                              for name, values in encoded.items()}, lengths)

@@ -31,7 +31,7 @@ from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.metrics import classification_metrics, classification_scores
 from bertft_utils.evaluation.prediction_files import write_classification_predictions, write_classification_report
 from bertft_utils.evaluation.uncertainty import Bootstrap, interval_note
-from bertft_utils.modeling.arrow_encoding import encode_to_arrow
+from bertft_utils.modeling.arrow_encoding import ArrowEncoder
 from bertft_utils.training.losses import class_weights, weighted_cross_entropy
 
 logger = logging.getLogger(__name__)
@@ -157,11 +157,12 @@ def _truncated_encoding(texts: list[str], label_ids: list | None, tokenizer: Pre
     from datasets import concatenate_datasets
 
     parts, truncated, longest = [], 0, 0
+    encode = ArrowEncoder(tokenizer, max_length, pad_to_max_length)
     chunk_size = max(1, min(ENCODE_CHUNK, 2**31 // max(max_length, 1) - 1))  # Arrow's int32 list offsets
     for start in range(0, max(len(texts), 1), chunk_size):  # an empty split still gets its (empty) columns
         chunk = slice(start, start + chunk_size)
         chunk_pairs = pairs[chunk] if pairs is not None else None
-        encoded = encode_to_arrow(tokenizer, texts[chunk], chunk_pairs, max_length, pad_to_max_length)
+        encoded = encode(texts[chunk], chunk_pairs)
         at_limit = np.flatnonzero(encoded.lengths >= max_length).tolist()
         if at_limit:
             full = tokenizer([texts[start + i] for i in at_limit],

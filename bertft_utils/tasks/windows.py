@@ -79,6 +79,9 @@ def _special_tokens(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list
     return ids[:before], ids[len(ids) - after:]
 
 
+TOKENIZED_AT_ONCE = 10_000  # sentences whose encodings are held at a time; memory stays flat however large the split
+
+
 def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, tokenizer: PreTrainedTokenizerBase,
                    max_seq_length: int, doc_stride: int) -> Windows:
     """Tokenize pre-split sentences without truncation and cut them into windows of at most max_seq_length."""
@@ -88,9 +91,12 @@ def encode_windows(sentences: list[list[str]], tag_ids: list[list[int]] | None, 
     if not 0 <= doc_stride < content:
         raise UsageError(f"--doc_stride must be in [0, {content}) for --max_seq_length {max_seq_length}.")
     result = Windows()
-    encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False, verbose=False)
+    encoded, chunk_start = None, 0
     for s, words in enumerate(sentences):
-        ids, word_ids = encoded["input_ids"][s], encoded.word_ids(s)
+        if s % TOKENIZED_AT_ONCE == 0:  # the tokenizer's encodings (offsets, tokens, word ids) of one chunk held
+            encoded, chunk_start = tokenizer(sentences[s:s + TOKENIZED_AT_ONCE], is_split_into_words=True,
+                                             add_special_tokens=False, verbose=False), s
+        ids, word_ids = encoded["input_ids"][s - chunk_start], encoded.word_ids(s - chunk_start)
         missing = set(range(len(words))) - set(word_ids)
         if missing:  # zero-token words: feed the unknown token in their place
             result.zero_token_words += len(missing)

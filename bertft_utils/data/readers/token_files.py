@@ -4,7 +4,7 @@ text to tag, as sentences whose every token keeps its line number."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bertft_utils.data.readers.common import DataFormatError, guess_format, open_text, stream_lines
@@ -13,33 +13,39 @@ from bertft_utils.data.readers.tables import Table, read_table_file
 TOKEN_FORMATS = ("conll", "jsonl", "json", "csv", "spans")
 
 
-@dataclass
+@dataclass(slots=True)
 class TaggedSentence:
-    """Tokens of one sentence, their tags (None for untagged input) and where each token came from."""
+    """Tokens of one sentence, their tags (None for untagged input) and where each token came from (a range when
+    the tokens are on consecutive lines, as in CoNLL files: no number held per token)."""
 
     tokens: list[str]
     tags: list[str] | None
-    lines: list[int]
+    lines: Sequence[int]
 
 
 @dataclass
 class TokenFile:
-    """Sentences of a token-level file, plus the raw lines to write predictions back in the same layout."""
+    """Sentences of a token-level file; a CoNLL file's raw lines are read again to write predictions back in the
+    same layout."""
 
     path: str
     format: str
     sentences: list[TaggedSentence] = field(default_factory=list)
-    raw_lines: list[str] = field(default_factory=list)
     token_lines: int = 0
     ids: list = field(default_factory=list)  # span JSON: each record's `id` (None when it has none)
 
     def __len__(self) -> int:
         return len(self.sentences)
 
+    def raw_lines(self) -> Iterator[str]:
+        """A CoNLL file's lines as written (ends stripped), read again from the file; nothing for other formats."""
+        if self.format == "conll":
+            yield from (line for _, line in stream_lines(self.path))
+
     def subset(self, indices: list[int]) -> TokenFile:
-        """These sentences only (the raw lines stay, to write predictions in the file's layout)."""
-        return TokenFile(self.path, self.format, [self.sentences[i] for i in indices], self.raw_lines,
-                         self.token_lines, [self.ids[i] for i in indices] if self.ids else [])
+        """These sentences only (predictions are still written in the file's layout)."""
+        return TokenFile(self.path, self.format, [self.sentences[i] for i in indices], self.token_lines,
+                         [self.ids[i] for i in indices] if self.ids else [])
 
 
 def _split_token_line(line: str) -> list[str]:
@@ -56,17 +62,18 @@ def read_conll(path: str, tagged: bool = True) -> TokenFile:
     result = TokenFile(path, "conll")
     tokens: list[str] = []
     tags: list[str] = []
-    lines: list[int] = []
+    first_line = 0
+    shared: dict[str, str] = {}  # one string object per distinct token and tag, not one per line
 
     def close_sentence():
         if tokens:
-            result.sentences.append(TaggedSentence(tokens.copy(), tags.copy() if tagged else None, lines.copy()))
-            tokens.clear(), tags.clear(), lines.clear()
+            result.sentences.append(TaggedSentence(tokens.copy(), tags.copy() if tagged else None,
+                                                   range(first_line, first_line + len(tokens))))
+            tokens.clear(), tags.clear()
 
     with open_text(path) as handle:
         for line_number, raw in enumerate(handle, start=1):
             line = raw.rstrip("\r\n")
-            result.raw_lines.append(line)
             if not line.strip():  # blank, or only TABs and spaces: a sentence break (a space token has its tag)
                 close_sentence()
                 continue
@@ -79,9 +86,11 @@ def read_conll(path: str, tagged: bool = True) -> TokenFile:
                     f"{path}, line {line_number}: expected a token and a tag separated by a tab or spaces, "
                     f"got {line!r}. Untagged text goes in with --predict_text_file."
                 )
-            tokens.append(columns[0])
-            tags.append(columns[-1].strip())
-            lines.append(line_number)
+            if not tokens:
+                first_line = line_number
+            tokens.append(shared.setdefault(columns[0], columns[0]))
+            tag = columns[-1].strip()
+            tags.append(shared.setdefault(tag, tag))
             result.token_lines += 1
     close_sentence()
     if not result.sentences:
