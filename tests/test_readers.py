@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -712,3 +713,25 @@ def test_a_conll_file_holds_a_pointer_per_token_not_a_string_and_a_number(tmp_pa
         tracemalloc.stop()
     assert token_file.token_lines == 192_000 and list(token_file.sentences[1].lines) == list(range(26, 50))
     assert held / token_file.token_lines < 100, f"{held / token_file.token_lines:.0f} bytes a token"
+
+
+def test_a_file_is_hashed_once_per_version(tmp_path, monkeypatch):
+    """A run asks for the training file's digest several times: read once; a file rewritten (same size) is read
+    again and gets its new digest."""
+    import hashlib
+
+    from bertft_utils.data.readers import common
+
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"text": "a", "label": "x"}\n')
+    opened = []
+    real_open = open
+    monkeypatch.setattr(common, "open", lambda *args, **kwargs: opened.append(args[0]) or real_open(*args, **kwargs),
+                        raising=False)
+    first = common.file_sha256(str(path))
+    assert common.file_sha256(str(path)) == first == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert len(opened) == 1
+    path.write_text('{"text": "b", "label": "y"}\n')
+    os.utime(path, ns=(0, 10**9))
+    assert common.file_sha256(str(path)) == hashlib.sha256(path.read_bytes()).hexdigest() != first
+    assert len(opened) == 2

@@ -9,8 +9,11 @@ call and uses that call instead if anything differs, so a tokenizer that does mo
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,8 +74,27 @@ def _constant_list_array(lengths: np.ndarray, value: int, value_type: pa.DataTyp
                                                               dtype=value_type.to_pandas_dtype())))
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The garbage collector paused: the lists of ids made here hold no cycles, yet each few hundred of them set off
+    a collection (a third of the encoding time, measured on 400,000 headlines)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _direct(backend, tokenizer: PreTrainedTokenizerBase, texts: list[str], pairs: list[str] | None,
             pad_to_max_length: bool) -> ArrowEncoding:
+    with _no_cycle_collection():
+        return _direct_columns(backend, tokenizer, texts, pairs, pad_to_max_length)
+
+
+def _direct_columns(backend, tokenizer: PreTrainedTokenizerBase, texts: list[str], pairs: list[str] | None,
+                    pad_to_max_length: bool) -> ArrowEncoding:
     encodings = backend.encode_batch(texts if pairs is None else list(zip(texts, pairs, strict=True)),
                                      add_special_tokens=True)
     ids = [encoding.ids for encoding in encodings]

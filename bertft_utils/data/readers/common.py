@@ -3,6 +3,7 @@ errors."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterator
@@ -24,7 +25,15 @@ class DataFormatError(UsageError):
 
 
 def file_sha256(path: str) -> str:
-    """The SHA-256 of a file's bytes: what ties a split or a checkpoint to the data it was made from."""
+    """The SHA-256 of a file's bytes: what ties a split or a checkpoint to the data it was made from. Computed once
+    per file version (path, inode, size and modification time) in a process: a run asks for it several times, and a
+    file of gigabytes is read from disk again each time once the run's memory has pushed it out of the page cache."""
+    status = os.stat(path)
+    return _sha256(os.path.realpath(path), status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256(path: str, inode: int, size: int, modified_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
