@@ -62,7 +62,7 @@ def text_corpus(lines: int) -> Path:
     return path
 
 
-def measure(model_dir: str, copies: list[int], text_lines: list[int]) -> dict:
+def measure(model_dir: str | None, copies: list[int], text_lines: list[int]) -> dict:
     training, tagging = {}, {}
     for count in copies:
         data, out = training_corpus(count), WORK / f"ner_run_x{count}"
@@ -86,8 +86,8 @@ def measure(model_dir: str, copies: list[int], text_lines: list[int]) -> dict:
         tagging[str(count)] = {"lines": count, "bytes": data.stat().st_size, **row}
         print("text", count, tagging[str(count)], flush=True)
     return {"facts": machine_facts(), "model": model_dir, "training": training, "tagging": tagging,
-            "command": "python bench/scale_ner.py MODEL_DIR --copies " + " ".join(map(str, copies))
-                       + " --text_lines " + " ".join(map(str, text_lines)),
+            "command": "python bench/scale_ner.py " + ("MODEL_DIR " if model_dir else "") + "--copies "
+                       + " ".join(map(str, copies)) + " --text_lines " + " ".join(map(str, text_lines)),
             "earlier": earlier_runs("scale_ner")}
 
 
@@ -124,6 +124,9 @@ def report_run(data: dict) -> list[str]:
         row = training[count]
         lines.append(f"| {count} | {row['sentences']:,} | {row['bytes'] / 1e6:.0f} | {run_cells(row, names)}")
     lines += ["", *growth_lines(training, "copies")]
+    tagging = data["tagging"]
+    if not tagging:
+        return [*lines, "", "This run did not tag a raw text (`--text_lines` with no size)."]
     text_names = [name for name, _ in TEXT_PHASES]
     lines += ["", "### Tagging a raw text (--predict_text_file)", "",
               f"MSRA's test sentences as lines, repeated; `run_ner.py --model_name_or_path {Path(data['model']).name} "
@@ -160,13 +163,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir", nargs="?", help="a token classifier fine-tuned with run_ner.py")
     parser.add_argument("--copies", type=int, nargs="+", default=[1, 10], help="Copies of MSRA's training file.")
-    parser.add_argument("--text_lines", type=int, nargs="+", default=[10_000, 100_000], help="Raw-text sizes.")
+    parser.add_argument("--text_lines", type=int, nargs="*", default=[10_000, 100_000],
+                        help="Raw-text sizes (none: the training set-up only, no MODEL_DIR needed).")
     parser.add_argument("--report", action="store_true", help="Only rewrite the .md from the committed JSON.")
     args = parser.parse_args()
-    if not args.report and not args.model_dir:
-        parser.error("give MODEL_DIR (a run_ner.py model) or --report")
+    if not args.report and args.text_lines and not args.model_dir:
+        parser.error("give MODEL_DIR (a run_ner.py model) to tag raw text, or --text_lines with no size, or --report")
+    model_dir = str(Path(args.model_dir).resolve()) if args.model_dir else None
     write_results("scale_ner", report, None if args.report else
-                  lambda: measure(str(Path(args.model_dir).resolve()), args.copies, args.text_lines))
+                  lambda: measure(model_dir, args.copies, args.text_lines))
 
 
 if __name__ == "__main__":

@@ -60,3 +60,23 @@ def test_a_backend_that_encodes_differently_is_not_used(tiny_models, monkeypatch
         encoded = arrow_encoding.ArrowEncoder(tokenizer, 12, False)(texts)
     assert encoded.columns["input_ids"].to_pylist() == tokenizer_call(tokenizer, texts, None, 12, False)["input_ids"]
     assert "encodes differently" in caplog.text
+
+
+def test_the_garbage_collector_is_left_as_it_was(tiny_models):
+    """Encoding pauses the collector for its own lists only: on again after (and off if the caller had it off)."""
+    import gc
+
+    from transformers import AutoTokenizer
+
+    from bertft_utils.modeling.arrow_encoding import ArrowEncoder
+
+    encode = ArrowEncoder(AutoTokenizer.from_pretrained(str(tiny_models["bert"])), 16, False)
+    assert gc.isenabled()
+    encode(TEXTS)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        encode(TEXTS)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
