@@ -95,6 +95,23 @@ def _stop(processes: dict) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+    for process in processes:  # the leader is gone; its children may still be dying, or ignore SIGTERM
+        _empty_group(process.pid)
+
+
+def _empty_group(group: int, grace_s: float = 5.0) -> None:
+    """Wait until no process of `group` is left (up to `grace_s`), then kill whatever still is."""
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def run_local(jobs: list[Job], parallel: int, gpus: list[str]) -> int:

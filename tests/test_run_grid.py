@@ -120,3 +120,13 @@ def test_ray_runs_every_job_on_a_local_cpu_instance_and_stops_at_a_failure(tmp_p
     (tmp_path / "x").mkdir()
     assert run_grid.run_ray(failing, parallel=2) == 1
     assert f"FAILED: [test] fails (exit 4); its log: {tmp_path / 'x' / 'fails.log'}" in capsys.readouterr().err
+
+
+def test_a_stopped_run_leaves_no_process_even_one_that_ignores_sigterm(tmp_path):
+    """The stop waits for the whole process group of a stopped run (its leader, a shell, dies at SIGTERM; its child
+    ignores it), and kills what is left after a grace."""
+    ignoring = run_grid.Job(["sh", "-c", f"echo $$ > {tmp_path}/stubborn.pid; (trap '' TERM; exec sleep 60) & wait"],
+                            str(tmp_path / "stubborn.log"), "[test] stubborn")
+    jobs = [recording_job(tmp_path, "fails", 0.5, exit_code=3), ignoring]
+    assert run_grid.run_local(jobs, parallel=2, gpus=["0", "1"]) == 1
+    assert living_in_group(int((tmp_path / "stubborn.pid").read_text())) == []
