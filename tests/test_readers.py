@@ -735,3 +735,22 @@ def test_a_file_is_hashed_once_per_version(tmp_path, monkeypatch):
     os.utime(path, ns=(0, 10**9))
     assert common.file_sha256(str(path)) == hashlib.sha256(path.read_bytes()).hexdigest() != first
     assert len(opened) == 2
+
+
+def test_predictions_are_not_written_into_a_conll_file_changed_after_it_was_read(tmp_path):
+    """The raw lines are read again when predictions are written in the file's layout: a file rewritten in between
+    would pair tags with other lines, so it is refused with the file named."""
+    from bertft_utils.data.readers import read_token_file
+    from bertft_utils.evaluation.prediction_files import write_tagged_predictions
+
+    path = write(tmp_path, "test.txt", "北\tB-LOC\n京\tI-LOC\n\n上\tO\n")
+    token_file = read_token_file(path)
+    written = write_tagged_predictions(token_file.subset([0, 1]), [["B-LOC", "I-LOC"], ["O"]],
+                                       str(tmp_path / "out.txt"))
+    assert open(written, encoding="utf-8").read() == "北\tB-LOC\tB-LOC\n京\tI-LOC\tI-LOC\n\n上\tO\tO\n"
+    write(tmp_path, "test.txt", "上\tO\n\n北\tB-LOC\n京\tI-LOC\n")
+    os.utime(path, ns=(0, 10**9))  # a rewrite within the clock's resolution still changes the version
+    with pytest.raises(DataFormatError) as error:
+        write_tagged_predictions(token_file.subset([0, 1]), [["B-LOC", "I-LOC"], ["O"]], str(tmp_path / "again.txt"))
+    assert message(error) == (f"{path} changed after this run read it: the predictions cannot be written line for "
+                              "line into it. Run again on a file that stays as it is during the run.")

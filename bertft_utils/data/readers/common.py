@@ -28,8 +28,13 @@ def file_sha256(path: str) -> str:
     """The SHA-256 of a file's bytes: what ties a split or a checkpoint to the data it was made from. Computed once
     per file version (path, inode, size and modification time) in a process: a run asks for it several times, and a
     file of gigabytes is read from disk again each time once the run's memory has pushed it out of the page cache."""
+    return _sha256(os.path.realpath(path), *file_version(path))
+
+
+def file_version(path: str) -> tuple[int, int, int]:
+    """What tells one version of a file from another without reading it: inode, size, modification time."""
     status = os.stat(path)
-    return _sha256(os.path.realpath(path), status.st_ino, status.st_size, status.st_mtime_ns)
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 @functools.lru_cache(maxsize=32)

@@ -7,7 +7,13 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from bertft_utils.data.readers.common import DataFormatError, guess_format, open_text, stream_lines
+from bertft_utils.data.readers.common import (
+    DataFormatError,
+    file_version,
+    guess_format,
+    open_text,
+    stream_lines,
+)
 from bertft_utils.data.readers.tables import Table, read_table_file
 
 TOKEN_FORMATS = ("conll", "jsonl", "json", "csv", "spans")
@@ -33,19 +39,25 @@ class TokenFile:
     sentences: list[TaggedSentence] = field(default_factory=list)
     token_lines: int = 0
     ids: list = field(default_factory=list)  # span JSON: each record's `id` (None when it has none)
+    version: tuple | None = None  # a CoNLL file's version when it was read (common.file_version)
 
     def __len__(self) -> int:
         return len(self.sentences)
 
     def raw_lines(self) -> Iterator[str]:
-        """A CoNLL file's lines as written (ends stripped), read again from the file; nothing for other formats."""
-        if self.format == "conll":
-            yield from (line for _, line in stream_lines(self.path))
+        """A CoNLL file's lines as written (ends stripped), read again from the file; nothing for other formats. A
+        file changed since it was read is an error: its lines would no longer be those the sentences came from."""
+        if self.format != "conll":
+            return
+        if file_version(self.path) != self.version:
+            raise DataFormatError(f"{self.path} changed after this run read it: the predictions cannot be written "
+                                  "line for line into it. Run again on a file that stays as it is during the run.")
+        yield from (line for _, line in stream_lines(self.path))
 
     def subset(self, indices: list[int]) -> TokenFile:
         """These sentences only (predictions are still written in the file's layout)."""
         return TokenFile(self.path, self.format, [self.sentences[i] for i in indices], self.token_lines,
-                         [self.ids[i] for i in indices] if self.ids else [])
+                         [self.ids[i] for i in indices] if self.ids else [], self.version)
 
 
 def _split_token_line(line: str) -> list[str]:
@@ -59,7 +71,7 @@ def read_conll(path: str, tagged: bool = True) -> TokenFile:
 
     Covers MSRA (`char<TAB>tag`), People's Daily and CoNLL-2003 files. With `tagged=False`, one column is enough.
     """
-    result = TokenFile(path, "conll")
+    result = TokenFile(path, "conll", version=file_version(path))
     tokens: list[str] = []
     tags: list[str] = []
     first_line = 0
