@@ -136,23 +136,24 @@ def median_run(runs: list[dict]) -> dict:
             "runs_peak_rss_gib": [run["peak_rss_gib"] for run in runs]}
 
 
-def measure(sizes: list[int], start_up_records: int) -> dict:
+def measure(sizes: list[int], start_up_records: int, large_repeats: int = 1) -> dict:
     """The start-up run and the small sizes REPEATS times, interleaved (their differences are a few seconds), then
-    the large sizes once."""
+    the large sizes `large_repeats` times, interleaved."""
     head = corpus_head(start_up_records)
     inputs = {"start-up": (head, start_up_records)} | {str(copies): (corpus(copies), 26709 * copies)
                                                         for copies in sizes}
     small = [name for name, (_, records) in inputs.items() if records < REPEATED_BELOW]
     runs: dict[str, list[dict]] = {name: [] for name in inputs}
-    for name in small * REPEATS + [name for name in inputs if name not in small]:
+    for name in small * REPEATS + [name for name in inputs if name not in small] * large_repeats:
         path, records = inputs[name]
         runs[name].append(measured_run(path, WORK / f"run_{name}"))
         print(name, runs[name][-1], flush=True)
     rows = {name: {"records": records, "bytes": path.stat().st_size, **median_run(runs[name])}
             for name, (path, records) in inputs.items()}
-    command = f"python bench/scale.py --sizes {' '.join(map(str, sizes))} --start_up_records {start_up_records}"
+    command = (f"python bench/scale.py --sizes {' '.join(map(str, sizes))} --start_up_records {start_up_records}"
+               + (f" --large_repeats {large_repeats}" if large_repeats > 1 else ""))
     return {"facts": machine_facts(), "command": command, "start_up": rows.pop("start-up"), "rows": rows,
-            "earlier": earlier_runs("scale")}
+            "large_repeats": large_repeats, "earlier": earlier_runs("scale")}
 
 
 def report(data: dict) -> str:
@@ -217,8 +218,13 @@ def report_run(data: dict) -> list[str]:
                      f"{start_up['bytes'] / 1e6:.1f} | {run_cells(start_up, names)}")
     repeated = [(name, row) for name, row in [("start-up", start_up or {}), *rows.items()] if "runs_wall_s" in row]
     if repeated:
-        lines += ["", f"The start-up and the sizes under {REPEATED_BELOW:,} records ran {REPEATS} times, interleaved; "
-                  "the table shows the run of median wall time. All their runs (s): " + "; ".join(
+        large = data.get("large_repeats", 1)
+        lines += ["", f"The start-up and the sizes under {REPEATED_BELOW:,} records ran {REPEATS} times, interleaved"
+                  + (f", the larger sizes {large} times, interleaved" if large > 1 else "")
+                  + "; the table shows the run of median wall time" + (" (of an even number of runs, the slower of "
+                                                                       "the middle two)" if large % 2 == 0 else "")
+                  + ". All their runs (s): "
+                  + "; ".join(
                       f"{name}: {', '.join(f'{wall:.1f}' for wall in row['runs_wall_s'])}" for name, row in repeated)
                   + "."]
     lines += ["", "Growth beyond the fixed start-up " + ("(the run on the first headlines only" if start_up else
@@ -282,9 +288,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 40, 400], help="Copies of Sarcasm v1.")
     parser.add_argument("--start_up_records", type=int, default=1000,
                         help="Headlines of the run whose time and memory are taken as the fixed start-up.")
+    parser.add_argument("--large_repeats", type=int, default=1,
+                        help=f"Runs of each size of {REPEATED_BELOW:,} records or more (interleaved).")
     parser.add_argument("--report", action="store_true", help="Only rewrite the .md from the committed JSON.")
     args = parser.parse_args()
-    write_results("scale", report, None if args.report else lambda: measure(args.sizes, args.start_up_records))
+    write_results("scale", report, None if args.report else lambda: measure(args.sizes, args.start_up_records,
+                                                                            args.large_repeats))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ environment and the data at the same paths. The first failed run stops the other
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import signal
@@ -100,18 +101,44 @@ def _stop(processes: dict) -> None:
 
 
 def _empty_group(group: int, grace_s: float = 5.0) -> None:
-    """Wait until no process of `group` is left (up to `grace_s`), then kill whatever still is."""
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
+    """Wait until no process of `group` is left (up to `grace_s`), then kill whatever still is, and wait (as long
+    again) until it has died: SIGKILL is delivered while the process runs on, and a busy machine takes a while."""
+    if _wait_for_empty_group(group, grace_s):
+        return
     try:
         os.killpg(group, signal.SIGKILL)
     except ProcessLookupError:
-        pass
+        return
+    _wait_for_empty_group(group, grace_s)
+
+
+def _wait_for_empty_group(group: int, timeout_s: float) -> bool:
+    """Whether every process of `group` is gone (or a zombie, dead but not yet collected) within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while _group_alive(group):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of `group` is still running: Linux's /proc tells zombies apart; elsewhere a zombie counts."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    if not os.path.isdir("/proc/self"):
+        return True
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat, encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
 
 
 def run_local(jobs: list[Job], parallel: int, gpus: list[str]) -> int:

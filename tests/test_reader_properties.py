@@ -53,7 +53,7 @@ def test_jsonl_round_trip(records, ending, bom, ascii_only):
     lines = [json.dumps({"text": t, "label": label}, ensure_ascii=ascii_only) for t, label in records]
     table = read_table(write("d.jsonl", bom + ending.join(lines) + ending))
     assert [(r["text"], r["label"]) for r in table.rows] == records
-    assert table.line_numbers == list(range(1, len(records) + 1))
+    assert list(table.line_numbers) == list(range(1, len(records) + 1))
 
 
 @SETTINGS

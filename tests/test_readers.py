@@ -304,9 +304,9 @@ def test_json_shapes_and_line_numbers(tmp_path):
     table = read_table(write(tmp_path, "d.json", '{"data": [{"a": 1}, {"a": 2}]}'))
     assert table.rows == [{"a": 1}, {"a": 2}] and table.line_numbers == [1, 2]
     lines = read_table(write(tmp_path, "l.json", '{"a": 1}\n{"a": 2}\n'))  # JSON lines in a .json file
-    assert lines.rows == [{"a": 1}, {"a": 2}] and lines.line_numbers == [1, 2]
+    assert lines.rows == [{"a": 1}, {"a": 2}] and list(lines.line_numbers) == [1, 2]
     single = read_table(write(tmp_path, "s.json", '  {"a": 1}'))  # one object, not an array: one record
-    assert single.rows == [{"a": 1}] and single.line_numbers == [1]
+    assert single.rows == [{"a": 1}] and list(single.line_numbers) == [1]
     with pytest.raises(DataFormatError, match="has no records"):
         read_table(write(tmp_path, "n.json", "[]"))
     with pytest.raises(DataFormatError, match=r"n2\.json, line 1: not valid JSON"):
@@ -754,3 +754,77 @@ def test_predictions_are_not_written_into_a_conll_file_changed_after_it_was_read
         write_tagged_predictions(token_file.subset([0, 1]), [["B-LOC", "I-LOC"], ["O"]], str(tmp_path / "again.txt"))
     assert message(error) == (f"{path} changed after this run read it: the predictions cannot be written line for "
                               "line into it. Run again on a file that stays as it is during the run.")
+
+
+JSON_LINES = {  # files Arrow reads into columns, and files it would read otherwise than json.loads line by line
+    "plain": b'{"t": "a \\u00e9 \\ud83d\\ude00 \\"q\\" \\\\ \\/", "n": 1, "b": true, "l": ["x", "y"], "m": [1, 2]}\n'
+             b'{"t": "c", "n": -2, "b": false, "l": [], "m": [3]}\n',
+    "crlf_bom_no_last_end": b'\xef\xbb\xbf{"t": "a", "n": 1}\r\n{"t": "b", "n": 2}',
+    "blank_lines": b'\n{"t": "a", "n": 1}\n\n  \t\n{"t": "b", "n": 2}\n\r\n',
+    "two_on_a_line": b'{"t": "a"}{"t": "b"}\n',
+    "two_on_a_line_and_a_blank_one": b'{"t": "a"}{"t": "b"}\n\n',
+    "a_blank_line_first_and_two_on_a_line": b'\n{"t": "a"}{"t": "b"}\n',
+    "object_over_two_lines": b'{"t":\n "a"}\n{"t": "b"}\n',
+    "int_and_float": b'{"t": "a", "n": 1}\n{"t": "b", "n": 1.5}\n',
+    "floats": b'{"t": "a", "n": 1.0}\n{"t": "b", "n": 1e5}\n{"t": "c", "n": NaN}\n',
+    "dates": b'{"t": "2020-01-01", "n": 1}\n{"t": "2020-01-02 10:00:00", "n": 2}\n',
+    "missing_key": b'{"t": "a", "n": 1}\n{"t": "b"}\n',
+    "null": b'{"t": "a", "n": null}\n{"t": "b", "n": 2}\n',
+    "not_utf8": b'{"t": "a"}\n{"t": "\xff"}\n',
+    "lone_surrogate": b'{"t": "a \\ud800"}\n',
+    "lone_cr": b'{"t": "a",\r "n": 1}\n',
+    "big_int": b'{"t": "a", "n": 123456789012345678901234}\n',
+    "duplicate_key": b'{"t": "a", "t": "b"}\n',
+    "list_with_null": b'{"t": "a", "l": ["x", null]}\n',
+    "empty_lists": b'{"t": "a", "l": []}\n',
+    "nested": b'{"t": "a", "o": {"k": 1}}\n',
+    "array_line": b'{"t": "a"}\n[1, 2]\n',
+    "blank_cells": b'{"t": "", "n": 1}\n{"t": "  ", "n": 2}\n{"t": "x", "n": 3}\n',
+    "control_character": b'{"t": "a\tb"}\n',
+    "only_blank": b"\n \n",
+    "empty": b"",
+    "data_list_on_one_line": b'{"data": [{"t": "a"}, {"t": "b"}]}\n',
+}
+
+
+def outcome(read, path):
+    """Records, line numbers, columns and every column as `column` gives it (or each error's message)."""
+    try:
+        table = read(path)
+    except DataFormatError as error:
+        return str(error)
+    columns = {}
+    for name in [*table.columns(), "absent"]:
+        for empty_allowed in (False, True):
+            try:
+                columns[name, empty_allowed] = repr(table.column(name, empty_allowed))
+            except DataFormatError as error:
+                columns[name, empty_allowed] = str(error)
+    return repr(table.rows), list(table.line_numbers), table.columns(), columns, repr(table.cells("t"))
+
+
+@pytest.mark.parametrize("name", sorted(JSON_LINES))
+@pytest.mark.parametrize("extension", ["jsonl", "json"])
+def test_json_lines_are_read_by_arrow_exactly_as_line_by_line(tmp_path, name, extension, monkeypatch):
+    """Arrow reads JSON lines into columns where that gives what json.loads line by line gives; every other file is
+    read line by line: the same records, line numbers, columns and errors either way."""
+    from bertft_utils.data.readers import tables
+
+    path = write(tmp_path, f"{name}.{extension}", JSON_LINES[name], "wb")
+    read = tables.read_jsonl if extension == "jsonl" else tables.read_json
+    by_arrow = outcome(read, path)
+    monkeypatch.setattr(tables, "_json_lines_by_arrow", lambda path: None)
+    assert by_arrow == outcome(read, path)
+
+
+@pytest.mark.parametrize("extension", ["jsonl", "json"])
+def test_plain_json_lines_are_read_by_arrow(tmp_path, extension, monkeypatch):
+    from bertft_utils.data.readers import tables
+
+    def refused(path):
+        raise AssertionError("read line by line")
+
+    monkeypatch.setattr(tables, "_json_lines_one_by_one", refused)
+    for name in ("plain", "crlf_bom_no_last_end", "dates", "blank_cells"):  # dates: Arrow's timestamps read again
+        table = read_table(write(tmp_path, f"{name}.{extension}", JSON_LINES[name], "wb"))
+        assert len(table) == len(table.line_numbers) > 0

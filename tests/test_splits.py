@@ -313,14 +313,35 @@ def test_the_split_of_a_file_is_the_one_earlier_versions_made():
     import hashlib
     import random
 
-    from bertft_utils.data.splits import normalized_text
+    from bertft_utils.data.splits import normalized_text, text_groups
 
     rng = random.Random(5)
     labels = [rng.choice(["neg", "pos", "mid", "rare"]) if i % 97 else "rare" for i in range(20000)]
     texts = [f"text  {rng.randrange(15000)} " for _ in range(20000)]
     digests = {}
-    for name, groups in (("records", None), ("texts", [normalized_text(t) for t in texts])):
+    for name, groups in (("records", None), ("texts", [normalized_text(t) for t in texts]),
+                         ("text groups", text_groups(texts)[0])):
         splits = stratified_split(labels, 10, 15, 42, groups)
         digests[name] = hashlib.sha256(json.dumps(splits).encode()).hexdigest()
+    texts_digest = "4437345aed1b1c4ee117a52da1aa595122c67b1238bbbca961adc57f41617aec"
     assert digests == {"records": "b4df9daa05984360436931f5b14e1bbac7b620019390b358c8cb5fd548be6af7",
-                       "texts": "4437345aed1b1c4ee117a52da1aa595122c67b1238bbbca961adc57f41617aec"}
+                       "texts": texts_digest, "text groups": texts_digest}
+
+
+def test_texts_are_grouped_by_arrow_as_normalized_text_groups_them():
+    """Arrow's whitespace class is Python's (every character str.split() splits on, and no other), so the groups
+    are those of normalized_text; a text Arrow cannot hold (a lone surrogate) is grouped by Python."""
+    import sys
+
+    import pandas as pd
+
+    from bertft_utils.data.splits import normalized_text, text_groups
+
+    spaces = [chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()]
+    near_spaces = ["\u200b", "\u180e", "\ufeff", "\x1b", "\x7f", "_"]  # not whitespace to Python
+    texts = [f"{a}x{b}y{a}{b}" for a in spaces for b in [*spaces, *near_spaces, ""]]
+    texts += ["x y", " x y ", "x  y", "xy", "x\u200by", "", " ", "北京 大学", "北京\u3000大学"]
+    for batch in (texts, [*texts, "lone \ud800 surrogate", "lone  \ud800 surrogate"]):
+        codes, distinct = text_groups(batch)
+        expected, uniques = pd.factorize(pd.Series([normalized_text(t) for t in batch], dtype=object))
+        assert codes.tolist() == expected.tolist() and distinct == len(uniques)

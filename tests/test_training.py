@@ -58,7 +58,7 @@ def test_added_characters_default_to_twenty_times_the_learning_rate(tiny_models)
 
 def test_predict_in_order_restores_order_and_skips_validation_metrics(tiny_models, tmp_path):
     """Predictions come back in dataset order although they are computed sorted by length: the fake model's output
-    is each example's own length and first token, so any mix-up shows."""
+    is each example's own length and first token, so any mix-up shows. The prediction's data is not kept after."""
     import torch
     from datasets import Dataset
     from transformers import AutoTokenizer, DataCollatorWithPadding
@@ -92,6 +92,18 @@ def test_predict_in_order_restores_order_and_skips_validation_metrics(tiny_model
     assert logits[:, 0].tolist() == [len(ids) for ids in encoded["input_ids"]]  # exact, in dataset order
     assert logits[:, 1].tolist() == [ids[1] for ids in encoded["input_ids"]]
     assert sorted(logits[:, 0].tolist()) != logits[:, 0].tolist()  # the length order differs from the file order
+    # a prediction's DataLoader (and its dataset) is not kept for the run: accelerate keeps every one it prepares, so
+    # a raw text predicted piece by piece held every piece (the Trainer's callbacks hold the last one only)
+    import gc
+
+    def loaders_alive() -> int:
+        gc.collect()
+        return sum(isinstance(obj, torch.utils.data.DataLoader) for obj in gc.get_objects())
+
+    after_one = loaders_alive()
+    for _ in range(3):
+        predict_in_order(trainer, dataset)
+    assert loaders_alive() == after_one
 
 
 def test_length_grouped_training_reads_lengths_from_arrow_not_rows(tiny_models, tmp_path, monkeypatch):
@@ -117,5 +129,37 @@ def test_length_grouped_training_reads_lengths_from_arrow_not_rows(tiny_models, 
 
     monkeypatch.setattr(datasets.Dataset, "__iter__", no_rows)
     sampler = trainer._get_train_sampler(trainer._remove_unused_columns(dataset))
-    assert sampler.lengths == [len(tokenizer(texts[i])["input_ids"]) for i in chosen]
+    assert sampler.lengths.tolist() == [len(tokenizer(texts[i])["input_ids"]) for i in chosen]
     assert sorted(sampler) == list(range(len(chosen)))
+
+
+def test_characters_are_counted_as_a_counter_counts_them(monkeypatch):
+    """Counted by numpy a chunk of texts at a time: the same counts as collections.Counter, a chunk of empty texts
+    first (it must not end the count), characters beyond the BMP, a lone surrogate and spaces included."""
+    from collections import Counter
+
+    from bertft_utils.modeling import vocabulary
+
+    monkeypatch.setattr(vocabulary, "COUNTED_AT_ONCE", 2)
+    texts = ["", "", "北京 北", "𠀋\ud800", "\u3000a\tb", "", "zz"]
+    assert vocabulary.character_counts(iter(texts)) == Counter("".join(texts))
+    assert list(vocabulary.character_counts(texts)) == sorted(set("".join(texts)))
+
+
+@pytest.mark.parametrize("examples, batch_size", [(5, 8), (37, 8), (1000, 4), (20011, 16)])
+def test_length_grouped_order_is_hugging_faces(examples, batch_size):
+    """The numpy order equals get_length_grouped_indices' for the same generator: lengths with many ties (Python's
+    stable sort keeps them in permutation order), a last mega-batch cut short, fewer examples than a batch (none:
+    no order, where Hugging Face's fails)."""
+    import numpy as np
+    import torch
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    from bertft_utils.training.trainer import length_grouped_indices
+
+    lengths = np.random.default_rng(examples).integers(1, 12, examples)
+    for seed in (0, 1):
+        expected = get_length_grouped_indices(lengths.tolist(), batch_size,
+                                              generator=torch.Generator().manual_seed(seed))
+        assert length_grouped_indices(lengths, batch_size, generator=torch.Generator().manual_seed(seed)) == expected
+    assert length_grouped_indices(np.array([], dtype=int), batch_size) == []

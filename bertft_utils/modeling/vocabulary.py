@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections import Counter
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class CoverageReport:
 
 def character_coverage(tokenizer: PreTrainedTokenizerBase, texts: Iterable[str]) -> CoverageReport:
     """Fraction of (non-space) characters that the tokenizer maps to its unknown token, on their own."""
-    counts = Counter(itertools.chain.from_iterable(texts))  # counted in C; spaces dropped after, per distinct one
+    counts = character_counts(texts)
     for character in [c for c in counts if c.isspace()]:
         del counts[character]
     unknown_id = tokenizer.unk_token_id
@@ -47,6 +48,19 @@ def character_coverage(tokenizer: PreTrainedTokenizerBase, texts: Iterable[str])
     encoded = tokenizer(distinct, add_special_tokens=False)["input_ids"]
     unknown = [c for c, ids in zip(distinct, encoded, strict=True) if unknown_id in ids]
     return CoverageReport(sum(counts.values()), sum(counts[c] for c in unknown), sorted(unknown))
+
+
+COUNTED_AT_ONCE = 100_000  # texts joined into one array of code points at a time
+
+
+def character_counts(texts: Iterable[str]) -> dict[str, int]:
+    """How often each character occurs in the texts, in code-point order. Counted by numpy over the texts' code
+    points, a chunk of texts at a time (a Counter over the characters grew faster than the texts on millions)."""
+    texts, counts = iter(texts), np.zeros(sys.maxunicode + 1, dtype=np.int64)
+    while chunk := list(itertools.islice(texts, COUNTED_AT_ONCE)):
+        code_points = np.frombuffer("".join(chunk).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        counts += np.bincount(code_points, minlength=len(counts))
+    return {chr(code): int(counts[code]) for code in np.flatnonzero(counts).tolist()}
 
 
 def report_coverage(tokenizer: PreTrainedTokenizerBase, texts: list[str], split: str = "training") -> CoverageReport:

@@ -44,7 +44,7 @@ def multilabel_delimiter(data_args, model_args, tables: KeptTables) -> tuple[boo
             continue
         table = tables.peek(path)
         if data_args.label_column_name in table.columns():
-            if any(parsed_label_list(row.get(data_args.label_column_name)) is not None for row in table.rows):
+            if any(parsed_label_list(cell) is not None for cell in table.cells(data_args.label_column_name)):
                 return True, stored
             break
     return (True, stored) if config is not None and is_multilabel_config(config) else (False, None)

@@ -27,7 +27,7 @@ def qa_label_task(data_args) -> SequenceTask:
 
     def read(path: str) -> Table:
         table = read_table(path, data_args.data_format, data_args.skip_malformed, data_args.tsv_quoting)
-        if any(data_args.answer_column_name in row for row in table.rows):
+        if data_args.answer_column_name in table.columns():
             report = duplicates_and_conflicts([str(q) for q in table.column(data_args.question_column_name)],
                                               [str(a) for a in table.column(data_args.answer_column_name)])
             report["skipped_malformed_lines"] = table.skipped_lines

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,21 +37,45 @@ from bertft_utils.training.losses import class_weights, weighted_cross_entropy
 logger = logging.getLogger(__name__)
 
 
+class SourceLines(Sequence):
+    """(file, line) of each record of one file, held as the path and an array of line numbers: a tuple per record
+    would be a Python object per record (millions in a large file)."""
+
+    def __init__(self, path: str, lines: Sequence[int]):
+        self.path = path
+        self.lines = (np.arange(lines.start, lines.stop, lines.step, dtype=np.int64) if isinstance(lines, range)
+                      else np.asarray(lines, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index: int) -> tuple[str, int]:
+        return self.path, int(self.lines[index])
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return ((self.path, line) for line in self.lines.tolist())
+
+    def take(self, indices: Sequence[int]) -> SourceLines:
+        return SourceLines(self.path, self.lines[np.asarray(indices, dtype=np.int64)])
+
+
 @dataclass
 class LabeledTexts:
     """Texts of one split with their gold labels (None when the file has none) and source file/line."""
 
     texts: list[str] = field(default_factory=list)
     labels: list[str] | None = None
-    sources: list[tuple[str, int]] = field(default_factory=list)
+    sources: Sequence[tuple[str, int]] = field(default_factory=list)
     pairs: list[str] | None = None  # the second text of each sentence pair (None: single texts)
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, indices: list[int]) -> LabeledTexts:
+        sources = (self.sources.take(indices) if isinstance(self.sources, SourceLines)
+                   else [self.sources[i] for i in indices])
         return LabeledTexts([self.texts[i] for i in indices], None if self.labels is None else
-                            [self.labels[i] for i in indices], [self.sources[i] for i in indices],
+                            [self.labels[i] for i in indices], sources,
                             None if self.pairs is None else [self.pairs[i] for i in indices])
 
 
@@ -67,15 +91,15 @@ def table_to_labeled_texts(table: Table, text_column: str, label_column: str, re
     """Pick the text and label columns (by name; several text columns comma-separated are joined by `joiner`), and
     the second text of sentence pairs, out of a Table. Label cells become strings (`parse_label(cell, (file, line))`
     reads them otherwise, e.g. as lists of labels)."""
-    has_labels = any(label_column in row for row in table.rows)
+    has_labels = label_column in table.columns()
     text_columns = [c.strip() for c in text_column.split(",")] if text_column not in table.columns() else [text_column]
     if require_labels or not has_labels:
         table.require_columns(*text_columns, *([label_column] if require_labels else []), flags=flags)
     if pair_column is not None:
         table.require_columns(pair_column, flags="--text_pair_column_name")
     columns = [[str(t) for t in table.column(name)] for name in text_columns]
-    texts = [joiner.join(parts) for parts in zip(*columns, strict=True)]
-    sources = [(table.path, line) for line in table.line_numbers]
+    texts = columns[0] if len(columns) == 1 else [joiner.join(parts) for parts in zip(*columns, strict=True)]
+    sources = SourceLines(table.path, table.line_numbers)
     labels = None
     if has_labels:
         cells = table.column(label_column, empty_allowed=parse_label is not None)

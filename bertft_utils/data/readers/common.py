@@ -59,7 +59,7 @@ def guess_format(path: str, known: tuple[str, ...] = TABLE_FORMATS, default: str
     )
 
 
-def _refuse_unreadable(path: str) -> None:
+def refuse_unreadable(path: str) -> None:
     """A directory, a missing file or a binary file (NUL bytes in its first 64 KiB): errors naming the path."""
     if os.path.isdir(path):
         raise DataFormatError(f"{path} is a directory: give the data file inside it.")
@@ -91,7 +91,7 @@ class TextFile:
     skipped. A directory, a binary file or bytes that are not UTF-8 are errors naming the path (and the line)."""
 
     def __init__(self, path: str):
-        _refuse_unreadable(path)
+        refuse_unreadable(path)
         self.path = path
         self._handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed by __exit__)
 
@@ -109,9 +109,9 @@ class TextFile:
         except UnicodeDecodeError as error:
             raise _not_utf8(self.path, error, number) from None
 
-    def read(self) -> str:
+    def read(self, size: int = -1) -> str:
         try:
-            return self._handle.read()
+            return self._handle.read(size)
         except UnicodeDecodeError as error:
             raise _not_utf8(self.path, error, 0) from None
 
