@@ -1,10 +1,10 @@
 """Readers for the file formats we accept. Every record keeps the line number it came from.
 
-We read files ourselves instead of `datasets.load_dataset`: its readers do not say which line of which file is
-broken, and they silently coerce mixed column types. One module per family: `tables` (jsonl/json/csv/tsv),
-`token_files` (CoNLL, token lists, raw text for NER), `spans` (CLUENER span JSON), `answer_lines` (answer-question
-lines); `common` holds the error type and how a file is opened.
-"""
+We read files ourselves instead of `datasets.load_dataset`: its readers do not say which line of which file is broken,
+and they silently coerce mixed column types. (Arrow's JSON reader, which `datasets` uses, reads JSON lines into columns
+here only where it gives exactly what reading line by line gives: see `tables`.) One module per family: `tables`
+(jsonl/json/csv/tsv), `token_files` (CoNLL, token lists, raw text for NER), `spans` (CLUENER span JSON), `answer_lines`
+(answer-question lines); `common` holds the error type and how a file is opened."""
 
 from __future__ import annotations
 
