@@ -159,9 +159,9 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _json_lines_by_arrow(path: str) -> Table | None:
-    """JSON lines read by Arrow into columns (C++, no dict per record: a third of the time and memory of reading line
-    by line on a file of millions of records, results/scale.md), where that gives exactly what reading line by line
-    gives; None otherwise, and the line-by-line reader reads the file (and names the line that is wrong).
+    """JSON lines read by Arrow into columns (C++, no Python dict per record: what a file of millions of records
+    costs is in results/scale.md), where that gives exactly what reading line by line gives; None otherwise, and the
+    line-by-line reader reads the file (and names the line that is wrong).
 
     Exactly: one object on every line (as many records as lines, no blank line, no lone CR, which Python ends a line
     with and Arrow reads as a space), every column in every record, no nulls, valid UTF-8, and strings, integers,
