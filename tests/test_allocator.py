@@ -48,3 +48,31 @@ def test_scripts_keep_freed_memory_unless_told_not_to(tiny_models, tmp_path):
     assert "Freed memory is kept for reuse by this process" in kept.stdout + kept.stderr
     left = run_script("run_classify.py", *args, "--keep_freed_memory", "false", "--output_dir", str(tmp_path / "left"))
     assert "Freed memory is kept" not in left.stdout + left.stderr
+
+
+RELEASE_PROBE = """
+import ctypes, os
+from bertft_utils.runtime.allocator import keep_freed_memory, release_freed_memory
+
+def resident() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+assert keep_freed_memory()
+size = 64 * 2**20
+block = libc.malloc(size)
+ctypes.memset(block, 1, size)
+libc.free(block)
+kept = resident()
+assert release_freed_memory()
+print(kept - resident() >= size // 2)
+"""
+
+
+def test_freed_memory_kept_for_reuse_is_handed_back_between_pieces():
+    """A file predicted piece by piece hands back what each piece took (with keep_freed_memory the heap only grows)."""
+    process = subprocess.run([sys.executable, "-c", RELEASE_PROBE], capture_output=True, text=True, check=True)
+    assert process.stdout.split("\n")[0] == "True"

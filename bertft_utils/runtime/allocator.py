@@ -46,3 +46,15 @@ def keep_freed_memory() -> bool:
     logger.info("Freed memory is kept for reuse by this process (--keep_freed_memory; large tensors then cost no page "
                 "faults).")
     return True
+
+
+def release_freed_memory() -> bool:
+    """Hand the memory malloc holds free back to the system (glibc's malloc_trim, pages inside the heap included);
+    False where that is not glibc. Called between the pieces of a file predicted piece by piece: with the settings of
+    `keep_freed_memory` the heap only grows, and pieces of other lengths leave it fragmented."""
+    libc = glibc()
+    if libc is None or not hasattr(libc, "malloc_trim"):
+        return False
+    libc.malloc_trim.argtypes = [ctypes.c_size_t]
+    libc.malloc_trim(0)
+    return True

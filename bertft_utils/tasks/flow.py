@@ -39,7 +39,7 @@ from bertft_utils.modeling.loading import load_config, load_model, load_tokenize
 from bertft_utils.modeling.vocabulary import prepare_vocabulary
 from bertft_utils.publishing.hub import PublishingTrainer, finetuned_from, finish
 from bertft_utils.publishing.model_card import ModelCardFacts, neutral_example
-from bertft_utils.runtime.allocator import keep_freed_memory
+from bertft_utils.runtime.allocator import keep_freed_memory, release_freed_memory
 from bertft_utils.runtime.precision import apply_precision, choose_precision, precision_is_measured
 from bertft_utils.training.checkpoints import checkpoint_precision, resume_point
 from bertft_utils.training.dropout_masks import choose_masks
@@ -208,6 +208,8 @@ def predict_streamed(task: Task, trainer: BertftTrainer, streamed: StreamedSplit
         if trainer.is_world_process_zero():
             paths = task.write_predictions(streamed.name, piece, outputs, trainer.args.output_dir,
                                            append=index > 0, suffix=PARTIAL_SUFFIX)
+        del encoded, predictions, outputs
+        release_freed_memory()  # what this piece took, so that memory stays that of one piece however long the file
         elapsed = time.perf_counter() - started
         logger.info("%s: line %d of %d (%.0f%%), %d records predicted in %.0f s; about %.0f s left.", streamed.path,
                     line, streamed.lines, 100 * line / streamed.lines, records, elapsed,
