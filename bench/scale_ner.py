@@ -96,6 +96,11 @@ def growth_lines(rows: dict, unit: str) -> list[str]:
     whole runs compared (start-up included)."""
     ordered = sorted(rows, key=int)
     lines = []
+    failed = [size for size in ordered if rows[size].get("exit_code")]
+    if failed:  # a killed run's time and memory are where it stopped: no growth to judge
+        return [f"- {size} {unit}: the run failed (exit code {rows[size]['exit_code']}"
+                + (": killed (SIGKILL), as the kernel kills a process for want of memory, at the peak shown" if
+                   rows[size]["exit_code"] == 137 else "") + "): growth goal NOT met" for size in failed]
     if len(ordered) == 2:  # no third size to take the start-up from: whole runs compared (start-up included)
         small, large = rows[ordered[0]], rows[ordered[1]]
         factor = int(ordered[1]) / int(ordered[0])
