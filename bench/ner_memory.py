@@ -69,7 +69,7 @@ def stages() -> list[dict]:
     ids = {t: i for i, t in enumerate(labels)}
     windows = encode_windows([s.tokens for s in train.sentences], [[ids[t] for t in s.tags] for s in train.sentences],
                              tokenizer, 128, 32)
-    rows.append({"stage": f"windows encoded ({len(windows.windows)} Window objects)", "rss_gib": rss_gib()})
+    rows.append({"stage": f"windows encoded ({len(windows)} windows)", "rss_gib": rss_gib()})
     dataset = windows.dataset()
     rows.append({"stage": "Arrow dataset built from the windows", "rss_gib": rss_gib()})
     del windows

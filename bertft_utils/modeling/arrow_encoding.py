@@ -61,6 +61,14 @@ def _offsets(lengths: np.ndarray) -> pa.Array:
     return pa.array(offsets.astype(np.int32))
 
 
+def list_column(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
+    """Lists cut from one flat array at `offsets` (len + 1 of them), without copying the values; 64-bit offsets
+    (a large list) only where 32-bit ones would overflow."""
+    if offsets[-1] < 2**31:
+        return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
+    return pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), pa.array(values))
+
+
 def _list_array(rows: list[list[int]], lengths: np.ndarray, value_type: pa.DataType) -> pa.Array:
     offsets = _offsets(lengths)
     values = np.fromiter(itertools.chain.from_iterable(rows), dtype=value_type.to_pandas_dtype(),

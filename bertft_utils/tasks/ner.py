@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +36,7 @@ from bertft_utils.evaluation.uncertainty import Bootstrap, interval_note
 from bertft_utils.modeling.crf import SENTENCE_EDGES, LinearChainCrf, attach_crf, crf_from_checkpoint
 from bertft_utils.modeling.loading import checkpoint_weight_files
 from bertft_utils.tasks.decoding import allowed_transitions, crf_rules, viterbi
-from bertft_utils.tasks.windows import Windows, encode_windows, stitch_predictions, stitch_scores
+from bertft_utils.tasks.windows import IGNORE, Windows, encode_windows, stitch_predictions, stitch_scores
 
 logger = logging.getLogger(__name__)
 TAG_SCHEME_KEY = "bertft_tag_scheme"  # the scheme a model's predictions follow, stored in its config
@@ -305,11 +305,25 @@ def check_tags(splits: dict[str, TokenFile], given_scheme: str | None, fix: bool
     return report
 
 
-def tag_ids(sentences: list[TaggedSentence], label_to_id: dict[str, int]) -> list[list[int]] | None:
-    """Label ids per token; a tag unseen in training gets -100 (ignored by the loss)."""
+class TagIds(Sequence):
+    """Label ids per token of each sentence, made when asked for (held at once for millions of sentences, they took
+    gigabytes); a tag unseen in training gets -100 (ignored by the loss)."""
+
+    def __init__(self, sentences: list[TaggedSentence], label_to_id: dict[str, int]):
+        self.sentences, self.label_to_id = sentences, label_to_id
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __getitem__(self, index: int) -> list[int]:
+        return [self.label_to_id.get(tag, IGNORE) for tag in self.sentences[index].tags]
+
+
+def tag_ids(sentences: list[TaggedSentence], label_to_id: dict[str, int]) -> TagIds | None:
+    """Label ids per token (None for untagged sentences)."""
     if any(s.tags is None for s in sentences):
         return None
-    return [[label_to_id.get(tag, -100) for tag in s.tags] for s in sentences]
+    return TagIds(sentences, label_to_id)
 
 
 def predicted_tags(windows: Windows, predicted_ids: np.ndarray, label_list: list[str]) -> list[list[str]]:
