@@ -85,10 +85,20 @@ def measure(model_dir: str | None, copies: list[int], text_lines: list[int]) -> 
                 row["sentences_written"] = sum(1 for line in handle if line == "\n")
         tagging[str(count)] = {"lines": count, "bytes": data.stat().st_size, **row}
         print("text", count, tagging[str(count)], flush=True)
-    return {"facts": machine_facts(), "model": model_dir, "training": training, "tagging": tagging,
+    return {"facts": machine_facts(), "model": model_dir, "model_shape": model_shape(model_dir),
+            "training": training, "tagging": tagging,
             "command": "python bench/scale_ner.py " + ("MODEL_DIR " if model_dir else "") + "--copies "
                        + " ".join(map(str, copies)) + " --text_lines " + " ".join(map(str, text_lines)),
             "earlier": earlier_runs("scale_ner")}
+
+
+def model_shape(model_dir: str | None) -> str | None:
+    """The tagging model's type and size, from its config (a look-alike tags much faster than a full-size model)."""
+    if not model_dir:
+        return None
+    config = read_json(Path(model_dir) / "config.json")
+    return (f"{config.get('model_type')}, {config.get('num_hidden_layers')} layers of width "
+            f"{config.get('hidden_size')}")
 
 
 def growth_lines(rows: dict, unit: str) -> list[str]:
@@ -114,28 +124,33 @@ def growth_lines(rows: dict, unit: str) -> list[str]:
     return lines
 
 
-def report_run(data: dict) -> list[str]:
+def training_lines(training: dict) -> list[str]:
+    if not training:
+        return ["This run did not set up training (`--copies` with no size)."]
     names = [name for name, _ in PHASES]
-    lines = [facts_markdown(data["facts"], data["command"]),
-             "### Training set-up", "",
+    lines = ["### Training set-up", "",
              "MSRA's training file (45,000 sentences) repeated, each copy's sentences ending in `(k)` so that none "
              "repeat; `run_ner.py --do_train --max_steps 3` from the embedded MiniLM (max length 128, the default "
              "80/10/10 split, validation and test set aside), one fresh process per size under GNU time; phases from "
              "the log's timestamps (one-second resolution).", "",
              "| copies | sentences | CoNLL file (MB) | whole run (s) | peak memory (GiB) | " + " | ".join(names) + " |",
              "|---:|---:|---:|---:|---:|" + "---:|" * len(names)]
-    training = data["training"]
     for count in sorted(training, key=int):
         row = training[count]
         lines.append(f"| {count} | {row['sentences']:,} | {row['bytes'] / 1e6:.0f} | {run_cells(row, names)}")
-    lines += ["", *growth_lines(training, "copies")]
+    return [*lines, "", *growth_lines(training, "copies")]
+
+
+def report_run(data: dict) -> list[str]:
+    lines = [facts_markdown(data["facts"], data["command"]), *training_lines(data["training"])]
     tagging = data["tagging"]
     if not tagging:
         return [*lines, "", "This run did not tag a raw text (`--text_lines` with no size)."]
     text_names = [name for name, _ in TEXT_PHASES]
     lines += ["", "### Tagging a raw text (--predict_text_file)", "",
               f"MSRA's test sentences as lines, repeated; `run_ner.py --model_name_or_path {Path(data['model']).name} "
-              "--predict_text_file ... --do_predict` (read, tagged and written 10,000 sentences at a time).", "",
+              "--predict_text_file ... --do_predict` (read, tagged and written 10,000 sentences at a time)"
+              + (f"; the model: {data['model_shape']}." if data.get("model_shape") else "."), "",
               "| lines | text (MB) | whole run (s) | lines per second | peak memory (GiB) | progress lines logged | "
               "sentences written | " + " | ".join(text_names) + " |",
               "|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(text_names)]
@@ -167,7 +182,8 @@ def report(data: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir", nargs="?", help="a token classifier fine-tuned with run_ner.py")
-    parser.add_argument("--copies", type=int, nargs="+", default=[1, 10], help="Copies of MSRA's training file.")
+    parser.add_argument("--copies", type=int, nargs="*", default=[1, 10],
+                        help="Copies of MSRA's training file (none: raw-text tagging only).")
     parser.add_argument("--text_lines", type=int, nargs="*", default=[10_000, 100_000],
                         help="Raw-text sizes (none: the training set-up only, no MODEL_DIR needed).")
     parser.add_argument("--report", action="store_true", help="Only rewrite the .md from the committed JSON.")
