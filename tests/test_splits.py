@@ -345,3 +345,16 @@ def test_texts_are_grouped_by_arrow_as_normalized_text_groups_them():
         codes, distinct = text_groups(batch)
         expected, uniques = pd.factorize(pd.Series([normalized_text(t) for t in batch], dtype=object))
         assert codes.tolist() == expected.tolist() and distinct == len(uniques)
+
+
+def test_texts_are_grouped_chunk_by_chunk_as_in_one_pass(monkeypatch):
+    """Arrow normalises GROUPED_AT_ONCE texts at a time: a text seen in an earlier chunk keeps its group, and the
+    groups are counted over all chunks."""
+    from bertft_utils.data import splits
+
+    texts = ["b", "a ", " a", "c", "b", "d", "a", "e", "c  ", "f"]
+    whole = splits.text_groups(texts)
+    monkeypatch.setattr(splits, "GROUPED_AT_ONCE", 3)
+    codes, distinct = splits.text_groups(texts)
+    assert codes.tolist() == whole[0].tolist() == [0, 1, 1, 2, 0, 3, 1, 4, 2, 5] and distinct == whole[1] == 6
+    assert splits.text_groups([])[1] == 0 and splits.text_groups(texts[:3])[1] == 2

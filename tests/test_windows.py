@@ -213,3 +213,21 @@ def test_sentences_are_tokenized_chunk_by_chunk_as_in_one_pass(tokenizer, monkey
     chunked = encode_windows(sentences, tags, tokenizer, max_seq_length=12, doc_stride=3)
     assert list(chunked) == list(whole) and len(whole) > len(sentences)
     assert (chunked.zero_token_words, chunked.windowed_sentences) == (whole.zero_token_words, whole.windowed_sentences)
+
+
+def test_the_dataset_is_made_without_a_copy_of_the_windows(tokenizer):
+    """`Dataset.from_dict` pickles a new table whole to fingerprint it: a transient copy of every column, gigabytes
+    for millions of windows. The dataset shares the windows' ids and its fingerprint follows their content."""
+    import tracemalloc
+
+    sentences = [list("北京上海中国人" * 7)] * 3000
+    windows = encode_windows(sentences, [[1] * 49] * 3000, tokenizer, 64, 8)
+    tracemalloc.start()
+    dataset = windows.dataset()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < windows.input_ids.nbytes  # the attention mask (a byte per token) is new; no copy of the ids
+    assert dataset["input_ids"][2999] == windows[2999].input_ids and dataset["labels"][0] == windows[0].labels
+    assert dataset._fingerprint == windows.dataset()._fingerprint
+    windows.labels[1] = 0
+    assert dataset._fingerprint != windows.dataset()._fingerprint

@@ -58,19 +58,31 @@ def loosely_normalized_text(text: str) -> str:
 WHITESPACE_RUN = r"[\t-\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
 
 
+GROUPED_AT_ONCE = 1_000_000  # texts normalised at a time: Arrow's intermediate copies are held for these only
+
+
 def text_groups(texts: Sequence[str]) -> tuple[np.ndarray, int]:
     """Each text's group, texts equal after `normalized_text` sharing one, numbered in order of first occurrence;
     and how many groups there are. Normalised and hashed by Arrow over its string buffers: a Python string per text,
     hashed by pandas, took 14x the time for 10x the texts on millions (memory, not hashing, grows). Python's own
     functions where Arrow cannot hold a text (a lone surrogate)."""
+    if not len(texts):
+        return np.zeros(0, dtype=np.int64), 0
+    normalized = []
     try:
-        array = pa.array(texts, type=pa.large_string())
+        for start in range(0, len(texts), GROUPED_AT_ONCE):
+            array = pa.array(texts[start:start + GROUPED_AT_ONCE], type=pa.large_string())
+            normalized.append(compute.utf8_trim(compute.replace_substring_regex(array, WHITESPACE_RUN, " "), " "))
     except (pa.ArrowException, UnicodeError):
         codes, distinct = _factorized([normalized_text(text) for text in texts])
         return codes, len(distinct)
-    normalized = compute.utf8_trim(compute.replace_substring_regex(array, WHITESPACE_RUN, " "), " ")
-    encoded = normalized.dictionary_encode()
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(encoded.dictionary)
+    encoded = pa.chunked_array(normalized).dictionary_encode()  # one dictionary for all chunks, indices into it
+    del normalized
+    codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
+    distinct = len(encoded.chunks[-1].dictionary)
+    del encoded
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps what it freed unless told
+    return codes.astype(np.int64), distinct
 
 
 def _factorized(values: Sequence[Hashable]) -> tuple[np.ndarray, np.ndarray]:

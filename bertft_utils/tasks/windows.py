@@ -16,12 +16,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import datasets
 import numpy as np
-from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
 from bertft_utils.errors import UsageError
-from bertft_utils.modeling.arrow_encoding import ID_TYPE, MASK_TYPE, list_column
+from bertft_utils.modeling.arrow_encoding import ID_TYPE, MASK_TYPE, arrow_dataset, list_column
 
 logger = logging.getLogger(__name__)
 IGNORE = -100
@@ -100,7 +100,7 @@ class Windows:
         return np.stack([predicts & (lowest == 0),
                          predicts & (highest == self.sentence_lengths[self.sentence] - 1)], axis=1).astype(np.int64)
 
-    def dataset(self) -> Dataset:
+    def dataset(self) -> datasets.Dataset:
         columns = {"input_ids": list_column(self.input_ids.astype(ID_TYPE.to_pandas_dtype(), copy=False), self.offsets),
                    "attention_mask": list_column(np.ones(len(self.input_ids), dtype=MASK_TYPE.to_pandas_dtype()),
                                                  self.offsets)}
@@ -109,7 +109,7 @@ class Windows:
         if self.edges_column:
             columns[self.edges_column] = list_column(self.sentence_edges().reshape(-1),
                                                      np.arange(0, 2 * len(self) + 1, 2, dtype=np.int64))
-        return Dataset.from_dict(columns)
+        return arrow_dataset(columns)
 
 
 def _special_tokens(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
@@ -265,14 +265,20 @@ def _concatenated(parts: list[Windows], labelled: bool) -> Windows:
         return Windows(labels=_empty(LABEL_TYPE) if labelled else None)
     if len(parts) == 1:
         return parts[0]
-    ends = np.cumsum([part.offsets[-1] for part in parts])
-    return Windows(np.concatenate([part.sentence for part in parts]),
-                   np.concatenate([[0], *[part.offsets[1:] + shift for part, shift in zip(parts, [0, *ends[:-1]],
-                                                                                            strict=True)]]),
-                   np.concatenate([part.input_ids for part in parts]), np.concatenate([part.words for part in parts]),
-                   np.concatenate([part.labels for part in parts]) if labelled else None,
-                   np.concatenate([part.sentence_lengths for part in parts]),
-                   sum(part.windowed_sentences for part in parts), sum(part.zero_token_words for part in parts))
+    shifts = np.cumsum([0, *[part.offsets[-1] for part in parts[:-1]]])
+    for part, shift in zip(parts, shifts, strict=True):
+        part.offsets = part.offsets[1:] + shift
+    whole = Windows(windowed_sentences=sum(part.windowed_sentences for part in parts),
+                    zero_token_words=sum(part.zero_token_words for part in parts))
+    for name in ("sentence", "offsets", "input_ids", "words", "labels", "sentence_lengths"):
+        if name == "labels" and not labelled:
+            continue
+        # one array at a time, each part's copy dropped once the whole one exists: never two copies of everything
+        setattr(whole, name, np.concatenate([getattr(part, name) for part in parts]))
+        for part in parts:
+            setattr(part, name, None)
+    whole.offsets = np.concatenate([[0], whole.offsets])
+    return whole
 
 
 def best_positions(windows: Windows) -> tuple[np.ndarray, np.ndarray]:
