@@ -477,3 +477,20 @@ def test_crf_trains_saves_reloads_and_plain_transformers_still_loads_it(tiny_mod
                "20", "--test_split_percentage", "0", "--num_train_epochs", "1",
                "--decoding", "viterbi", "--do_train", "--output_dir", str(plain), *FAST)
     assert json.loads((plain / "config.json").read_text())["bertft_crf"] is False
+
+
+def test_a_test_tag_never_seen_in_training_is_named_or_kept_with_the_flag(tiny_models, tmp_path):
+    """Gold tags of the test file checked against the training tags (read as they are asked for, never all listed)."""
+    rng = random.Random(0)
+    train = write_conll(tmp_path / "train.txt", [(s[0], ["O" if t.endswith("LOC") else t for t in s[1]])
+                                                 for s in distinct([synthetic_sentence(rng) for _ in range(12)])])
+    test = write_conll(tmp_path / "test.txt", [synthetic_sentence(rng) for _ in range(3)])
+    args = ["--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train), "--test_file", str(test),
+            "--validation_split_percentage", "0", "--test_split_percentage", "0", "--max_steps", "1", "--do_train",
+            "--do_predict", *FAST]
+    process = run_script("run_ner.py", *args, "--output_dir", str(tmp_path / "refused"), check=False)
+    assert process.returncode != 0
+    assert "Labels that never occur in the training data: test: ['B-LOC', 'I-LOC']." in process.stderr
+    run_script("run_ner.py", *args, "--allow_unseen_labels", "--output_dir", str(tmp_path / "kept"))
+    rows, _ = read_tagged_output(tmp_path / "kept" / "predictions.txt")
+    assert {gold for _, gold, _ in rows} == {"O", "B-PER", "I-PER", "B-LOC", "I-LOC"}  # scored as given

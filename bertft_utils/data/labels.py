@@ -73,7 +73,7 @@ def named_label_order(names: dict[str, str] | None) -> list[str] | None:
     return None if not names else [names[raw] for raw in sort_labels(names)]
 
 
-def check_unseen_labels(label_list: list[str], labels_by_split: dict[str, list[str]], allow: bool) -> dict:
+def check_unseen_labels(label_list: list[str], labels_by_split: dict[str, Iterable[str]], allow: bool) -> dict:
     """Labels absent from training; an error unless `allow`. Returns {split: {label: count}} of those."""
     known = set(label_list)
     unseen = {
@@ -98,7 +98,7 @@ def apply_label_maps(config, label_list: list[str]) -> None:
 
 
 def resolve_label_list(config, do_train: bool, train_labels: Iterable[str] | None,
-                       other_labels: dict[str, list[str]], allow_unseen: bool,
+                       other_labels: dict[str, Iterable[str] | None], allow_unseen: bool,
                        order: list[str] | None = None) -> tuple[list[str], bool]:
     """The label list and whether the model needs a new classification head.
 

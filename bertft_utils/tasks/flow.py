@@ -12,7 +12,7 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -97,8 +97,8 @@ class Task(Protocol):
     def prepare_splits(self, splits: dict[str, Records], data_args, stored) -> tuple[dict[str, Records], dict]:
         """After splitting: checks and renamings. Returns the splits and `facts`, what the data showed."""
 
-    def gold_labels(self, records: Records) -> list[str] | None:
-        """Every gold label of the records, flattened (None when the file has none)."""
+    def gold_labels(self, records: Records) -> Iterable[str] | None:
+        """Every gold label of the records, flattened, read once (None when the file has none)."""
 
     def label_order(self, stored) -> list[str] | None:
         """An order the label list must follow (else sorted)."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,10 +112,11 @@ class NerTask:
         return StreamedSplit("text", path, lines, records, lambda: (
             (piece, piece.sentences[-1].lines[0]) for piece in text_line_chunks(path, split)))
 
-    def gold_labels(self, records: TokenFile) -> list[str] | None:
+    def gold_labels(self, records: TokenFile) -> Iterator[str] | None:
+        """Every tag, read as it is asked for (a list of them all took gigabytes on millions of sentences)."""
         if any(s.tags is None for s in records.sentences):
             return None
-        return [tag for s in records.sentences for tag in s.tags]
+        return itertools.chain.from_iterable(s.tags for s in records.sentences)
 
     def label_order(self, stored: NerStored) -> None:
         return None
