@@ -231,3 +231,12 @@ def test_the_dataset_is_made_without_a_copy_of_the_windows(tokenizer):
     assert dataset._fingerprint == windows.dataset()._fingerprint
     windows.labels[1] = 0
     assert dataset._fingerprint != windows.dataset()._fingerprint
+
+
+def test_a_sentence_whose_tag_ids_do_not_match_its_words_is_named_by_its_number_in_the_split(tokenizer, monkeypatch):
+    from bertft_utils.tasks import windows as windows_module
+
+    monkeypatch.setattr(windows_module, "TOKENIZED_AT_ONCE", 2)
+    sentences = [list("北京"), list("上海"), list("中国人")]
+    with pytest.raises(ValueError, match=r"^sentence 2: 3 words but 2 tag ids$"):
+        encode_windows(sentences, [[0, 1], [1, 0], [0, 1]], tokenizer, 16, 2)

@@ -55,13 +55,9 @@ def _backend(tokenizer: PreTrainedTokenizerBase, max_length: int, pad_to_max_len
     return backend
 
 
-def _offsets(lengths: np.ndarray) -> pa.Array:
-    """List offsets; a call holds fewer than 2**31 tokens (the caller encodes in chunks)."""
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    if offsets[-1] >= 2**31:
-        raise ValueError(f"{offsets[-1]} tokens in one call: encode fewer texts at a time.")
-    return pa.array(offsets.astype(np.int32))
+def segment_starts(lengths: np.ndarray) -> np.ndarray:
+    """Where each of these consecutive segments starts, and the end of the last (list offsets, 64-bit)."""
+    return np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
 
 
 def list_column(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
@@ -86,16 +82,14 @@ def arrow_dataset(columns: dict[str, pa.Array]) -> Dataset:
 
 
 def _list_array(rows: list[list[int]], lengths: np.ndarray, value_type: pa.DataType) -> pa.Array:
-    offsets = _offsets(lengths)
-    values = np.fromiter(itertools.chain.from_iterable(rows), dtype=value_type.to_pandas_dtype(),
-                         count=offsets[-1].as_py())
-    return pa.ListArray.from_arrays(offsets, pa.array(values, type=value_type))
+    offsets = segment_starts(lengths)
+    return list_column(np.fromiter(itertools.chain.from_iterable(rows), dtype=value_type.to_pandas_dtype(),
+                                   count=offsets[-1]), offsets)
 
 
 def _constant_list_array(lengths: np.ndarray, value: int, value_type: pa.DataType) -> pa.Array:
-    offsets = _offsets(lengths)
-    return pa.ListArray.from_arrays(offsets, pa.array(np.full(offsets[-1].as_py(), value,
-                                                              dtype=value_type.to_pandas_dtype())))
+    offsets = segment_starts(lengths)
+    return list_column(np.full(offsets[-1], value, dtype=value_type.to_pandas_dtype()), offsets)
 
 
 @contextmanager

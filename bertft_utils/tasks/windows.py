@@ -21,7 +21,7 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from bertft_utils.errors import UsageError
-from bertft_utils.modeling.arrow_encoding import ID_TYPE, MASK_TYPE, arrow_dataset, list_column
+from bertft_utils.modeling.arrow_encoding import ID_TYPE, MASK_TYPE, arrow_dataset, list_column, segment_starts
 
 logger = logging.getLogger(__name__)
 IGNORE = -100
@@ -69,7 +69,7 @@ class Windows:
         lengths = [len(w.input_ids) for w in windows]
         labelled = bool(windows) and windows[0].labels is not None
         return cls(np.array([w.sentence for w in windows], dtype=np.int64),
-                   np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]),
+                   segment_starts(lengths),
                    np.array([i for w in windows for i in w.input_ids], dtype=np.int32),
                    np.array([NO_WORD if p is None else p for w in windows for p in w.words], dtype=np.int32),
                    np.array([v for w in windows for v in w.labels], dtype=LABEL_TYPE) if labelled else None,
@@ -125,11 +125,6 @@ def _special_tokens(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list
 TOKENIZED_AT_ONCE = 10_000  # sentences whose encodings are held at a time; memory stays flat however large the split
 
 
-def _starts(lengths: np.ndarray) -> np.ndarray:
-    """Where each of these consecutive segments starts, and the end of the last."""
-    return np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
-
-
 @dataclass
 class _Layout:
     prefix: list[int]
@@ -150,8 +145,11 @@ def encode_windows(sentences: Sequence[list[str]], tag_ids: Sequence[Sequence[in
     parts = []
     for first in range(0, len(sentences), TOKENIZED_AT_ONCE):  # one chunk's encodings held at a time
         chunk = range(first, min(first + TOKENIZED_AT_ONCE, len(sentences)))
-        part = _encode_chunk([sentences[s] for s in chunk], None if tag_ids is None else [tag_ids[s] for s in chunk],
-                             tokenizer, layout)
+        words = [sentences[s] for s in chunk]
+        tags = None if tag_ids is None else [tag_ids[s] for s in chunk]
+        if tags is not None:
+            _check_tag_counts(words, tags, first)
+        part = _encode_chunk(words, tags, tokenizer, layout)
         part.sentence += first
         parts.append(part)
     result = _concatenated(parts, tag_ids is not None)
@@ -165,6 +163,13 @@ def encode_windows(sentences: Sequence[list[str]], tag_ids: Sequence[Sequence[in
     return result
 
 
+def _check_tag_counts(words: list[list[str]], tags: list[Sequence[int]], first: int) -> None:
+    """One tag id per word (the readers guarantee it; a mismatch here would shift every later label)."""
+    for s, (sentence_words, sentence_tags) in enumerate(zip(words, tags, strict=True)):
+        if len(sentence_words) != len(sentence_tags):
+            raise ValueError(f"sentence {first + s}: {len(sentence_words)} words but {len(sentence_tags)} tag ids")
+
+
 def _flat(lists: Sequence[Sequence[int]], total: int, dtype=np.int64) -> np.ndarray:
     return np.fromiter(itertools.chain.from_iterable(lists), dtype=dtype, count=total)
 
@@ -176,16 +181,18 @@ def _encode_chunk(sentences: list[list[str]], tag_ids: list[Sequence[int]] | Non
     encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False, verbose=False)
     ids = list(encoded["input_ids"])
     word_ids = [encoded.word_ids(i) for i in range(len(sentences))]
+    token_counts, flat_ids, flat_words = _flattened(ids, word_ids)
     zero_token_words = 0
-    for s in _sentences_missing_words(word_ids, word_counts):  # zero-token words: fed as the unknown token
+    patched_sentences = _sentences_missing_words(flat_words, token_counts, word_counts)
+    for s in patched_sentences:  # zero-token words: fed as the unknown token
         missing = set(range(len(sentences[s]))) - set(word_ids[s])
         zero_token_words += len(missing)
         patched = [tokenizer.unk_token if i in missing else w for i, w in enumerate(sentences[s])]
         again = tokenizer(patched, is_split_into_words=True, add_special_tokens=False)
         ids[s], word_ids[s] = again["input_ids"], again.word_ids()
-    token_counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    token_starts = _starts(token_counts)
-    flat_ids, flat_words = _flat(ids, token_starts[-1]), _flat(word_ids, token_starts[-1])
+    if patched_sentences:
+        token_counts, flat_ids, flat_words = _flattened(ids, word_ids)
+    token_starts = segment_starts(token_counts)
     first = np.ones(len(flat_words), dtype=bool)  # a word's first sub-token: where its prediction is read
     first[1:] = flat_words[1:] != flat_words[:-1]
     first[token_starts[:-1][token_counts > 0]] = True
@@ -193,8 +200,8 @@ def _encode_chunk(sentences: list[list[str]], tag_ids: list[Sequence[int]] | Non
     # each window: the prefix, its slice of the sentence's sub-tokens, the suffix
     before, after = len(layout.prefix), len(layout.suffix)
     content_lengths = window_end - window_start
-    offsets = _starts(content_lengths + before + after)
-    step = np.arange(content_lengths.sum()) - np.repeat(_starts(content_lengths)[:-1], content_lengths)
+    offsets = segment_starts(content_lengths + before + after)
+    step = np.arange(content_lengths.sum()) - np.repeat(segment_starts(content_lengths)[:-1], content_lengths)
     source = np.repeat(token_starts[window_sentence] + window_start, content_lengths) + step
     target = np.repeat(offsets[:-1] + before, content_lengths) + step
     input_ids = np.empty(offsets[-1], dtype=np.int32)
@@ -207,11 +214,7 @@ def _encode_chunk(sentences: list[list[str]], tag_ids: list[Sequence[int]] | Non
     words[target] = np.where(first[source], flat_words[source], NO_WORD)
     labels = None
     if tag_ids is not None:
-        tag_counts = np.fromiter(map(len, tag_ids), dtype=np.int64, count=len(tag_ids))
-        if (tag_counts != word_counts).any():
-            s = int(np.flatnonzero(tag_counts != word_counts)[0])
-            raise ValueError(f"sentence {s}: {word_counts[s]} words but {tag_counts[s]} tag ids")
-        word_starts = _starts(word_counts)
+        word_starts = segment_starts(word_counts)
         flat_tags = _flat(tag_ids, word_starts[-1], LABEL_TYPE)
         labels = np.full(offsets[-1], IGNORE, dtype=LABEL_TYPE)
         predicted = np.flatnonzero(words != NO_WORD)
@@ -221,13 +224,19 @@ def _encode_chunk(sentences: list[list[str]], tag_ids: list[Sequence[int]] | Non
                    windowed_sentences=int((token_counts > layout.content).sum()), zero_token_words=zero_token_words)
 
 
-def _sentences_missing_words(word_ids: list[list[int]], word_counts: np.ndarray) -> list[int]:
+def _flattened(ids: list[list[int]], word_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sub-tokens per sentence, and the sentences' ids and word numbers end to end."""
+    token_counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    total = int(token_counts.sum())
+    return token_counts, _flat(ids, total), _flat(word_ids, total)
+
+
+def _sentences_missing_words(flat_words: np.ndarray, token_counts: np.ndarray, word_counts: np.ndarray) -> list[int]:
     """The sentences of which some word got no sub-token."""
-    token_counts = np.fromiter(map(len, word_ids), dtype=np.int64, count=len(word_ids))
-    word_starts = _starts(word_counts)
+    word_starts = segment_starts(word_counts)
     present = np.zeros(word_starts[-1], dtype=bool)
-    present[np.repeat(word_starts[:-1], token_counts) + _flat(word_ids, token_counts.sum())] = True
-    covered = _starts(present)[word_starts]  # words with a sub-token, before each sentence
+    present[np.repeat(word_starts[:-1], token_counts) + flat_words] = True
+    covered = segment_starts(present)[word_starts]  # words with a sub-token, before each sentence
     return np.flatnonzero(np.diff(covered) < word_counts).tolist()
 
 
@@ -289,7 +298,7 @@ def best_positions(windows: Windows) -> tuple[np.ndarray, np.ndarray]:
     position = np.arange(len(windows.words)) - np.repeat(windows.offsets[:-1], lengths)
     candidates = np.flatnonzero(windows.words != NO_WORD)
     context = np.minimum(position, lengths[window_of] - 1 - position)[candidates]
-    word_starts = _starts(windows.sentence_lengths)
+    word_starts = segment_starts(windows.sentence_lengths)
     word = word_starts[windows.sentence[window_of[candidates]]] + windows.words[candidates]
     order = np.lexsort((candidates, -context, word))
     word, candidates = word[order], candidates[order]
@@ -299,14 +308,14 @@ def best_positions(windows: Windows) -> tuple[np.ndarray, np.ndarray]:
     if len(word) != word_starts[-1]:  # cannot happen: every word's first sub-token lies in some window
         covered = np.zeros(word_starts[-1], dtype=bool)
         covered[word] = True
-        uncovered = np.diff(word_starts) - np.diff(_starts(covered)[word_starts])
+        uncovered = np.diff(word_starts) - np.diff(segment_starts(covered)[word_starts])
         sentence = int(np.flatnonzero(uncovered)[0])
         raise RuntimeError(f"sentence {sentence}: {uncovered[sentence]} words got no prediction")
     return window_of[chosen], position[chosen]
 
 
 def _per_sentence(values, windows: Windows) -> list:
-    return np.split(values, _starts(windows.sentence_lengths)[1:-1])
+    return np.split(values, segment_starts(windows.sentence_lengths)[1:-1])
 
 
 def stitch_predictions(windows: Windows, predicted_ids: np.ndarray) -> list[list[int]]:
