@@ -184,3 +184,18 @@ def test_a_multilabel_task_refuses_a_positive_label():
     with pytest.raises(UsageError, match=r"^--positive_label names the positive class of a two-class task; a "
                                          r"multi-label task scores every label\.$"):
         classify_task(data).configure(BertConfig())
+
+
+def test_a_pickle_of_the_training_arguments_holds_no_credential_but_a_copy_does(tmp_path):
+    import copy
+    import pickle
+
+    from bertft_utils.config.arguments import BertftTrainingArguments
+
+    args = BertftTrainingArguments(output_dir=str(tmp_path), hub_token="hf_secret_1", hp_search_storage="sqlite:///x",
+                                   learning_rate=3e-4)
+    restored = pickle.loads(pickle.dumps(args))
+    assert restored.hub_token is None and restored.hp_search_storage is None and restored.learning_rate == 3e-4
+    assert b"hf_secret_1" not in pickle.dumps(args)
+    assert copy.deepcopy(args).hub_token == "hf_secret_1" and copy.copy(args).hub_token == "hf_secret_1"
+    assert args.hub_token == "hf_secret_1"  # pickling changed nothing in the live arguments

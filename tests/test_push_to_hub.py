@@ -136,3 +136,41 @@ def test_every_file_written_with_the_data_texts_is_kept_back():
     for name in ("model.safetensors", "config.json", "README.md", "test_results.json", "tokenizer.json",
                  "test_report.txt"):
         assert not any(fnmatch(name, pattern) for pattern in DATA_TEXT_FILES), name
+
+
+def test_no_credential_reaches_a_written_or_pushed_file(hub_cache, tmp_path):
+    """--hub_token, --token and HF_TOKEN: the token's text is in no file of the output folder (checkpoints included)
+    and in no pushed file, with every checkpoint pushed (Trainer pickles its arguments into training_args.bin)."""
+    secrets = {"hf_HUBTOKENforTheTest123", "hf_MODELTOKENforTheTest456", "hf_local_test_token"}
+    out = tmp_path / "out"
+    with LocalHub() as hub:
+        push("run_classify.py", hub, tmp_path, "--model_name_or_path",
+             str(snapshot(hub_cache, "google-bert/bert-base-uncased")), "--train_file",
+             str(DATA / "sarcasm_headlines_sample.jsonl"), "--text_column_name", "headline", "--label_column_name",
+             "is_sarcastic", "--max_train_samples", "64", "--max_eval_samples", "16", "--max_predict_samples", "16",
+             "--do_train", "--do_eval", "--do_predict", "--output_dir", str(out), "--hub_model_id", "team/secret",
+             "--hub_token", "hf_HUBTOKENforTheTest123", "--token", "hf_MODELTOKENforTheTest456",
+             "--hub_strategy", "all_checkpoints", *FAST)
+    written = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    pushed = {f"{repo}:{name}": content for repo, files in hub.repos.items() for name, content in files.items()}
+    assert "training_args.bin" in written and any(name.endswith("training_args.bin") for name in pushed)
+    assert any("checkpoint-" in name for name in pushed)  # the checkpoints were pushed too
+    found = sorted({(name, secret) for files in (written, pushed) for name, content in files.items()
+                    for secret in secrets if any(secret.encode() in text for text in _readable_parts(content))})
+    assert not found, found
+    import torch
+
+    restored = torch.load(out / "training_args.bin", weights_only=False)  # still loads, as Trainer's does
+    assert restored.hub_model_id == "team/secret" and restored.hub_token is None
+
+
+def _readable_parts(content: bytes) -> list[bytes]:
+    """The bytes of a file, and of each member when it is a zip archive (torch.save writes one)."""
+    import io
+    import zipfile
+
+    parts = [content]
+    if content[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts += [archive.read(name) for name in archive.namelist()]
+    return parts

@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from transformers import HfArgumentParser, TrainingArguments
 
-from bertft_utils.config.effects import OUTPUT, PREDICTION, SEARCH, SECRET, SPLIT, TRAINING, affects
+from bertft_utils.config.effects import OUTPUT, PREDICTION, SEARCH, SECRET, SPLIT, TRAINING, affects, secret_names
 from bertft_utils.config.hf_flags import refuse_flags_not_taken
 from bertft_utils.config.option_values import parse_class_weights
 from bertft_utils.config.optional_packages import require_onnxruntime, require_search_backend
@@ -385,6 +385,27 @@ class BertftTrainingArguments(TrainingArguments):
         if not self.use_cpu and cpu_only:
             self.use_cpu = True
         super().__post_init__()
+
+    def __getstate__(self) -> dict:
+        """What a pickle holds: everything but the credentials. Trainer saves its arguments with `torch.save` into
+        training_args.bin (beside the model and in every checkpoint, and pushes them); `to_dict` redacts tokens but
+        the pickle would not. The file still loads; its tokens are None."""
+        state = dict(self.__dict__)
+        for name in secret_names(self):
+            if state.get(name) is not None:
+                state[name] = None
+        return state
+
+    def __copy__(self):  # a copy in this process keeps the credentials (only pickles drop them)
+        copied = object.__new__(type(self))
+        copied.__dict__.update(self.__dict__)
+        return copied
+
+    def __deepcopy__(self, memo: dict):
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return copied
 
 
 def _check_writable(folder: str | None) -> None:

@@ -57,6 +57,13 @@ def effects_of(arguments, name: str) -> frozenset[str]:
     return frozenset({OUTPUT})  # one of transformers' fields that changes no number
 
 
+def secret_names(arguments) -> list[str]:
+    """The arguments of `arguments` that hold a credential: declared SECRET, and any transformers field whose name
+    ends in `_token` (the rule by which `TrainingArguments.to_dict` redacts, so that a field added later counts)."""
+    return [name for name in argument_names(arguments)
+            if SECRET in effects_of(arguments, name) or name.endswith("_token")]
+
+
 def argument_names(arguments) -> list[str]:
     """Every argument of `arguments`: its fields, and for TrainingArguments the named ones that are not fields."""
     names = [item.name for item in dataclasses.fields(arguments) if item.init]
