@@ -204,25 +204,34 @@ def comparison_section(result: dict | None, task: str, conclusion: str) -> list[
                 "are not available).", ""]
     data = result["metrics"][metric]
     unit = "sentences" if result["kind"] == "ner" else "examples"
-    lines = [f"**Is the difference real?** {name}, paired bootstrap over the {result['items']:,} test {unit} (and "
-             f"the seeds of each model), {result['resamples']:,} resamples; p-values Holm-corrected over the pairs:",
-             "", "| pair | difference | 95% CI | p (Holm) | McNemar p | verdict |", "|---|---:|---|---:|---:|---|"]
+    lines = [f"**Is the difference real?** {name}, paired bootstrap over the {result['items']:,} test {unit} and, "
+             f"where a model has two or more seeds, their variance; {result['resamples']:,} resamples; "
+             f"{result.get('family', 'Holm over the pairs')} (p, intervals and minimum detectable differences):",
+             "", "| pair | difference | CI | p (adjusted) | McNemar p | seed variance | verdict |",
+             "|---|---:|---|---:|---:|---|---|"]
     for pair in data["pairs"]:
         exact = f"{pair['mcnemar']['p']:.3g}" if "mcnemar" in pair else "–"
+        seeds = "measured" if pair.get("seed_variance_measured", True) else "not measured (one seed)"
         lines.append(f"| {pair['first']} vs {pair['second']} | {pair['difference']:+.4f} | {pair['ci_low']:+.4f} to "
-                     f"{pair['ci_high']:+.4f} | {pair['p_holm']:.3g} | {exact} | {pair['verdict']} |")
+                     f"{pair['ci_high']:+.4f} | {adjusted_p(pair):.3g} | {exact} | {seeds} | {pair['verdict']} |")
     ours = "; ".join(pair_in_words(pair) for pair in data["pairs"])
     lines += ["", f"The original report concluded: \"{conclusion}\" Here, on {name}: {ours}.", ""]
     return lines
 
 
+def adjusted_p(pair: dict) -> float:
+    return pair.get("p_adjusted", pair.get("p_holm"))
+
+
 def pair_in_words(pair: dict) -> str:
-    """'ALBERT > BERT (p = 0.003)', or 'BERT vs ALBERT: no difference this test set can show (p = 0.41, minimum
-    detectable difference 1.1 points)'."""
+    """'ALBERT > BERT (p = 0.003)', 'run ALBERT > run BERT on this test set (...; p = 0.003)', or 'BERT vs ALBERT: no
+    difference this test set can show (p = 0.41, minimum detectable difference 1.1 points)'."""
     if ">" in pair["verdict"]:
-        return f"{pair['verdict']} (p = {pair['p_holm']:.2g})"
+        if pair["verdict"].endswith(")"):
+            return f"{pair['verdict'][:-1]}; p = {adjusted_p(pair):.2g})"
+        return f"{pair['verdict']} (p = {adjusted_p(pair):.2g})"
     what, _, why = pair["verdict"].partition(" (")
-    return f"{pair['first']} vs {pair['second']}: {what} (p = {pair['p_holm']:.2g}" + (f", {why}" if why else ")")
+    return f"{pair['first']} vs {pair['second']}: {what} (p = {adjusted_p(pair):.2g}" + (f", {why}" if why else ")")
 
 
 def differences(runs: dict[str, dict[str, list[dict]]]) -> str:

@@ -58,10 +58,13 @@ def test_the_paired_interval_equals_numpy_resampling_of_the_same_items(tmp_path)
     correct_b = np.array(load_run(b).gold) == np.array(load_run(b).predicted)
     draws = np.random.default_rng(bootstrap.seed).integers(0, 300, size=(bootstrap.resamples, 300))
     differences = correct_a[draws].mean(axis=1) - correct_b[draws].mean(axis=1)  # paired: the same items
-    assert (pair["ci_low"], pair["ci_high"]) == pytest.approx(tuple(np.percentile(differences, [2.5, 97.5])))
     observed = correct_a.mean() - correct_b.mean()
-    expected_p = (1 + np.sum(np.abs(differences - observed) >= abs(observed))) / (1 + bootstrap.resamples)
-    assert pair["p"] == pytest.approx(expected_p)
+    error = np.std(differences, ddof=1)  # one run a side: the test items' variation only, normal theory
+    assert pair["standard_error"] == pytest.approx(error) and pair["difference"] == pytest.approx(observed)
+    half = 1.959964 * error
+    assert (pair["ci_low"], pair["ci_high"]) == pytest.approx((observed - half, observed + half))
+    assert pair["p"] == pytest.approx(2 * stats.norm.sf(abs(observed) / error))
+    assert not pair["seed_variance_measured"] and pair["verdict"].startswith(("run ", "no difference"))
 
 
 def test_identical_runs_differ_by_nothing(tmp_path):
@@ -71,7 +74,7 @@ def test_identical_runs_differ_by_nothing(tmp_path):
             "b": [load_run(write_run(tmp_path / "b", gold, predicted))]}
     for metric in ("accuracy", "f1", "macro_f1"):
         pair = compare(runs, Bootstrap(300, 1))["metrics"][metric]["pairs"][0]
-        assert pair["difference"] == 0 and pair["p"] == 1 and pair["p_holm"] == 1
+        assert pair["difference"] == 0 and pair["p"] == 1 and pair["p_adjusted"] == 1
         assert pair["verdict"] == "no difference this test set can show (the two predicted every test item alike)"
     assert compare(runs, Bootstrap(300, 1))["metrics"]["accuracy"]["pairs"][0]["mcnemar"]["p"] == 1
 
@@ -185,7 +188,7 @@ def test_ner_runs_are_compared_on_their_sentences(tmp_path):
     result = compare({"a": [load_run(tmp_path / "a")], "b": [load_run(tmp_path / "b")]}, Bootstrap(100, 0))
     assert result["kind"] == "ner" and result["items"] == 40
     pair = result["metrics"]["f1"]["pairs"][0]
-    assert pair["difference"] == 1.0 and pair["verdict"] == "a > b"
+    assert pair["difference"] == 1.0 and pair["verdict"].startswith("run a > run b on this test set")
 
 
 def test_ner_runs_on_json_token_files_are_read_from_their_json_records(tmp_path):
@@ -199,3 +202,55 @@ def test_ner_runs_on_json_token_files_are_read_from_their_json_records(tmp_path)
     run = load_run(folder)
     assert (run.kind, run.items, run.gold, run.predicted) == (
         "ner", [("北", "京"), ("张",)], [["B-LOC", "I-LOC"], ["B-PER"]], [["B-LOC", "I-LOC"], ["O"]])
+
+
+def test_binary_f1_of_runs_with_different_positive_classes_is_refused_naming_both(tmp_path):
+    gold = ["pos", "neg"] * 50
+    a = load_run(write_run(tmp_path / "a", gold, gold, positive="pos"))
+    b = load_run(write_run(tmp_path / "b", gold, gold, positive="neg"))
+    with pytest.raises(UsageError, match=r"positive class 'pos', .*b for 'neg': their F1 are about different classes"):
+        compare({"a": [a], "b": [b]}, Bootstrap(50, 0))
+
+
+def write_ner_run(folder, sentences, predicted, strict_scheme: str | None = None):
+    folder.mkdir(parents=True)
+    lines = []
+    for (tokens, tags), guess in zip(sentences, predicted, strict=True):
+        lines += [f"{t}\t{g}\t{p}" for t, g, p in zip(tokens, tags, guess, strict=True)] + [""]
+    (folder / "predictions.txt").write_text("\n".join(lines), encoding="utf-8")
+    (folder / "test_results.json").write_text(json.dumps({"test_strict_scheme": strict_scheme} if strict_scheme
+                                                         else {}))
+    return folder
+
+
+def test_ner_runs_are_scored_as_they_scored_themselves(tmp_path):
+    """A run scored with --strict_scoring: entities that begin with I- do not count (its test_f1 was 0); compare
+    once scored it in seqeval's default mode, where they count, and the run won."""
+    sentences = [(["北", "京"], ["B-LOC", "I-LOC"])] * 30
+    loose = [["I-LOC", "I-LOC"]] * 30  # right in the default mode, ill-formed in strict IOB2
+    strict = load_run(write_ner_run(tmp_path / "strict", sentences, loose, "IOB2"))
+    assert strict.metrics["f1"][1](strict.metrics["f1"][0].sum(axis=0, keepdims=True))[0] == 0.0
+    other = load_run(write_ner_run(tmp_path / "other", sentences, [["B-LOC", "O"]] * 30, "IOB2"))
+    pair = compare({"strict": [strict], "other": [other]}, Bootstrap(100, 0))["metrics"]["f1"]["pairs"][0]
+    assert pair["difference"] == 0.0  # both score 0 in strict mode
+    default = load_run(write_ner_run(tmp_path / "default", sentences, loose))
+    with pytest.raises(UsageError, match=r"strict IOB2, .*default in seqeval's default mode: compare runs scored"):
+        compare({"strict": [strict], "default": [default]}, Bootstrap(10, 0))
+
+
+def test_with_seeds_the_verdict_is_about_models_and_counts_their_spread(tmp_path):
+    """Three seeds a model: the standard error holds the seeds' spread beyond what the items explain, and the
+    degrees of freedom are the seeds' few; with one run a side the verdict speaks of the runs only."""
+    rng = np.random.default_rng(1)
+    gold = ["1"] * 400
+    groups = {}
+    for model, errors in (("a", (20, 60, 100)), ("b", (40, 80, 120))):  # seeds 10 points apart, models 5
+        groups[model] = [load_run(write_run(tmp_path / model / f"seed{i}", gold,
+                                            flipped(gold, set(rng.choice(400, e, replace=False).tolist()))))
+                         for i, e in enumerate(errors)]
+    pair = compare(groups, Bootstrap(300, 0))["metrics"]["accuracy"]["pairs"][0]
+    assert pair["seed_variance_measured"] and pair["verdict"].startswith("no difference")
+    assert pair["standard_error"] > 0.1 / np.sqrt(3) * 0.9 * np.sqrt(2) and pair["degrees_of_freedom"] < 10
+    one_each = compare({"a": groups["a"][:1], "b": groups["b"][:1]}, Bootstrap(300, 0))
+    single = one_each["metrics"]["accuracy"]["pairs"][0]
+    assert not single["seed_variance_measured"] and single["verdict"].startswith("run a > run b")

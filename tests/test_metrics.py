@@ -221,22 +221,25 @@ def test_multilabel_scores_equal_scikit_learn_and_count_unseen_gold_labels_as_mi
         assert metrics[f"{name}_ci_low"] < metrics[name] < metrics[f"{name}_ci_high"], name
 
 
-def test_multilabel_intervals_match_a_resampling_by_scikit_learn():
+def test_multilabel_scores_of_each_resample_are_scikit_learn_on_that_resample():
     from sklearn.metrics import f1_score
 
-    from bertft_utils.evaluation.uncertainty import Bootstrap, multilabel_intervals, multiplicities
+    from bertft_utils.evaluation.uncertainty import Bootstrap, bootstrap_values, multilabel_statistics, multiplicities
 
     rng = np.random.default_rng(3)
-    gold = (rng.random((120, 3)) < 0.4).astype(int)
-    predicted = np.where(rng.random((120, 3)) < 0.8, gold, 1 - gold)
+    gold = (rng.random((120, 4)) < [0.4, 0.4, 0.4, 0.01]).astype(int)  # the last label: absent from most resamples
+    predicted = np.where(rng.random((120, 4)) < 0.8, gold, 1 - gold * 0)
+    predicted[:, 3] = gold[:, 3]
     bootstrap = Bootstrap(200, 5)
-    ours = multilabel_intervals(gold, predicted, [0, 1, 2], bootstrap)
-    resampled = []  # the same resamples, each scored by scikit-learn on the records it draws
+    values = bootstrap_values(*multilabel_statistics(gold, predicted), bootstrap)
+    micro, macro = [], []  # the same resamples, each scored by scikit-learn on the records it draws
     for block in multiplicities(len(gold), bootstrap):
         for weights in block:
             rows = np.repeat(np.arange(len(gold)), weights.astype(int))
-            resampled.append(f1_score(gold[rows], predicted[rows], average="micro"))
-    assert (ours["f1_ci_low"], ours["f1_ci_high"]) == pytest.approx(tuple(np.percentile(resampled, [2.5, 97.5])))
+            micro.append(f1_score(gold[rows], predicted[rows], average="micro"))
+            present = [i for i in range(4) if gold[rows, i].any() or predicted[rows, i].any()]
+            macro.append(f1_score(gold[rows], predicted[rows], labels=present, average="macro", zero_division=0))
+    assert values["f1"][1] == pytest.approx(micro) and values["macro_f1"][1] == pytest.approx(macro)
 
 
 def test_thresholds_are_tuned_to_each_labels_best_f1():

@@ -3,16 +3,23 @@
 
 Each run folder is read from its own prediction file (classification/QA: predictions.tsv, one row per test record
 with its file and line; NER: predictions.txt, sentences with gold and predicted tags) and test_results.json (the
-positive class). Runs are grouped by model (`<task>/<model>/seed<k>` folders, or --group); for every pair of groups
-and every metric: the difference of the group means, its 95% interval and p-value by a paired bootstrap that
-resamples the test items (the same resample for both groups, Koehn 2004) and, within each group, the seeds (so a
-difference must hold over seeds as well as items); Holm's correction over all pairs of a metric; McNemar's exact test
-for accuracy when each group is one run; and the minimum detectable difference of the paired test at this test set's
-size: (z_0.975 + z_0.8) times the bootstrap standard error of the difference (80% power at p < 0.05, normal
-approximation).
+positive class, the NER scoring mode), and every run is scored as it scored itself. Runs are grouped by model
+(`<task>/<model>/seed<k>` folders whose recorded settings differ by seed alone, or --group). For every pair of
+groups and every metric: the difference of the group means, its standard error, a t statistic, its p-value, 95%
+interval and the minimum detectable difference, one family for all three (Bonferroni over the pairs: p multiplied
+by the number of pairs; interval and minimum detectable difference at the level 0.05 / pairs), and McNemar's exact
+test for accuracy when each group is one run.
 
-Bootstrap p-value: two-sided, of the resampled differences centred on the observed one (Berg-Kirkpatrick et al.
-2012): p = (1 + #{|d* - d| >= |d|}) / (1 + resamples); identical runs give d* = d = 0 and p = 1.
+The standard error holds what varies when the experiment is redone:
+- the test items: a paired bootstrap resamples them (the same resample for every run, Koehn 2004), every run scored
+  on each resample by the statistic its point estimate defines;
+- the seeds, when both groups have two or more runs: each group's seed variance is the variance of its runs'
+  scores less the part the test items already explain (the bootstrap variance of each run's deviation from its group
+  mean), at least 0; the t statistic's degrees of freedom follow Welch-Satterthwaite from the runs' own variances, so
+  that three seeds weigh as the three numbers they are. The verdict is then about the models.
+- With one run in a group, seed variance is not measured: the verdict is about these trained runs on this test
+  set's population, and says so (two seeds of one recipe differ too: results/significance.md).
+bench/calibration.py measures how often each verdict is wrong (results/calibration.md).
 """
 
 from __future__ import annotations
@@ -33,17 +40,16 @@ from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.prediction_files import read_prediction_rows, read_tagged_predictions
 from bertft_utils.evaluation.uncertainty import (
     Bootstrap,
+    classification_statistics,
     entity_counts,
-    interval,
-    label_counts,
+    entity_statistics,
     multiplicities,
-    per_label_rates,
-    pooled_rates,
 )
 
 ALPHA = 0.05
 POWER = 0.8
 _SEED_FOLDER = re.compile(r"^seed\d+$")
+COMPARED = ("accuracy", "f1", "macro_f1")  # the metrics compared, where a run has them
 
 
 @dataclass
@@ -56,6 +62,7 @@ class RunPredictions:
     gold: list
     predicted: list
     positive: str | None = None  # the class binary precision/recall/F1 were reported for
+    scoring: str | None = None  # NER: the seqeval strict scheme the run scored with (None: seqeval's default)
     metrics: dict[str, tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]] = field(default_factory=dict)
 
 
@@ -86,7 +93,8 @@ def load_run(folder: str | Path) -> RunPredictions:
                              "labelled test file.")
         scoring = [[[to_scoring_tag(tag) for tag in tags] for tags in sentences]  # BMES M- as I-, as scored
                    for sentences in (tagged.gold, tagged.predicted)]
-        run = RunPredictions(folder, "ner", [tuple(t) for t in tagged.tokens], *scoring)
+        run = RunPredictions(folder, "ner", [tuple(t) for t in tagged.tokens], *scoring,
+                             scoring=results.get("test_strict_scheme"))
     else:
         raise UsageError(f"{folder} holds no predictions.tsv or predictions.txt: give the --output_dir of a run with "
                          "--do_predict on a labelled test file.")
@@ -95,20 +103,37 @@ def load_run(folder: str | Path) -> RunPredictions:
 
 
 def _metric_counts(run: RunPredictions) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]]:
-    """Per metric: per-item counts (items x columns) and the function of their (resampled) sums that gives it."""
+    """Per metric: per-item counts (items x columns) and the function of their (resampled) sums that gives it, as
+    the run's own scores define it (evaluation/uncertainty.py: one definition for intervals and comparisons)."""
     if run.kind == "ner":
-        types, counts = entity_counts(run.gold, run.predicted)
-        return {"f1": (counts, lambda sums: pooled_rates(sums, len(types))[2]),
-                "macro_f1": (counts, lambda sums: per_label_rates(sums, len(types))[2].mean(axis=1))}
-    labels, counts = label_counts(run.gold, run.predicted)
-    correct = (np.array(run.gold) == np.array(run.predicted))[:, None].astype(float)
-    metrics = {"accuracy": (correct, lambda sums: sums[:, 0] / len(correct)),
-               "macro_f1": (counts, lambda sums: per_label_rates(sums, len(labels))[2].mean(axis=1))}
-    if run.positive is not None and len(labels) <= 2:
-        column = labels.index(run.positive) if run.positive in labels else None
-        metrics["f1"] = (counts, lambda sums: per_label_rates(sums, len(labels))[2][:, column] if column is not None
-                         else np.zeros(len(sums)))
-    return metrics
+        types, counts = entity_counts(run.gold, run.predicted, run.scoring)
+        statistics = entity_statistics(types)
+    else:
+        labels = sorted(set(run.gold) | set(run.predicted))
+        index = {label: i for i, label in enumerate(labels)}
+        predicted = np.array([index[label] for label in run.predicted], dtype=int)
+        binary = run.positive is not None and len(labels) <= 2
+        counts, statistics = classification_statistics(
+            np.array([index[label] for label in run.gold], dtype=int), np.eye(max(len(labels), 1))[predicted],
+            index.get(run.positive, -2) if binary else None)
+        if not binary:
+            statistics.pop("f1")  # a macro average, already compared as macro_f1
+    return {name: (counts, statistics[name]) for name in COMPARED if name in statistics}
+
+
+def check_same_scoring(runs: list[RunPredictions]) -> None:
+    """Refuse runs scored in different ways: binary F1 of another positive class, NER in another seqeval mode."""
+    first = runs[0]
+    for run in runs[1:]:
+        if "f1" in run.metrics and "f1" in first.metrics and run.positive != first.positive:
+            raise UsageError(f"{first.folder} reports binary F1 for the positive class {first.positive!r}, "
+                             f"{run.folder} for {run.positive!r}: their F1 are about different classes. Predict "
+                             "again with the same --positive_label.")
+        if run.kind == "ner" and run.scoring != first.scoring:
+            shown = {None: "seqeval's default mode"}
+            raise UsageError(f"{first.folder} was scored in {shown.get(first.scoring, f'strict {first.scoring}')}, "
+                             f"{run.folder} in {shown.get(run.scoring, f'strict {run.scoring}')}: compare runs "
+                             "scored alike (--strict_scoring on both or neither).")
 
 
 def check_same_items(runs: list[RunPredictions]) -> None:
@@ -156,7 +181,8 @@ def holm(pvalues: list[float]) -> list[float]:
 
 
 def resampled_metric(groups: dict[str, list[RunPredictions]], metric: str, bootstrap: Bootstrap) -> dict:
-    """Per group: the metric of each run (seeds) on every item resample, the same resamples for every run."""
+    """Per group: the metric of each run (seeds) on every item resample, the same resamples for every run
+    (runs x resamples)."""
     items = len(next(iter(groups.values()))[0].items)
     values = {name: [[] for _ in runs] for name, runs in groups.items()}
     for weights in multiplicities(items, bootstrap):
@@ -167,53 +193,90 @@ def resampled_metric(groups: dict[str, list[RunPredictions]], metric: str, boots
     return {name: np.array([np.concatenate(v) for v in per_run]) for name, per_run in values.items()}
 
 
+def seed_variance(observed: np.ndarray, resampled: np.ndarray) -> float:
+    """The variance between a group's runs that the test items do not explain: the variance of the runs' scores
+    less the mean bootstrap variance of each run's deviation from the group mean (k/(k-1) of it, unbiased), at
+    least 0. `observed`: the runs' scores; `resampled`: runs x resamples."""
+    runs = len(observed)
+    deviations = resampled - np.nanmean(resampled, axis=0, keepdims=True)
+    item_part = np.nansum(np.nanvar(deviations, axis=1, ddof=1)) / (runs - 1)
+    return max(float(np.var(observed, ddof=1)) - item_part, 0.0)
+
+
+def pair_test(observed_a: np.ndarray, observed_b: np.ndarray, resampled_a: np.ndarray, resampled_b: np.ndarray,
+              pairs: int) -> dict:
+    """The difference of two groups' mean scores, its standard error and degrees of freedom, p (two-sided t) and
+    its Bonferroni adjustment over `pairs`, the interval and the minimum detectable difference at level
+    ALPHA / pairs (module docstring)."""
+    difference = float(np.mean(observed_a) - np.mean(observed_b))
+    resampled_difference = resampled_a.mean(axis=0) - resampled_b.mean(axis=0)
+    item_variance = float(np.nanvar(resampled_difference, ddof=1))
+    seeds_measured = len(observed_a) >= 2 and len(observed_b) >= 2
+    variance, freedom = item_variance, np.inf
+    if seeds_measured:
+        variance += seed_variance(observed_a, resampled_a) / len(observed_a) + \
+            seed_variance(observed_b, resampled_b) / len(observed_b)
+        spread = [(np.var(o, ddof=1) / len(o)) ** 2 / (len(o) - 1) for o in (observed_a, observed_b)]
+        freedom = variance**2 / sum(spread) if sum(spread) > 0 else np.inf
+    error = float(np.sqrt(variance))
+    level = ALPHA / pairs
+    critical = float(stats.t.ppf(1 - level / 2, freedom))
+    if error > 0:
+        p = float(2 * stats.t.sf(abs(difference) / error, freedom))
+    else:
+        p = 1.0 if difference == 0 else 0.0
+    return {"difference": difference, "standard_error": error, "degrees_of_freedom": float(freedom),
+            "p": p, "p_adjusted": min(1.0, p * pairs), "ci_level": 1 - level,
+            "ci_low": difference - critical * error, "ci_high": difference + critical * error,
+            "minimum_detectable_difference": (critical + float(stats.t.ppf(POWER, freedom))) * error,
+            "seed_variance_measured": seeds_measured}
+
+
 def compare(groups: dict[str, list[RunPredictions]], bootstrap: Bootstrap) -> dict:
-    """Every metric the runs share: per group mean/std/min/max over its runs, and per pair of groups the difference,
-    its interval, p (raw and Holm-corrected), McNemar's test (accuracy, one run per group), the minimum detectable
-    difference and a verdict."""
+    """Every metric the runs share: per group mean/std/min/max over its runs, and per pair of groups pair_test's
+    numbers, McNemar's test (accuracy, one run per group) and a verdict."""
     runs = [run for members in groups.values() for run in members]
     check_same_items(runs)
+    check_same_scoring(runs)
     shared = [m for m in runs[0].metrics if all(m in run.metrics for run in runs)]
-    rng = np.random.default_rng(bootstrap.seed + 1)  # the seeds' resampling, apart from the items'
+    pairs_count = len(groups) * (len(groups) - 1) // 2
     result: dict = {"items": len(runs[0].items), "kind": runs[0].kind, "resamples": bootstrap.resamples,
-                    "seed": bootstrap.seed, "groups": {name: [str(r.folder) for r in members]
-                                                       for name, members in groups.items()}, "metrics": {}}
-    z = stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER)
+                    "seed": bootstrap.seed, "family": f"Bonferroni over {pairs_count} pair(s)",
+                    "groups": {name: [str(r.folder) for r in members] for name, members in groups.items()},
+                    "metrics": {}}
     for metric in shared:
-        observed = {name: [float(run.metrics[metric][1](run.metrics[metric][0].sum(axis=0, keepdims=True))[0])
-                           for run in members] for name, members in groups.items()}
+        observed = {name: np.array([float(run.metrics[metric][1](run.metrics[metric][0].sum(axis=0,
+                                                                                            keepdims=True))[0])
+                                    for run in members]) for name, members in groups.items()}
         resampled = resampled_metric(groups, metric, bootstrap)
-        seed_draws = {name: rng.integers(0, len(members), size=(bootstrap.resamples, len(members)))
-                      for name, members in groups.items()}
-        means = {name: np.take_along_axis(resampled[name].T, seed_draws[name], axis=1).mean(axis=1)
-                 for name in groups}
         summary = {name: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
                           "min": float(np.min(v)), "max": float(np.max(v)), "runs": len(v)}
                    for name, v in observed.items()}
         pairs = []
         for first, second in itertools.combinations(groups, 2):
-            difference = summary[first]["mean"] - summary[second]["mean"]
-            resampled_difference = means[first] - means[second]
-            low, high = interval(resampled_difference)
-            p = (1 + np.sum(np.abs(resampled_difference - difference) >= abs(difference))) / (1 + bootstrap.resamples)
-            pair = {"first": first, "second": second, "difference": difference, "ci_low": low, "ci_high": high,
-                    "p": float(min(p, 1.0)), "minimum_detectable_difference": float(z * np.std(resampled_difference))}
+            pair = {"first": first, "second": second,
+                    **pair_test(observed[first], observed[second], resampled[first], resampled[second],
+                                pairs_count)}
+            pair["p_holm"] = pair["p_adjusted"]  # the key earlier comparison.json files used
             if metric == "accuracy" and len(groups[first]) == len(groups[second]) == 1:
                 a, b = groups[first][0], groups[second][0]
                 pair["mcnemar"] = mcnemar(np.array(a.gold) == np.array(a.predicted),
                                           np.array(b.gold) == np.array(b.predicted))
-            pairs.append(pair)
-        for pair, corrected in zip(pairs, holm([pair["p"] for pair in pairs]), strict=True):
-            pair["p_holm"] = corrected
             pair["verdict"] = verdict(pair)
+            pairs.append(pair)
         result["metrics"][metric] = {"groups": summary, "pairs": pairs}
     return result
 
 
 def verdict(pair: dict) -> str:
-    """The pair's conclusion in plain words."""
-    if pair["p_holm"] < ALPHA:
+    """The pair's conclusion in plain words: about the models when seed variance was measured, else about these
+    runs."""
+    about_runs = not pair.get("seed_variance_measured", True)
+    if pair["p_adjusted"] < ALPHA:
         better, worse = (pair["first"], pair["second"]) if pair["difference"] > 0 else (pair["second"], pair["first"])
+        if about_runs:
+            return (f"run {better} > run {worse} on this test set (one run on a side: a statement about these "
+                    "trained runs; seed variance not measured)")
         return f"{better} > {worse}"
     if pair["minimum_detectable_difference"] == 0:  # no item where the two differ: no power to estimate
         return "no difference this test set can show (the two predicted every test item alike)"
@@ -242,21 +305,25 @@ def group_runs(folders: list[str], given: list[str] | None = None) -> dict[str, 
 def markdown(result: dict) -> str:
     """comparison.md: per metric, the groups and the pairwise verdicts."""
     unit = "sentences" if result["kind"] == "ner" else "examples"
+    family = result.get("family", "Holm over the pairs")
     lines = ["# Comparison of runs", "",
-             f"{result['items']:,} test {unit}, the same in every run; paired bootstrap over them (and over the seeds "
-             f"of a group), {result['resamples']:,} resamples, seed {result['seed']}; p-values Holm-corrected over "
-             "the pairs of each metric.", ""]
+             f"{result['items']:,} test {unit}, the same in every run; paired bootstrap over them, "
+             f"{result['resamples']:,} resamples, seed {result['seed']}, and the seeds' own variance where a group "
+             f"has two or more runs. p, intervals and minimum detectable differences: {family}.", ""]
     for metric, data in result["metrics"].items():
         lines += [f"## {metric}", "", "| group | runs | mean | std | min | max |", "|---|---:|---:|---:|---:|---:|"]
         for name, g in data["groups"].items():
             lines.append(f"| {name} | {g['runs']} | {g['mean']:.4f} | {g['std']:.4f} | {g['min']:.4f} | "
                          f"{g['max']:.4f} |")
-        lines += ["", "| pair | difference | 95% CI | p (Holm) | McNemar p | verdict |", "|---|---:|---|---:|---:|---|"]
+        lines += ["", "| pair | difference | CI | p (adjusted) | McNemar p | seed variance | verdict |",
+                  "|---|---:|---|---:|---:|---|---|"]
         for pair in data["pairs"]:
             exact = f"{pair['mcnemar']['p']:.3g}" if "mcnemar" in pair else "–"
-            lines.append(f"| {pair['first']} vs {pair['second']} | {pair['difference']:+.4f} | "
-                         f"{pair['ci_low']:+.4f} to {pair['ci_high']:+.4f} | {pair['p_holm']:.3g} | {exact} | "
-                         f"{pair['verdict']} |")
+            level = f"{100 * pair['ci_level']:.4g}%" if "ci_level" in pair else "95%"
+            seeds = "measured" if pair.get("seed_variance_measured", True) else "not measured (one run)"
+            lines.append(f"| {pair['first']} vs {pair['second']} | {pair['difference']:+.4f} | {level}: "
+                         f"{pair['ci_low']:+.4f} to {pair['ci_high']:+.4f} | "
+                         f"{pair.get('p_adjusted', pair.get('p_holm')):.3g} | {exact} | {seeds} | {pair['verdict']} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -132,14 +132,14 @@ def multilabel_scores(gold: np.ndarray, predicted: np.ndarray, label_names: list
                                                     target_names=label_names, digits=4, zero_division=0)
     if bootstrap is not None and bootstrap.resamples and len(gold):
         started = time.perf_counter()
-        metrics.update(multilabel_intervals(gold, predicted, present, bootstrap))
+        metrics.update(multilabel_intervals(gold, predicted, bootstrap))
         metrics.update(bootstrap.facts(len(gold), "examples"), ci_runtime=time.perf_counter() - started)
     return metrics
 
 
 # Text facts kept beside the numbers in *_results.json: what a number means.
 NAMED_FACTS = ("positive_label", "positive_label_rule", "compute_precision", "compute_precision_chosen_by",
-               "decoding", "ci_unit")
+               "decoding", "ci_unit", "ci_method", "strict_scheme")
 
 
 def scalar_metrics(metrics: dict, prefix: str) -> dict:

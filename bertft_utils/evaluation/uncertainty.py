@@ -1,22 +1,30 @@
 """95% confidence intervals of the test metrics, by bootstrap over test items: examples for classification,
 sentences for NER (entity scores recomputed from the resampled sentences). Seeded: a rerun gives the same interval.
 
+Every resample is scored by the statistic the point estimate defines: a macro average runs over the labels present
+(in the gold or the predictions) of that resample, as scikit-learn's and seqeval's macro run over those of the split;
+a per-type F1 is scored on the resamples where the type occurs. The interval is the bias-corrected and accelerated
+(BCa) bootstrap interval (Efron 1987; scipy.stats.bootstrap's default method), its acceleration from a jackknife over
+the items (over at most JACKKNIFE_GROUPS groups of items on large test sets). bench/calibration.py measures how often
+each interval covers the population value (results/calibration.md).
+
 Every metric we report is a ratio of sums of per-item counts (correct answers; true positives, predictions and gold
 entities per label or type), so one resample is a vector of item multiplicities and all resamples of all metrics are
-one matrix product. scipy.stats.bootstrap would call the statistic once per resample in Python; for the corpus-level
-F1 of seqeval that is seconds per metric on MSRA's test file (tests/test_uncertainty.py checks our accuracy interval
-against scipy.stats.bootstrap's).
+one matrix product; the jackknife's leave-one-out sums are the total less each item's row. scipy.stats.bootstrap
+would call the statistic once per resample in Python: seconds per metric for seqeval's F1 on MSRA's test file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 CONFIDENCE = 0.95
 _CHUNK_CELLS = 4_000_000  # resamples x items per matrix (32 MB of float64): bounds memory on large test sets
+JACKKNIFE_GROUPS = 2_000  # leave-one-out up to this many items; beyond, leave-one-group-out (same acceleration)
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,8 @@ class Bootstrap:
 
     def facts(self, items: int, unit: str) -> dict:
         """What test_results.json records beside the intervals."""
-        return {"ci_resamples": self.resamples, "ci_seed": self.seed, "ci_items": items, "ci_unit": unit}
+        return {"ci_resamples": self.resamples, "ci_seed": self.seed, "ci_items": items, "ci_unit": unit,
+                "ci_method": "BCa bootstrap"}
 
 
 def resampled_sums(counts: np.ndarray, bootstrap: Bootstrap) -> np.ndarray:
@@ -47,10 +56,46 @@ def multiplicities(items: int, bootstrap: Bootstrap) -> Iterator[np.ndarray]:
         yield np.bincount(drawn.ravel(), minlength=rows * items).reshape(rows, items).astype(np.float64)
 
 
-def interval(values: np.ndarray) -> tuple[float, float]:
-    """The percentile interval holding CONFIDENCE of the resampled values."""
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
+def jackknife_groups(items: int, seed: int) -> np.ndarray:
+    """Each item's jackknife group: itself up to JACKKNIFE_GROUPS items, else one of that many seeded groups."""
+    if items <= JACKKNIFE_GROUPS:
+        return np.arange(items)
+    return np.random.default_rng(seed).permutation(items) % JACKKNIFE_GROUPS
+
+
+def left_out_sums(counts: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Column sums of `counts` with each jackknife group left out in turn: shape (groups, columns)."""
+    if not len(groups):
+        return np.zeros((0, counts.shape[1]))
+    order = np.argsort(groups, kind="stable")
+    starts = np.searchsorted(groups[order], np.arange(int(groups.max()) + 1))
+    per_group = np.add.reduceat(counts[order], starts, axis=0)  # every group holds an item (jackknife_groups)
+    return counts.sum(axis=0, keepdims=True) - per_group
+
+
+def interval(resampled: np.ndarray, point: float | None = None, jackknife: np.ndarray | None = None,
+             confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The BCa interval of a statistic from its resampled values, its value on the data (`point`) and its
+    jackknife values (the acceleration); without `point`, the percentile interval. Resamples where the statistic is
+    undefined (NaN) are left out; (nan, nan) when none is left."""
+    resampled = np.asarray(resampled, dtype=np.float64)
+    resampled = resampled[np.isfinite(resampled)]
+    if not len(resampled):
+        return float("nan"), float("nan")
+    tail = (1 - confidence) / 2
+    levels = np.array([tail, 1 - tail])
+    if point is not None and np.isfinite(point) and np.ptp(resampled) > 0:
+        below = (np.sum(resampled < point) + 0.5 * np.sum(resampled == point)) / len(resampled)
+        bias = stats.norm.ppf(np.clip(below, 0.5 / len(resampled), 1 - 0.5 / len(resampled)))
+        acceleration = 0.0
+        if jackknife is not None:
+            values = np.asarray(jackknife, dtype=np.float64)
+            influence = np.nanmean(values) - values[np.isfinite(values)]
+            spread = np.sum(influence**2)
+            acceleration = float(np.sum(influence**3) / (6 * spread**1.5)) if spread > 0 else 0.0
+        z = stats.norm.ppf(levels)
+        levels = stats.norm.cdf(bias + (bias + z) / (1 - acceleration * (bias + z)))
+    low, high = np.quantile(resampled, levels)
     return float(low), float(high)
 
 
@@ -80,56 +125,115 @@ def per_label_rates(sums: np.ndarray, labels: int) -> tuple[np.ndarray, np.ndarr
     return precision_recall_f1(*(sums[:, i * labels:(i + 1) * labels] for i in range(3)))
 
 
+def present_labels(sums: np.ndarray, labels: int) -> np.ndarray:
+    """Per row of sums (label_counts' layout), which labels occur in its gold or predictions."""
+    return (sums[:, labels:2 * labels] + sums[:, 2 * labels:3 * labels]) > 0
+
+
+def macro_rates(sums: np.ndarray, labels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Macro precision, recall and F1 of each row of sums (label_counts' layout) over the labels present in that
+    row's gold or predictions: what scikit-learn (`labels=` those present) and seqeval compute on that sample.
+    NaN for a row where no label occurs."""
+    present = present_labels(sums, labels)
+    count = present.sum(axis=1)
+    return tuple(np.divide((rate * present).sum(axis=1), count, out=np.full(len(sums), np.nan), where=count > 0)
+                 for rate in per_label_rates(sums, labels))
+
+
+def label_f1(sums: np.ndarray, labels: int, column: int) -> np.ndarray:
+    """F1 of one label in each row of sums (label_counts' layout); NaN where the label does not occur (undefined on
+    that sample)."""
+    f1 = per_label_rates(sums, labels)[2][:, column]
+    return np.where(present_labels(sums, labels)[:, column], f1, np.nan)
+
+
 def pooled_rates(sums: np.ndarray, labels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Micro precision, recall and F1 (counts pooled over the labels) from sums laid out as label_counts'."""
     return precision_recall_f1(*(sums[:, i * labels:(i + 1) * labels].sum(axis=1) for i in range(3)))
 
 
+SumStatistic = Callable[[np.ndarray], np.ndarray]  # resampled sums (rows) -> the statistic of each row
+
+
+def bootstrap_values(counts: np.ndarray, statistics: dict[str, SumStatistic],
+                     bootstrap: Bootstrap) -> dict[str, tuple[float, np.ndarray, np.ndarray]]:
+    """Per statistic of the column sums of `counts` (items x columns): its value on the data, on each resample of
+    the items (the same resamples for every statistic) and with each jackknife group left out."""
+    sums = resampled_sums(counts, bootstrap)
+    total = counts.sum(axis=0, keepdims=True)
+    left_out = left_out_sums(counts, jackknife_groups(len(counts), bootstrap.seed))
+    return {name: (float(statistic(total)[0]), statistic(sums), statistic(left_out))
+            for name, statistic in statistics.items()}
+
+
+def sum_statistic_intervals(counts: np.ndarray, statistics: dict[str, SumStatistic], bootstrap: Bootstrap) -> dict:
+    """`<name>_ci_low` / `<name>_ci_high` of each statistic of the column sums of `counts`: BCa intervals."""
+    return _as_intervals(bootstrap_values(counts, statistics, bootstrap))
+
+
 def classification_intervals(gold_ids: np.ndarray, probabilities: np.ndarray, positive: int | None,
                              top_k: tuple[int, ...], bootstrap: Bootstrap) -> dict:
-    """`<metric>_ci_low` / `<metric>_ci_high` of accuracy, precision, recall, f1 (binary for class `positive`,
-    else macro), macro_f1 and top-k accuracy, as classification_metrics defines them: macro over the labels present
-    in the gold or the predictions of the whole split; a gold label unseen in training (id < 0) is one more label,
-    never predicted."""
+    """`<metric>_ci_low` / `<metric>_ci_high` of classification_statistics."""
+    return sum_statistic_intervals(*classification_statistics(gold_ids, probabilities, positive, top_k), bootstrap)
+
+
+def classification_statistics(gold_ids: np.ndarray, probabilities: np.ndarray, positive: int | None,
+                              top_k: tuple[int, ...] = ()) -> tuple[np.ndarray, dict[str, SumStatistic]]:
+    """Per-item counts and the statistics of their sums: accuracy, precision, recall, f1 (binary for class
+    `positive`, else macro), macro_f1 and top-k accuracy, as classification_metrics defines them on a sample: macro
+    over the labels present in the sample's gold or predictions; a gold label unseen in training (id < 0) is one
+    more label, never predicted."""
     predicted = probabilities.argmax(axis=-1)
     present, per_label = label_counts(gold_ids, predicted)
     order = np.argsort(-probabilities, axis=-1)
     hits = [(order[:, :min(k, probabilities.shape[-1])] == gold_ids[:, None]).any(axis=1) for k in top_k]
-    counts = np.column_stack([gold_ids == predicted, per_label, *hits]).astype(np.float64)
-    sums = resampled_sums(counts, bootstrap)
+    counts = np.column_stack([np.ones(len(gold_ids)), gold_ids == predicted, per_label, *hits]).astype(np.float64)
     labels = len(present)
-    precision, recall, f1 = per_label_rates(sums[:, 1:1 + 3 * labels], labels)
-    items = len(gold_ids)
-    values = {"accuracy": sums[:, 0] / items, "macro_f1": f1.mean(axis=1)}
+
+    def rates(sums: np.ndarray) -> np.ndarray:
+        return sums[:, 2:2 + 3 * labels]
+
+    statistics: dict[str, SumStatistic] = {
+        "accuracy": lambda sums: sums[:, 1] / sums[:, 0],
+        "macro_f1": lambda sums: macro_rates(rates(sums), labels)[2]}
     if positive is not None:
         column = present.index(positive) if positive in present else None
-        zeros = np.zeros(len(sums))
-        values.update(precision=precision[:, column] if column is not None else zeros,
-                      recall=recall[:, column] if column is not None else zeros,
-                      f1=f1[:, column] if column is not None else zeros)
+        for i, name in enumerate(("precision", "recall", "f1")):
+            statistics[name] = (lambda sums, i=i: per_label_rates(rates(sums), labels)[i][:, column]) \
+                if column is not None else (lambda sums: np.zeros(len(sums)))
     else:
-        values.update(precision=precision.mean(axis=1), recall=recall.mean(axis=1), f1=values["macro_f1"])
+        for i, name in enumerate(("precision", "recall", "f1")):
+            statistics[name] = lambda sums, i=i: macro_rates(rates(sums), labels)[i]
     for i, k in enumerate(top_k):
-        values[f"top{k}_accuracy"] = sums[:, 1 + 3 * labels + i] / items
-    return _as_intervals(values)
+        statistics[f"top{k}_accuracy"] = lambda sums, i=i: sums[:, 2 + 3 * labels + i] / sums[:, 0]
+    return counts, statistics
 
 
-def multilabel_intervals(gold: np.ndarray, predicted: np.ndarray, present: list[int], bootstrap: Bootstrap) -> dict:
-    """`<metric>_ci_low` / `<metric>_ci_high` of subset accuracy (`accuracy`, `subset_accuracy`), Hamming loss,
-    micro precision/recall/F1 (`precision/recall/f1`) and macro F1 over the `present` label columns, as
-    metrics.multilabel_scores defines them; the records resampled."""
+def multilabel_intervals(gold: np.ndarray, predicted: np.ndarray, bootstrap: Bootstrap) -> dict:
+    """`<metric>_ci_low` / `<metric>_ci_high` of multilabel_statistics, the records resampled."""
+    return sum_statistic_intervals(*multilabel_statistics(gold, predicted), bootstrap)
+
+
+def multilabel_statistics(gold: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, dict[str, SumStatistic]]:
+    """Per-record counts of 0/1 label matrices and the statistics of their sums, as metrics.multilabel_scores
+    defines them on a sample: subset accuracy (`accuracy`, `subset_accuracy`), Hamming loss, micro
+    precision/recall/F1 (`precision/recall/f1`) and macro F1 over the label columns present in the sample's gold or
+    predictions."""
     gold, predicted = gold.astype(bool), predicted.astype(bool)
     labels = gold.shape[1]
-    counts = np.column_stack([(gold == predicted).all(axis=1), (gold != predicted).sum(axis=1),
+    counts = np.column_stack([np.ones(len(gold)), (gold == predicted).all(axis=1), (gold != predicted).sum(axis=1),
                               gold & predicted, predicted, gold]).astype(np.float64)
-    sums = resampled_sums(counts, bootstrap)
-    items = sums[:, 0] * 0 + len(gold)  # a resample holds as many records as the split
-    precision, recall, f1 = pooled_rates(sums[:, 2:], labels)
-    _, _, per_label_f1 = per_label_rates(sums[:, 2:], labels)
-    values = {"accuracy": sums[:, 0] / items, "subset_accuracy": sums[:, 0] / items,
-              "hamming_loss": sums[:, 1] / (items * labels), "precision": precision, "recall": recall, "f1": f1,
-              "macro_f1": per_label_f1[:, present].mean(axis=1) if present else np.zeros(len(sums))}
-    return _as_intervals(values)
+
+    def subset_accuracy(sums: np.ndarray) -> np.ndarray:
+        return sums[:, 1] / sums[:, 0]
+
+    return counts, {
+        "accuracy": subset_accuracy, "subset_accuracy": subset_accuracy,
+        "hamming_loss": lambda sums: sums[:, 2] / (sums[:, 0] * labels),
+        "precision": lambda sums: pooled_rates(sums[:, 3:], labels)[0],
+        "recall": lambda sums: pooled_rates(sums[:, 3:], labels)[1],
+        "f1": lambda sums: pooled_rates(sums[:, 3:], labels)[2],
+        "macro_f1": lambda sums: macro_rates(sums[:, 3:], labels)[2]}
 
 
 def entity_counts(gold: list[list[str]], predicted: list[list[str]],
@@ -162,18 +266,22 @@ def entity_counts(gold: list[list[str]], predicted: list[list[str]],
 
 def entity_intervals(gold: list[list[str]], predicted: list[list[str]], strict_scheme: str | None,
                      bootstrap: Bootstrap) -> dict:
-    """`<metric>_ci_low` / `_ci_high` of the entity-level micro precision/recall/F1 (also under their plain names),
-    macro F1 and each type's F1 (`<TYPE>_f1`), sentences resampled."""
+    """`<metric>_ci_low` / `_ci_high` of entity_statistics, sentences resampled."""
     types, counts = entity_counts(gold, predicted, strict_scheme)
-    if not types:
-        return {}
-    sums = resampled_sums(counts, bootstrap)
-    f1 = per_label_rates(sums, len(types))[2]
-    micro = pooled_rates(sums, len(types))
-    values = {"micro_precision": micro[0], "micro_recall": micro[1], "micro_f1": micro[2],
-              "precision": micro[0], "recall": micro[1], "f1": micro[2], "macro_f1": f1.mean(axis=1)}
-    values.update({f"{name}_f1": f1[:, i] for i, name in enumerate(types)})
-    return _as_intervals(values)
+    return sum_statistic_intervals(counts, entity_statistics(types), bootstrap) if types else {}
+
+
+def entity_statistics(types: list[str]) -> dict[str, SumStatistic]:
+    """The statistics of entity_counts' sums: micro precision/recall/F1 (also under their plain names), macro F1
+    (over the types present in the sample) and each type's F1 (`<TYPE>_f1`, undefined where the type does not
+    occur)."""
+    labels = len(types)
+    statistics: dict[str, SumStatistic] = {}
+    for i, name in enumerate(("precision", "recall", "f1")):
+        statistics[f"micro_{name}"] = statistics[name] = lambda sums, i=i: pooled_rates(sums, labels)[i]
+    statistics["macro_f1"] = lambda sums: macro_rates(sums, labels)[2]
+    statistics.update({f"{name}_f1": lambda sums, i=i: label_f1(sums, labels, i) for i, name in enumerate(types)})
+    return statistics
 
 
 def _weighted_correlation(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -192,33 +300,57 @@ def _weighted_correlation(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> 
 def _resampled_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Each item's rank in each resample (its copies and equal values share their average rank, as scipy's
     `rankdata`), so that Spearman's rho of a resample is Pearson's r of these ranks under the same weights."""
+    from scipy import sparse
+
     unique, group = np.unique(values, return_inverse=True)
-    counts = np.zeros((len(weights), len(unique)))
-    np.add.at(counts.T, group, weights.T)  # draws per distinct value, per resample
+    member = sparse.csr_matrix((np.ones(len(values)), (np.arange(len(values)), group)),
+                               shape=(len(values), len(unique)))
+    counts = np.asarray(sparse.csr_matrix(weights) @ member) if sparse.issparse(weights) else \
+        np.asarray((member.T @ weights.T).T)  # draws per distinct value, per resample
     before = np.cumsum(counts, axis=1) - counts
     return (before + (counts + 1) / 2)[:, group]
 
 
+def _regression_statistics(gold: np.ndarray, predicted: np.ndarray, weights: np.ndarray,
+                           ranks: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """mse, rmse, mae, pearson and spearman of each row of `weights` (how often each example counts); with `ranks`
+    (the full sample's), Spearman's rho as Pearson's r of those ranks (the jackknife's approximation: leaving a
+    few examples out barely moves the others' ranks)."""
+    n = weights.sum(axis=1)
+    error = predicted - gold
+    mse = weights @ (error * error) / n
+    gold_ranks, predicted_ranks = ranks if ranks is not None else (_resampled_ranks(gold, weights),
+                                                                   _resampled_ranks(predicted, weights))
+    return {"mse": mse, "rmse": np.sqrt(mse), "mae": weights @ np.abs(error) / n,
+            "pearson": _weighted_correlation(gold, predicted, weights),
+            "spearman": _weighted_correlation(gold_ranks, predicted_ranks, weights)}
+
+
 def regression_intervals(gold: np.ndarray, predicted: np.ndarray, bootstrap: Bootstrap) -> dict:
     """`<metric>_ci_low` / `<metric>_ci_high` of mse, rmse, mae, pearson and spearman, the examples resampled."""
-    values: dict[str, list] = {name: [] for name in ("mse", "rmse", "mae", "pearson", "spearman")}
-    error = predicted - gold
-    for weights in multiplicities(len(gold), bootstrap):
-        n = weights.sum(axis=1)
-        mse = weights @ (error * error) / n
-        values["mse"].append(mse)
-        values["rmse"].append(np.sqrt(mse))
-        values["mae"].append(weights @ np.abs(error) / n)
-        values["pearson"].append(_weighted_correlation(gold, predicted, weights))
-        gold_ranks, predicted_ranks = _resampled_ranks(gold, weights), _resampled_ranks(predicted, weights)
-        values["spearman"].append(_weighted_correlation(gold_ranks, predicted_ranks, weights))
-    return _as_intervals({name: np.concatenate(parts) for name, parts in values.items()})
+    def over(weight_blocks, ranks=None) -> dict[str, np.ndarray]:
+        parts = [_regression_statistics(gold, predicted, weights, ranks) for weights in weight_blocks]
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    groups = jackknife_groups(len(gold), bootstrap.seed)
+    group_count = int(groups.max()) + 1
+    per_block = max(1, _CHUNK_CELLS // max(len(gold), 1))
+    ranks = tuple(stats.rankdata(values) for values in (gold, predicted))
+    left_out = over(((np.arange(start, min(start + per_block, group_count))[:, None] != groups[None, :])
+                     .astype(float) for start in range(0, group_count, per_block)), ranks)
+    point = over([np.ones((1, len(gold)))])
+    resampled = over(multiplicities(len(gold), bootstrap))
+    return _as_intervals({name: (point[name][0], resampled[name], left_out[name]) for name in resampled})
 
 
-def _as_intervals(values: dict[str, np.ndarray]) -> dict:
+def _as_intervals(values: dict[str, tuple[float, np.ndarray, np.ndarray]]) -> dict:
+    """`<name>_ci_low/_high` from (point, resampled values, jackknife values) per statistic; none for a statistic
+    undefined on every resample."""
     out = {}
-    for name, resampled in values.items():
-        out[f"{name}_ci_low"], out[f"{name}_ci_high"] = interval(resampled)
+    for name, (point, resampled, jackknife) in values.items():
+        low, high = interval(resampled, point, jackknife)
+        if np.isfinite(low):
+            out[f"{name}_ci_low"], out[f"{name}_ci_high"] = low, high
     return out
 
 
@@ -235,5 +367,6 @@ def interval_note(metrics: dict, names: dict[str, str]) -> list[str]:
     if "ci_resamples" not in metrics:
         return []
     return [interval_text(metrics, names) + ".",
-            f"(95% confidence intervals: percentile bootstrap over the {metrics['ci_items']:,} test "
+            f"(95% confidence intervals: {metrics.get('ci_method', 'percentile bootstrap')} over the "
+            f"{metrics['ci_items']:,} test "
             f"{metrics['ci_unit']}, {metrics['ci_resamples']:,} resamples, seed {metrics['ci_seed']}.)"]

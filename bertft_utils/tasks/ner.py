@@ -248,6 +248,8 @@ class NerTask:
         metrics.update(entity_error_scores(*scoring_tags(records.sentences, outputs), strict_scheme))
         illegal = count_illegal(outputs, head.scheme)
         metrics["decoding"] = head.decoding
+        if strict_scheme:
+            metrics["strict_scheme"] = strict_scheme  # how compare and report.html score these predictions again
         metrics["illegal_predicted_transitions"] = illegal.illegal
         metrics["sentences_with_illegal_predictions"] = illegal.sentences_with_illegal
         shown = {"f1": "micro F1", "macro_f1": "macro F1", **{f"{t}_f1": f"{t} F1" for t in entity_types(metrics)}}
