@@ -191,6 +191,18 @@ def test_metric_name_chooses_the_best_checkpoint_unless_the_metric_is_given(tmp_
                                                         "accuracy"])
     apply_metric_name(data, training)
     assert training.metric_for_best_model == "accuracy"
+    # with --load_best_model_at_end transformers has put "loss" there already: --metric_name still decides
+    _, data, training = parse_arguments(*classes, args=[*base, "--metric_name", "macro_f1", "--load_best_model_at_end",
+                                                        "--eval_strategy", "epoch", "--save_strategy", "epoch"])
+    apply_metric_name(data, training)
+    assert (training.metric_for_best_model, training.greater_is_better) == ("macro_f1", True)
+    # an error metric is minimised, whether chosen alone or with --load_best_model_at_end
+    for extra in ([], ["--load_best_model_at_end", "--eval_strategy", "epoch", "--save_strategy", "epoch"]):
+        _, data, training = parse_arguments(*classes, args=[*base, "--metric_for_best_model", "rmse", *extra])
+        apply_metric_name(data, training)
+        assert (training.metric_for_best_model, training.greater_is_better) == ("rmse", False)
+    with pytest.raises(UsageError, match="rmse with --greater_is_better true keeps the checkpoint with the largest"):
+        parse_arguments(*classes, args=[*base, "--metric_for_best_model", "eval_rmse", "--greater_is_better", "true"])
     with pytest.raises(UsageError, match="--metric_name must be one of accuracy, f1, macro_f1, weighted_f1, precision, "
                        "recall, mcc, pearson, spearman"):
         parse_arguments(*classes, args=[*base, "--metric_name", "bleu"])

@@ -128,6 +128,28 @@ def test_predict_only_with_saved_model_and_unlabelled_file(tiny_models, tmp_path
     assert not (tmp_path / "pred" / "test_results.json").exists()
 
 
+def test_a_reused_output_folder_never_shows_an_earlier_runs_outputs_as_this_runs(tiny_models, tmp_path):
+    """Scores and predictions of a labelled test split, then an unlabelled file predicted into the same model folder:
+    the old test accuracy once stayed beside the new predictions (test_results.json, all_results.json, report.html)."""
+    out = tmp_path / "model"
+    run_script("run_classify.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(SAMPLE),
+               "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--max_train_samples", "200",
+               "--max_predict_samples", "40", "--do_train", "--do_predict", "--output_dir", str(out), *FAST[:-4])
+    first = json.loads((out / "test_results.json").read_text())
+    unlabelled = tmp_path / "new.jsonl"
+    unlabelled.write_text('{"headline": "area man wins"}\n{"headline": "senate passes bill"}\n')
+    run_script("run_classify.py", "--model_name_or_path", str(out), "--test_file", str(unlabelled),
+               "--text_column_name", "headline", "--label_column_name", "is_sarcastic", "--do_predict",
+               "--output_dir", str(out))
+    assert [p["text"] for p in read_predictions(out / "predictions.tsv")] == ["area man wins", "senate passes bill"]
+    assert not (out / "test_results.json").exists() and not (out / "test_report.txt").exists()
+    combined = out / "all_results.json"
+    assert not combined.exists() or "test_accuracy" not in json.loads(combined.read_text())
+    assert "accuracy" not in (out / "report.html").read_text(encoding="utf-8").split("<script")[0].lower()
+    assert json.loads((out / "earlier_run_1" / "test_results.json").read_text()) == first  # set aside, not lost
+    assert (out / "model.safetensors").is_file() and (out / "train_results.json").is_file()  # the model's own
+
+
 @pytest.mark.slow  # keeps `make test` under 10 minutes; CI runs it in `make test-slow`
 def test_label_names_reach_reports_config_and_a_reloaded_model(tiny_models, tmp_path):
     out = tmp_path / "named"
@@ -408,7 +430,9 @@ def test_regression_on_sts_style_pairs_scores_numbers_and_pipeline_returns_them(
     assert predictions[0]["text_pair"] and "mse: " in (out / "test_report.txt").read_text()
     config = json.loads((out / "config.json").read_text())
     assert (config["problem_type"], config["id2label"]) == ("regression", {"0": "score"})
-    assert json.loads((out / "trainer_state.json").read_text())["best_metric"] is not None
+    state = json.loads((out / "trainer_state.json").read_text())  # --metric_name pearson chose the checkpoint
+    assert state["best_metric"] == max(entry["eval_pearson"] for entry in state["log_history"]
+                                       if "eval_pearson" in entry)
     from transformers import pipeline
 
     scorer = pipeline("text-classification", model=str(out), device="cpu")

@@ -494,3 +494,33 @@ def test_a_test_tag_never_seen_in_training_is_named_or_kept_with_the_flag(tiny_m
     run_script("run_ner.py", *args, "--allow_unseen_labels", "--output_dir", str(tmp_path / "kept"))
     rows, _ = read_tagged_output(tmp_path / "kept" / "predictions.txt")
     assert {gold for _, gold, _ in rows} == {"O", "B-PER", "I-PER", "B-LOC", "I-LOC"}  # scored as given
+
+
+def test_a_conll_file_of_any_tokens_and_tag_ids_round_trips_through_predictions_report_and_compare(tiny_models,
+                                                                                                     tmp_path):
+    """BC5CDR's test file has a line `{`; tokens `(`, `[`, `#` begin lines too; tags given as ids with --tag_names.
+    predictions.txt is read back as the run wrote it (a `{` line was once taken for JSON and the run crashed after
+    scoring) and its gold column holds the tag names (ids were once compared with names)."""
+    from bertft_utils.evaluation.comparison import compare, load_run
+    from bertft_utils.evaluation.uncertainty import Bootstrap
+
+    names = ["O", "B-Chemical", "I-Chemical"]
+    odd = [(["{", "Na", "}", "("], ["0", "1", "2", "0"]), (["[", "#", "Cl", "]"], ["0", "0", "1", "0"]),
+           (["#", "5", "mg", "("], ["0", "0", "0", "0"])] * 10
+    sentences = distinct(odd, [str(i) for i in range(30)])
+    train = write_conll(tmp_path / "bc5cdr.txt", [(tokens, ["0" if t == "O" else t for t in tags])
+                                                  for tokens, tags in sentences])
+    out = tmp_path / "out"
+    run_script("run_ner.py", "--model_name_or_path", str(tiny_models["bert"]), "--train_file", str(train),
+               "--tag_names", ",".join(names), "--validation_split_percentage", "0", "--test_split_percentage", "30",
+               "--num_train_epochs", "1", "--do_train", "--do_predict", "--output_dir", str(out), *FAST)
+    run = load_run(out)
+    assert {token[0] for sentence in run.items for token in sentence} & {"{", "[", "#", "("}
+    assert {tag for tags in run.gold for tag in tags} <= set(names)  # names, not ids
+    expected = {tuple(tokens): [names[int(t)] for t in tags] for tokens, tags in sentences}
+    assert all(gold == expected[tuple(tokens)] for tokens, gold in zip(run.items, run.gold, strict=True))
+    test = json.loads((out / "test_results.json").read_text())
+    assert compare({"a": [run], "b": [load_run(out)]}, Bootstrap(50, 0))["metrics"]["f1"]["groups"]["a"]["mean"] == \
+        pytest.approx(test["test_f1"])
+    shown = report_items(out)  # report.html, built from predictions.txt after the scores
+    assert len(shown) == len(run.items) and {"{", "[", "#", "("} & {t for item in shown for t in item["t"]}

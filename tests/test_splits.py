@@ -358,3 +358,22 @@ def test_texts_are_grouped_chunk_by_chunk_as_in_one_pass(monkeypatch):
     codes, distinct = splits.text_groups(texts)
     assert codes.tolist() == whole[0].tolist() == [0, 1, 1, 2, 0, 3, 1, 4, 2, 5] and distinct == whole[1] == 6
     assert splits.text_groups([])[1] == 0 and splits.text_groups(texts[:3])[1] == 2
+
+
+def test_a_split_file_of_other_content_is_refused_naming_both_digests(tmp_path, caplog):
+    """The same number of records in another order: every index would pick another record (Taipei QA: 648 of 798
+    "test" records were training records of the file the split was made of)."""
+    from bertft_utils.data.readers import file_sha256
+    from bertft_utils.data.splits import split_train_file
+
+    lines = [f'{{"text": "t{i}", "label": "{"ab"[i % 2]}"}}\n' for i in range(20)]
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(lines), encoding="utf-8")
+    labels = ["a", "b"] * 10
+    path = write_split(str(tmp_path / "old"), stratified_split(labels, 20, 10, 7), str(train), 7, (20.0, 10.0))
+    assert split_train_file(split_args(tmp_path, split_file=path), labels, str(tmp_path / "same"), write=False)
+    before = file_sha256(str(train))
+    train.write_text("".join(reversed(lines)), encoding="utf-8")  # same size, other order
+    with pytest.raises(ValueError, match=rf"indexes the records of train.jsonl with SHA-256 {before}, but --train_file "
+                                         rf".*train.jsonl has SHA-256 {file_sha256(str(train))}: the same indices"):
+        split_train_file(split_args(tmp_path, split_file=path), labels, str(tmp_path / "other"), write=False)

@@ -384,7 +384,19 @@ class BertftTrainingArguments(TrainingArguments):
         cpu_only = not _accelerator_available()
         if not self.use_cpu and cpu_only:
             self.use_cpu = True
+        # transformers fills both in (with --load_best_model_at_end: "loss"; greater_is_better: True for any
+        # metric but the loss): what the user gave is known only here
+        self.metric_for_best_model_given = self.metric_for_best_model is not None
+        greater_is_better_given = self.greater_is_better is not None
         super().__post_init__()
+        if self.metric_for_best_model_given:
+            lower = self.metric_for_best_model.removeprefix("eval_") in LOWER_IS_BETTER
+            if not greater_is_better_given:
+                self.greater_is_better = not lower
+            elif self.greater_is_better and lower:
+                raise UsageError(f"--metric_for_best_model {self.metric_for_best_model} with --greater_is_better true "
+                                 "keeps the checkpoint with the largest error: leave --greater_is_better out (or "
+                                 "false).")
 
     def __getstate__(self) -> dict:
         """What a pickle holds: everything but the credentials. Trainer saves its arguments with `torch.save` into
@@ -448,10 +460,16 @@ class ArgumentParser(HfArgumentParser):
 METRIC_NAMES = ("accuracy", "f1", "macro_f1", "weighted_f1", "precision", "recall", "mcc", "pearson", "spearman")
 
 
+# Metrics where a smaller value is better: --metric_for_best_model one of these keeps the checkpoint that minimises it.
+LOWER_IS_BETTER = ("loss", "mse", "rmse", "mae", "hamming_loss")
+
+
 def apply_metric_name(data_args, training_args) -> None:
-    """--metric_name (HF's run_classification.py flag) sets --metric_for_best_model when that is not given."""
+    """--metric_name (HF's run_classification.py flag) sets --metric_for_best_model when the user did not give that
+    (transformers itself puts "loss" there under --load_best_model_at_end)."""
     chosen = getattr(data_args, "metric_name", None)
-    if chosen and training_args.metric_for_best_model is None:
+    given = getattr(training_args, "metric_for_best_model_given", training_args.metric_for_best_model is not None)
+    if chosen and not given:
         training_args.metric_for_best_model = chosen
         training_args.greater_is_better = True  # every name in METRIC_NAMES grows with quality
 

@@ -265,6 +265,22 @@ def _check_stored_split(path: str, settings: dict, data_args, digest: str) -> No
             "--split_file to use a split on purpose, or --new_split to split afresh anyway.")
 
 
+def _check_split_source(path: str, payload: dict, train_file: str, digest: str | None) -> None:
+    """--split_file indexes the records of the file it was made of: refused for a file of other content (a reordered
+    file of the same size would put training records in the test split); a split without the SHA-256 of its file
+    cannot be checked, and the log says so."""
+    recorded = payload.get("source_sha256")
+    if recorded is None:
+        logger.warning("--split_file %s records no SHA-256 of the file it indexes: it cannot be checked against "
+                       "--train_file %s (same size is all that is checked). A split written by this package "
+                       "records it.", path, train_file)
+    elif digest is not None and recorded != digest:
+        raise UsageError(f"--split_file {path} indexes the records of {payload.get('source_file')} with SHA-256 "
+                         f"{recorded}, but --train_file {train_file} has SHA-256 {digest}: the same indices would "
+                         "pick other records. Use the file the split was made of, or leave out --split_file to "
+                         "split this one afresh.")
+
+
 def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, write: bool,
                      texts: Sequence[str] | None = None, model_name_or_path: str | None = None) -> dict[str, list[int]]:
     """Indices of --train_file records per split: from --split_file, else the split the model folder
@@ -282,6 +298,8 @@ def split_train_file(data_args, labels: Sequence[Hashable], output_dir: str, wri
     if path:
         if not data_args.split_file:  # the file and settings first: a split of another file fails on its content
             _check_stored_split(path, _read_payload(path), data_args, digest)
+        else:
+            _check_split_source(path, _read_payload(path), data_args.train_file, digest)
         splits, settings = read_split(path, len(labels))
         if not data_args.split_file:
             logger.info("Using the split %s was trained with (%s, the same content as --train_file): its held-out "

@@ -87,7 +87,7 @@ def load_run(folder: str | Path) -> RunPredictions:
                              [r["gold"] for r in rows], [r["predicted"] for r in rows],
                              results.get("test_positive_label"))
     elif (folder / "predictions.txt").is_file():
-        tagged = read_tagged_predictions(folder / "predictions.txt")
+        tagged = read_tagged_predictions(folder / "predictions.txt", results.get("test_predictions_layout"))
         if tagged.gold is None:
             raise UsageError(f"{folder / 'predictions.txt'} has no gold tags: a comparison needs predictions of a "
                              "labelled test file.")

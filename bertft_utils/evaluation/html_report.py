@@ -29,7 +29,7 @@ from bertft_utils.files import announce
 REPORT_FILE = "report.html"
 COMPARISON_FILE = "comparison_report.html"
 MATRIX_LIMIT = 25  # more labels than this: the confusions as a list of (gold, predicted) pairs, not a matrix
-HEADLINE = ("accuracy", "f1", "precision", "recall", "macro_f1", "pearson", "spearman", "top_5_accuracy")
+HEADLINE = ("accuracy", "f1", "precision", "recall", "macro_f1", "pearson", "spearman", "top5_accuracy")
 
 
 def _template():
@@ -77,15 +77,23 @@ def _scoring(sentences: list[list[str]]) -> list[list[str]]:
     return [[to_scoring_tag(tag) for tag in tags] for tags in sentences]
 
 
+def _test_results(folder: Path) -> dict:
+    path = folder / "test_results.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def ner_page(folder: Path) -> dict:
-    """The page of an NER run: every sentence with gold and predicted entities and their error kinds."""
-    tagged = read_tagged_predictions(folder / "predictions.txt")
+    """The page of an NER run: every sentence with gold and predicted entities and their error kinds, chunked as the
+    run scored them (seqeval's default mode, or strict mode after --strict_scoring)."""
+    results = _test_results(folder)
+    strict_scheme = results.get("test_strict_scheme")
+    tagged = read_tagged_predictions(folder / "predictions.txt", results.get("test_predictions_layout"))
     tagged.predicted = _scoring(tagged.predicted)
     if tagged.gold is not None:
         tagged.gold = _scoring(tagged.gold)
     items, types = [], set()
-    predicted_spans = [sentence_entities(tags) for tags in tagged.predicted]
-    gold_spans = [sentence_entities(tags) for tags in tagged.gold] if tagged.gold is not None else None
+    predicted_spans = [sentence_entities(tags, strict_scheme) for tags in tagged.predicted]
+    gold_spans = [sentence_entities(tags, strict_scheme) for tags in tagged.gold] if tagged.gold is not None else None
     for index, tokens in enumerate(tagged.tokens):
         predicted = predicted_spans[index]
         if gold_spans is None:
@@ -104,7 +112,7 @@ def ner_page(folder: Path) -> dict:
     page = {"kind": "ner", "unit": "sentences", "labelled": tagged.gold is not None, "types": sorted(types),
             "filters": _ner_filters(sorted(types), tagged.gold is not None), "items": items}
     if tagged.gold is not None:
-        per_type, partial, errors = _entity_tables(folder, tagged)
+        per_type, partial, errors = _entity_tables(folder, tagged, strict_scheme)
         page["per_type"] = [[name, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1-score']:.4f}",
                              v["support"]] for name, v in per_type.items()]
         page["schemes"] = [[scheme, *(v[c] for c in COUNTS), f"{v['f1']:.4f}"] for scheme, v in partial.items()]
@@ -112,7 +120,7 @@ def ner_page(folder: Path) -> dict:
     return page
 
 
-def _entity_tables(folder: Path, tagged) -> tuple[dict, dict, dict]:
+def _entity_tables(folder: Path, tagged, strict_scheme: str | None) -> tuple[dict, dict, dict]:
     """seqeval's per-type table, the partial-match schemes and the error table: those the run wrote with these
     predictions (test_entities.json, test_entity_errors.json, written after predictions.txt), else computed."""
     written = [folder / "test_entities.json", folder / "test_entity_errors.json"]
@@ -123,9 +131,9 @@ def _entity_tables(folder: Path, tagged) -> tuple[dict, dict, dict]:
                 errors["errors_per_gold_type"])
     from bertft_utils.evaluation.metrics import entity_metrics
 
-    scores = entity_error_scores(tagged.gold, tagged.predicted)
-    return (entity_metrics(tagged.gold, tagged.predicted)["per_type"], scores["partial_match"]["overall"],
-            scores["entity_errors"])
+    scores = entity_error_scores(tagged.gold, tagged.predicted, strict_scheme)
+    per_type = entity_metrics(tagged.gold, tagged.predicted, strict_scheme)["per_type"]
+    return per_type, scores["partial_match"]["overall"], scores["entity_errors"]
 
 
 def _filter(name: str, label: str, options) -> dict:
@@ -288,18 +296,19 @@ def _short_names(folders: list[Path]) -> list[str]:
 def comparison_page(folders: list[str | Path]) -> dict:
     """Several runs that predicted the same test file (checked as compare checks them): each test item once with
     every run's prediction and whether it is right, the items where the runs disagree first."""
-    from bertft_utils.evaluation.comparison import check_same_items, load_run
+    from bertft_utils.evaluation.comparison import check_same_items, check_same_scoring, load_run
 
     folders = [Path(folder) for folder in folders]
     runs = [load_run(folder) for folder in folders]
     check_same_items(runs)
+    check_same_scoring(runs)  # one chunking for every run: the first's
     names = _short_names(folders)
     first = runs[0]
     items = []
     if first.kind == "ner":
         for index, tokens in enumerate(first.items):  # load_run gives the tags as scored
-            gold = sentence_entities(first.gold[index])
-            per_run = [sentence_entities(run.predicted[index]) for run in runs]
+            gold = sentence_entities(first.gold[index], first.scoring)
+            per_run = [sentence_entities(run.predicted[index], first.scoring) for run in runs]
             marked = [_marked(spans, error_kinds(gold, spans)[1]) for spans in per_run]
             correct = [set(spans) == set(gold) for spans in per_run]
             disagree = len({tuple(spans) for spans in per_run}) > 1

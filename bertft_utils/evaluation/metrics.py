@@ -139,7 +139,8 @@ def multilabel_scores(gold: np.ndarray, predicted: np.ndarray, label_names: list
 
 # Text facts kept beside the numbers in *_results.json: what a number means.
 NAMED_FACTS = ("positive_label", "positive_label_rule", "compute_precision", "compute_precision_chosen_by",
-               "decoding", "ci_unit", "ci_method", "strict_scheme")
+               "decoding", "ci_unit", "ci_method", "strict_scheme",
+               "predictions_layout")
 
 
 def scalar_metrics(metrics: dict, prefix: str) -> dict:

@@ -32,9 +32,19 @@ def write_tagged_predictions(token_file: TokenFile, predictions: list[list[str]]
                for line, tag in zip(s.lines, tags, strict=True)}
     with open(path, "a" if append else "w", encoding="utf-8") as handle:
         if token_file.format == "conll" and len(by_line) == token_file.token_lines:
+            # gold tags read as ids (--tag_names) get their name written before the prediction: the reader of
+            # predictions.txt takes the last two columns for gold and predicted
+            gold_by_line = {line: tag for s in token_file.sentences if s.tags is not None
+                            for line, tag in zip(s.lines, s.tags, strict=True)}
             for number, raw in enumerate(token_file.raw_lines(), start=1):
                 separator = "\t" if "\t" in raw else " "
-                handle.write(f"{raw}{separator}{by_line[number]}\n" if number in by_line else raw + "\n")
+                if number not in by_line:
+                    handle.write(raw + "\n")
+                    continue
+                gold = gold_by_line.get(number)
+                named = "" if gold is None or raw.split("\t" if separator == "\t" else None)[-1].strip() == gold \
+                    else f"{separator}{gold}"
+                handle.write(f"{raw}{named}{separator}{by_line[number]}\n")
         elif token_file.format in ("conll", "text"):
             for sentence, tags in zip(token_file.sentences, predictions, strict=True):
                 gold = sentence.tags or [None] * len(tags)
@@ -59,10 +69,25 @@ class TaggedPredictions:
     predicted: list[list[str]]
 
 
-def read_tagged_predictions(path: str | os.PathLike) -> TaggedPredictions:
-    """A predictions.txt as write_tagged_predictions writes it: CoNLL-style lines (token, other columns, gold tag,
-    predicted tag; or token and predicted tag for unlabelled input; blank line or -DOCSTART- between sentences) or
-    JSON records (`tokens`, `tags`, `predicted_tags`)."""
+def tagged_predictions_layout(token_file: TokenFile) -> str:
+    """How write_tagged_predictions lays out this input's predictions: "json" records or "conll" lines."""
+    return "conll" if token_file.format in ("conll", "text") else "json"
+
+
+def _is_prediction_record(line: str) -> bool:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and "tokens" in record and "predicted_tags" in record
+
+
+def read_tagged_predictions(path: str | os.PathLike, layout: str | None = None) -> TaggedPredictions:
+    """A predictions.txt as write_tagged_predictions writes it, in its `layout` (the run records it in
+    test_results.json; None: JSON records when the file's first line is one, else CoNLL lines). "conll": token,
+    other columns, gold tag, predicted tag (or token and predicted tag for unlabelled input; blank line or
+    -DOCSTART- between sentences), whatever a token looks like (`{`, `[`, `#`); "json": one record a line
+    (`tokens`, `tags`, `predicted_tags`)."""
     tokens: list[list[str]] = []
     gold: list[list[str]] = []
     predicted: list[list[str]] = []
@@ -75,11 +100,15 @@ def read_tagged_predictions(path: str | os.PathLike) -> TaggedPredictions:
 
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
-            if line.startswith("{"):
+            if layout is None and line.strip():
+                layout = "json" if _is_prediction_record(line) else "conll"
+            if layout == "json":
+                if not line.strip():
+                    continue
                 try:
                     record = json.loads(line)
                     tokens.append(record["tokens"]), predicted.append(record["predicted_tags"])
-                except (ValueError, KeyError) as error:
+                except (ValueError, KeyError, TypeError) as error:
                     raise UsageError(f"{path}, line {number}: not a prediction record ({error}); expected JSON with "
                                      "`tokens` and `predicted_tags` as run_ner.py writes it.") from None
                 gold.append(record.get("tags")), labelled.add("tags" in record)

@@ -34,7 +34,7 @@ from bertft_utils.data.splits import (
 from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.metrics import scalar_metrics
 from bertft_utils.evaluation.uncertainty import Bootstrap
-from bertft_utils.files import PARTIAL_SUFFIX, announce, write_json
+from bertft_utils.files import PARTIAL_SUFFIX, announce, set_aside_earlier_outputs, write_json
 from bertft_utils.modeling.loading import load_config, load_model, load_tokenizer
 from bertft_utils.modeling.vocabulary import prepare_vocabulary
 from bertft_utils.publishing.hub import PublishingTrainer, finetuned_from, finish
@@ -373,6 +373,8 @@ def trial_model_factory(task: Task, prepared, heads: dict):
 def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     """Read, split, tokenize, train, evaluate and predict; write every output; card and push."""
     os.makedirs(training_args.output_dir, exist_ok=True)
+    if training_args.should_save:
+        set_aside_earlier_outputs(training_args.output_dir, training_args.do_train)
     if training_args.keep_freed_memory:
         keep_freed_memory()  # before the model's weights are allocated
     resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args,

@@ -29,6 +29,7 @@ from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.entity_errors import entity_error_scores
 from bertft_utils.evaluation.metrics import entity_scores
 from bertft_utils.evaluation.prediction_files import (
+    tagged_predictions_layout,
     write_entity_report,
     write_span_predictions,
     write_tagged_predictions,
@@ -250,6 +251,7 @@ class NerTask:
         metrics["decoding"] = head.decoding
         if strict_scheme:
             metrics["strict_scheme"] = strict_scheme  # how compare and report.html score these predictions again
+        metrics["predictions_layout"] = tagged_predictions_layout(records)  # and how they read predictions.txt
         metrics["illegal_predicted_transitions"] = illegal.illegal
         metrics["sentences_with_illegal_predictions"] = illegal.sentences_with_illegal
         shown = {"f1": "micro F1", "macro_f1": "macro F1", **{f"{t}_f1": f"{t} F1" for t in entity_types(metrics)}}
