@@ -38,6 +38,7 @@ def arguments_that_count(script: str, args: list[str]) -> dict[str, object]:
     parser = ArgumentParser(module.ARGUMENT_CLASSES)
     parsed, unknown = parser.parse_known_args(args)
     given = {token.split("=")[0].lstrip("-").replace("-", "_") for token in args if token.startswith("--")}
+    given |= {name.removeprefix("no_") for name in given if name.startswith("no_")}  # --no_auto_bf16 sets auto_bf16
     counted: dict[str, object] = {f"unknown {token}": token for token in unknown if token.startswith("--")}
     for name, value in sorted(vars(parsed).items()):
         owner = next(c for c in module.ARGUMENT_CLASSES if name in {f.name for f in dataclasses.fields(c)})

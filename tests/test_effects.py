@@ -76,3 +76,21 @@ def test_an_argument_added_later_enters_the_fingerprint_only_when_set(tmp_path):
     assert not left_out_at_default(data, "class_weights")
     assert run_fingerprint(model, data, training)["settings"]["class_weights"] == "balanced"
     assert run_fingerprint(model, data, training)["hash"] != run_fingerprint(*arguments(tmp_path))["hash"]
+
+
+def test_every_transformers_field_counts_unless_declared_output_only():
+    """Fields once missing from a list of "fields that matter" changed numbers while runs were skipped as unchanged;
+    a field a later transformers adds must count too."""
+    for name in ("metric_for_best_model", "greater_is_better", "eval_steps", "lr_scheduler_kwargs",
+                 "neftune_noise_alpha", "dataloader_drop_last", "load_best_model_at_end"):
+        assert effects_of(BertftTrainingArguments, name) == {TRAINING}, name
+    assert effects_of(BertftTrainingArguments, "a_field_of_transformers_7") == {TRAINING}
+    assert TRAINING in effects_of(BertftTrainingArguments, "auto_bf16")  # it chooses the precision
+    assert effects_of(BertftTrainingArguments, "report_to") == {OUTPUT}
+
+
+def test_a_newly_counted_transformers_field_enters_the_fingerprint_only_when_set(tmp_path):
+    base = run_fingerprint(*arguments(tmp_path))
+    assert "neftune_noise_alpha" not in base["settings"]  # at its default: earlier checkpoints still resume
+    noisy = run_fingerprint(*arguments(tmp_path, neftune_noise_alpha=5.0))
+    assert noisy["settings"]["neftune_noise_alpha"] == 5.0 and noisy["hash"] != base["hash"]

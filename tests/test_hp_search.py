@@ -168,3 +168,21 @@ def test_the_word_embeddings_rate_follows_each_trials_learning_rate(tiny_models,
     group = next(g for g in optimizer.param_groups if any(p is embedding for p in g["params"]))
     assert group["lr"] == pytest.approx(6e-4)
     assert BertftTrainer(model=model, args=args, embedding_learning_rate=1e-3).word_embedding_learning_rate() == 1e-3
+
+
+def test_a_study_of_another_search_space_is_another_study(tmp_path):
+    """A rerun with another --hp_search_space once continued the old study (same name), ran 0 trials and reported
+    the old space's best."""
+    from bertft_utils.config.search_space import search_space
+
+    module = script_module("run_classify")
+    data_args = module.ClassificationDataArguments(train_file=str(SARCASM), text_column_name="headline")
+
+    def fingerprint(space: str | None, metric: str = "accuracy") -> str:
+        training_args = BertftTrainingArguments(output_dir=str(tmp_path / "out"), do_train=True, hp_search_trials=4,
+                                                hp_search_space=space, report_to=[])
+        return hp_search.study_fingerprint((ModelArguments(), data_args, training_args),
+                                           search_space(space, "run_classify.py"), metric)
+
+    assert fingerprint(SPACE) == fingerprint(SPACE)  # a rerun continues its own study
+    assert fingerprint(SPACE) != fingerprint(None) != fingerprint(None, "macro_f1")

@@ -232,6 +232,11 @@ def test_a_finished_run_is_skipped_only_with_the_same_settings(tmp_path):
     assert call("check", *record, "--logging_steps", "7", "--disable_tqdm", "true").returncode == 0  # output only
     rate = call("check", *record, "--learning_rate", "3e-5")  # declared to change the weights: refused
     assert rate.returncode == 2 and "arguments" in rate.stderr and "learning_rate" in rate.stderr
+    for changed in (["--metric_for_best_model", "accuracy"], ["--greater_is_better", "false"], ["--eval_steps", "9"],
+                    ["--lr_scheduler_kwargs", '{"power": 2.0}'], ["--neftune_noise_alpha", "5"],
+                    ["--dataloader_drop_last", "true"], ["--no_auto_bf16"]):  # each can change a number
+        refused = call("check", *record, *changed)
+        assert refused.returncode == 2 and changed[0].lstrip("-").removeprefix("no_") in refused.stderr, changed
 
 
 def test_a_run_recorded_before_the_declarations_is_compared_argument_by_argument(tmp_path):

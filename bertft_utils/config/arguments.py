@@ -343,7 +343,7 @@ class BertftTrainingArguments(TrainingArguments):
     )
     auto_bf16: bool = field(
         default=True,
-        metadata={**affects(OUTPUT),
+        metadata={**affects(TRAINING, PREDICTION, added_later=True),  # it picks the precision: numbers change
                   "help": "On a machine without GPU, time one batch in fp32 and in bf16 before training (or "
                   "prediction) and use the faster (remembered per CPU model in ~/.cache/bertft). --no_auto_bf16 keeps "
                   "fp32, --bf16 forces bf16."},

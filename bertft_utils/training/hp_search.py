@@ -97,7 +97,8 @@ def run_search(trainer, script: str, objective_metric: str, argument_sets: tuple
         return metrics[objective_metric]
 
     if args.hp_search_backend == "optuna":
-        trials = _search_optuna(trainer, space, objective, folder, script, study_fingerprint(argument_sets))
+        trials = _search_optuna(trainer, space, objective, folder, script,
+                                study_fingerprint(argument_sets, space, objective_metric))
     else:
         trials = _search_ray(trainer, space, objective, folder)
     for name, value in restore.items():
@@ -121,12 +122,18 @@ def run_search(trainer, script: str, objective_metric: str, argument_sets: tuple
     return {"best": best["params"], "objective": best["objective"], "trials": trials}
 
 
-def study_fingerprint(argument_sets: tuple) -> str:
-    """What a study's trials depend on (data hashes and settings, as a checkpoint's fingerprint): a rerun with other
-    data or settings, in the same folder or a shared storage, never continues another study."""
+def study_fingerprint(argument_sets: tuple, space: dict, objective_metric: str) -> str:
+    """What a study's trials depend on (data hashes and settings, as a checkpoint's fingerprint, the search space and
+    the objective): a rerun with other data, settings or space, in the same folder or a shared storage, never
+    continues another study (a study of another space would run no trial and report the old space's best)."""
+    import hashlib
+    import json
+
     from bertft_utils.training.checkpoints import run_fingerprint
 
-    return run_fingerprint(*argument_sets)["hash"][:12]
+    payload = json.dumps([run_fingerprint(*argument_sets)["hash"], space, objective_metric], sort_keys=True,
+                         default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 def _search_optuna(trainer, space: dict, objective, folder: str, script: str, fingerprint: str) -> list[dict]:
