@@ -28,6 +28,16 @@ def same_draws(items: int, bootstrap: Bootstrap) -> np.ndarray:
     return np.random.default_rng(bootstrap.seed).integers(0, items, size=(bootstrap.resamples, items))
 
 
+def test_a_share_of_items_gets_wilsons_interval_which_holds_near_one():
+    """Top-3 accuracy 98.4% on 100 items is often 100/100: a bootstrap then says [1, 1] and misses the truth."""
+    gold = np.zeros(100, dtype=int)
+    probabilities = np.tile([[0.9, 0.1]], (100, 1))
+    ours = classification_intervals(gold, probabilities, None, (1,), Bootstrap(500, 1))
+    wilson = stats.binomtest(100, 100).proportion_ci(0.95, method="wilson")
+    assert (ours["accuracy_ci_low"], ours["accuracy_ci_high"]) == pytest.approx((wilson.low, wilson.high))
+    assert ours["top1_accuracy_ci_low"] == pytest.approx(wilson.low) and wilson.low < 0.97
+
+
 def test_accuracy_interval_agrees_with_scipy_bca_bootstrap():
     correct = np.random.default_rng(0).random(600) < 0.8
     gold = np.zeros(600, dtype=int)

@@ -5,8 +5,9 @@ Every resample is scored by the statistic the point estimate defines: a macro av
 (in the gold or the predictions) of that resample, as scikit-learn's and seqeval's macro run over those of the split;
 a per-type F1 is scored on the resamples where the type occurs. The interval is the bias-corrected and accelerated
 (BCa) bootstrap interval (Efron 1987; scipy.stats.bootstrap's default method), its acceleration from a jackknife over
-the items (over at most JACKKNIFE_GROUPS groups of items on large test sets). bench/calibration.py measures how often
-each interval covers the population value (results/calibration.md).
+the items (over at most JACKKNIFE_GROUPS groups of items on large test sets); a share of independent items (accuracy,
+top-k and subset accuracy) gets Wilson's score interval, which holds its level near 0 and 1. bench/calibration.py
+measures how often each interval covers the population value (results/calibration.md).
 
 Every metric we report is a ratio of sums of per-item counts (correct answers; true positives, predictions and gold
 entities per label or type), so one resample is a vector of item multiplicities and all resamples of all metrics are
@@ -171,10 +172,29 @@ def sum_statistic_intervals(counts: np.ndarray, statistics: dict[str, SumStatist
     return _as_intervals(bootstrap_values(counts, statistics, bootstrap))
 
 
+def proportion_interval(hits: float, items: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson's score interval of a share of independent items (accuracy, top-k accuracy, subset accuracy): it holds
+    its level where a bootstrap cannot, e.g. a sample right on every item gives [1, 1] by bootstrap."""
+    interval = stats.binomtest(int(round(hits)), items).proportion_ci(confidence, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def _with_proportions(intervals: dict, counts: np.ndarray, columns: dict[str, int]) -> dict:
+    """`intervals` with those of the shares in `columns` (name -> column of per-item hits) by proportion_interval."""
+    for name, column in columns.items():
+        intervals[f"{name}_ci_low"], intervals[f"{name}_ci_high"] = proportion_interval(counts[:, column].sum(),
+                                                                                        len(counts))
+    return intervals
+
+
 def classification_intervals(gold_ids: np.ndarray, probabilities: np.ndarray, positive: int | None,
                              top_k: tuple[int, ...], bootstrap: Bootstrap) -> dict:
-    """`<metric>_ci_low` / `<metric>_ci_high` of classification_statistics."""
-    return sum_statistic_intervals(*classification_statistics(gold_ids, probabilities, positive, top_k), bootstrap)
+    """`<metric>_ci_low` / `<metric>_ci_high` of classification_statistics: BCa bootstrap intervals, Wilson's for
+    accuracy and top-k accuracy."""
+    counts, statistics = classification_statistics(gold_ids, probabilities, positive, top_k)
+    labels = (counts.shape[1] - 2 - len(top_k)) // 3
+    return _with_proportions(sum_statistic_intervals(counts, statistics, bootstrap), counts, {
+        "accuracy": 1, **{f"top{k}_accuracy": 2 + 3 * labels + i for i, k in enumerate(top_k)}})
 
 
 def classification_statistics(gold_ids: np.ndarray, probabilities: np.ndarray, positive: int | None,
@@ -210,8 +230,11 @@ def classification_statistics(gold_ids: np.ndarray, probabilities: np.ndarray, p
 
 
 def multilabel_intervals(gold: np.ndarray, predicted: np.ndarray, bootstrap: Bootstrap) -> dict:
-    """`<metric>_ci_low` / `<metric>_ci_high` of multilabel_statistics, the records resampled."""
-    return sum_statistic_intervals(*multilabel_statistics(gold, predicted), bootstrap)
+    """`<metric>_ci_low` / `<metric>_ci_high` of multilabel_statistics, the records resampled (Wilson's interval for
+    subset accuracy)."""
+    counts, statistics = multilabel_statistics(gold, predicted)
+    return _with_proportions(sum_statistic_intervals(counts, statistics, bootstrap), counts,
+                             {"accuracy": 1, "subset_accuracy": 1})
 
 
 def multilabel_statistics(gold: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, dict[str, SumStatistic]]:
