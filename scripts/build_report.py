@@ -54,37 +54,63 @@ def group_name(model: str, models: dict) -> str:
     return family(model) if families.count(family(model)) == 1 else model.split("/")[-1]
 
 
-def comparison(out: Path, task: str, models: dict[str, list[dict]]) -> dict | None:
-    """The task's models compared on their test predictions: `<task>/comparison.json` when saved for these very runs,
-    else computed from the runs' prediction files (and saved); None when fewer than two models or no prediction
-    files."""
+def run_inputs(run: dict) -> dict:
+    """What a run's comparison is made from, by content: the SHA-256 of its test_results.json and of its prediction
+    file (when kept; a committed report keeps only the scores)."""
+    from bertft_utils.data.readers import file_sha256
+
+    folder = Path(run["folder"])
+    digests = {name: file_sha256(str(folder / name)) for name in ("test_results.json", "predictions.tsv",
+                                                                   "predictions.txt") if (folder / name).is_file()}
+    return digests
+
+
+def same_inputs(saved: dict, current: dict) -> bool:
+    """Whether a saved comparison was made from these runs as they are now: the same runs, each test_results.json
+    unchanged, and each prediction file still there unchanged (a redone run rewrites both)."""
+    recorded = saved.get("inputs")
+    if recorded is None or set(recorded) != set(current):
+        return False
+    return all(recorded[folder].get(name) == digest for folder, digests in current.items()
+               for name, digest in digests.items())
+
+
+def comparison(out: Path, task: str, models: dict[str, list[dict]]) -> tuple[dict | None, bool]:
+    """The task's models compared on their test predictions, and whether it was computed now: `<task>/comparison.json`
+    when saved from these very runs as they are (run_inputs), else computed from the runs' prediction files (and
+    saved); None when fewer than two models or no prediction files."""
     path = out / task / "comparison.json"
     saved = read_json(path)
     if len(models) < 2:
-        return None
-    folders = sorted(str(Path(r["folder"]).relative_to(out)) for runs in models.values() for r in runs)
-    if saved is not None and sorted(f for members in saved["groups"].values() for f in members) == folders:
-        return saved  # a comparison of other runs (a seed or a model added since) is computed again
+        return None, False
+    inputs = {str(Path(r["folder"]).relative_to(out)): run_inputs(r) for runs in models.values() for r in runs}
+    if saved is not None and same_inputs(saved, inputs):
+        return saved, False
     try:
         groups = {group_name(model, models): [load_run(r["folder"]) for r in runs] for model, runs in models.items()}
         result = compare(groups, Bootstrap(1000, 42))
     except UsageError as error:
         print(f"[{task}] no comparison: {error}", file=sys.stderr)
-        return None
+        if saved is not None:
+            print(f"[{task}] {path} was made from other runs (or runs since redone): not shown.", file=sys.stderr)
+        return None, False
     result["groups"] = {name: [str(Path(folder).relative_to(out)) for folder in folders]
                         for name, folders in result["groups"].items()}
+    result["inputs"] = inputs
     path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    return result
+    return result, True
 
 
-def disagreement_page(out: Path, task: str, models: dict[str, list[dict]]) -> list[str]:
+def disagreement_page(out: Path, task: str, models: dict[str, list[dict]], rebuild: bool) -> list[str]:
     """The link to `<task>/comparison_report.html` (each model's first seed side by side, disagreements first),
-    written from the runs' prediction files unless already there; nothing when it cannot be written."""
+    written from the runs' prediction files when missing or when the comparison was computed again (`rebuild`);
+    nothing when it cannot be written."""
     path = out / task / COMPARISON_FILE
-    if not path.is_file() and len(models) >= 2:
+    if (rebuild or not path.is_file()) and len(models) >= 2:
         try:
             write_comparison_report([runs[0]["folder"] for runs in models.values()], path)
         except UsageError as error:
+            path.unlink(missing_ok=True)  # a page of other runs is never shown as these runs'
             print(f"[{task}] no comparison page: {error}", file=sys.stderr)
     if not path.is_file():
         return []
@@ -293,7 +319,43 @@ def collect(out: Path) -> dict[str, dict[str, list[dict]]]:
                "train": read_json(folder / "train_results.json") or {},
                "entities": read_json(folder / "test_entities.json"), "answers": read_answers(folder / "answers.tsv")}
         runs.setdefault(done["task"], {}).setdefault(done["model"], []).append(run)
+    for task_runs in runs.values():
+        for model_runs in task_runs.values():
+            check_seeds_share_settings(model_runs)
     return runs
+
+
+# Arguments that may differ between the seeds of one model: the seed, and the split file the later seeds reuse (the
+# first run of a task makes the split, the others read it: the same split).
+SEED_ONLY = ("seed", "split_file")
+
+
+def recipe(run: dict) -> dict | None:
+    """A run's recorded settings less what differs between seeds (None: recorded before runs recorded settings)."""
+    settings = run.get("settings")
+    if not settings or "arguments" not in settings:
+        return None
+    return {"arguments": {k: v for k, v in settings["arguments"].items() if k not in SEED_ONLY},
+            "data": {Path(k).name: v for k, v in settings.get("data_sha256", {}).items()
+                     if Path(k).name != "split_ids.json"},
+            "script": settings.get("script"), "smoke": settings.get("smoke")}
+
+
+def check_seeds_share_settings(model_runs: list[dict]) -> None:
+    """The seeds of a model are shown as one model's (mean ± std, one comparison group) only when they were made with
+    the same settings; otherwise the report is refused, naming the first differences."""
+    recorded = [(run, recipe(run)) for run in model_runs if recipe(run) is not None]
+    for run, settings in recorded[1:]:
+        first, first_settings = recorded[0]
+        flat = [{**s["arguments"], **{f"{k} content": v for k, v in s["data"].items()}, "script": s["script"],
+                 "smoke": s["smoke"]} for s in (first_settings, settings)]
+        changed = [f"{key}: {flat[0].get(key)!r} (seed {first['seed']}) vs {flat[1].get(key)!r} (seed {run['seed']})"
+                   for key in sorted(set(flat[0]) | set(flat[1])) if flat[0].get(key) != flat[1].get(key)]
+        if changed:
+            raise SystemExit(f"{first['folder']} and {run['folder']} are seeds of {first['model']} made with other "
+                             f"settings ({'; '.join(changed[:5])}): their scores are not one model's spread. Redo "
+                             "one with the other's settings (delete its folder and run the reproduction again), or "
+                             "keep each set of settings in its own OUT folder.")
 
 
 def mean_std(values: list[float], digits: int = 4) -> str:
@@ -444,9 +506,10 @@ def build_report(out: Path, original_file: Path) -> Path:
         if task not in runs:
             continue
         section, chart = SECTIONS[task](runs[task], original[task])
+        compared, computed = comparison(out, task, runs[task])
         lines += [f"## {title}", "", *section, "",
-                  *comparison_section(comparison(out, task, runs[task]), task, original[task]["conclusion"]),
-                  *disagreement_page(out, task, runs[task]),
+                  *comparison_section(compared, task, original[task]["conclusion"]),
+                  *disagreement_page(out, task, runs[task], computed),
                   *leakage_section(task, runs[task]), *tuning_section(runs[task]), *cost_section(runs[task]),
                   f"![{task}]({task}.png)", ""]
         plot_model_comparison(chart, out / f"{task}.png", CHART_METRIC[task], title)

@@ -8,7 +8,7 @@ fi
 DATA_DIR=${DATA_DIR:-$REPO/../shared/data}   # holds msra_ner/, sarcasm/, taipei_qa/ (see README)
 OUT_GIVEN=${OUT:+1}
 OUT=${OUT:-$REPO/outputs/reproduce}          # one folder per run: $OUT/<task>/<model-slug>/seed<k>/ (--smoke: reproduce_smoke)
-SEEDS=${SEEDS:-42}                           # several seeds ("13 42 87") give mean ± std in the report
+SEEDS=${SEEDS:-"13 42 87"}                   # three seeds: mean ± std, and verdicts about the models (one seed: about the runs)
 HUB_NAMESPACE=${HUB_NAMESPACE:-}             # --push: models go to $HUB_NAMESPACE/bertft-<task>-<model-slug>
 HP_TRIALS=${HP_TRIALS:-0}                    # N > 0: every model (and seed) gets the same N-trial search first
 HP_SPACE=${HP_SPACE:-}                       # the search space (JSON file or text); default: the script's own

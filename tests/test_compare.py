@@ -254,3 +254,35 @@ def test_with_seeds_the_verdict_is_about_models_and_counts_their_spread(tmp_path
     one_each = compare({"a": groups["a"][:1], "b": groups["b"][:1]}, Bootstrap(300, 0))
     single = one_each["metrics"]["accuracy"]["pairs"][0]
     assert not single["seed_variance_measured"] and single["verdict"].startswith("run a > run b")
+
+
+def write_settings(folder, seed: int, **settings) -> None:
+    (folder / "run_settings.json").write_text(json.dumps({"script": "run_classify.py", "data_sha256": {},
+                                                          "settings": {"learning_rate": 5e-5, **settings,
+                                                                       "seed": seed}}))
+
+
+def test_seeds_are_grouped_only_when_their_recorded_settings_differ_by_the_seed(tmp_path):
+    """Two experiments' `bert/seed42` once became two seeds of one model."""
+    gold = ["1", "0"] * 50
+    folders = {}
+    for experiment, rate in (("exp_a", 5e-5), ("exp_b", 1e-3)):
+        for seed in (42, 43):
+            folder = write_run(tmp_path / experiment / "bert" / f"seed{seed}", gold, flipped(gold, {seed % 7}))
+            write_settings(folder, seed, learning_rate=rate)
+            folders[experiment, seed] = str(folder)
+    groups = group_runs(list(folders.values()))
+    assert groups == {"exp_a/bert": [folders["exp_a", 42], folders["exp_a", 43]],
+                      "exp_b/bert": [folders["exp_b", 42], folders["exp_b", 43]]}
+    same = group_runs([folders["exp_a", 42], folders["exp_a", 43]])
+    assert same == {"bert": [folders["exp_a", 42], folders["exp_a", 43]]}
+    process = subprocess.run([sys.executable, "-m", "bertft_utils.compare", *folders.values(), "--resamples", "50"],
+                             capture_output=True, text=True, cwd=REPO)
+    assert process.returncode == 0 and "differ by the seed alone: exp_a/bert: 2 run(s); exp_b/bert: 2" in \
+        process.stdout
+    mixed = subprocess.run([sys.executable, "-m", "bertft_utils.compare", "--group",
+                            f"bert={folders['exp_a', 42]},{folders['exp_b', 43]}", "--group",
+                            f"other={folders['exp_a', 43]}", folders["exp_a", 42]], capture_output=True, text=True,
+                           cwd=REPO)
+    assert mixed.returncode == 1 and "group bert: " in mixed.stderr and "learning_rate: 5e-05 vs 0.001" in \
+        mixed.stderr

@@ -33,7 +33,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 def reproduce(script: str, hub_cache: Path, data_dir: Path, out: Path, *args: str, **env: str):
     environment = {**os.environ, "HF_HOME": str(hub_cache), "HF_HUB_OFFLINE": "1", "DATA_DIR": str(data_dir),
-                   "OUT": str(out), "OMP_NUM_THREADS": "2", **env}
+                   "OUT": str(out), "OMP_NUM_THREADS": "2", "SEEDS": "42", **env}  # one seed unless a test asks
     return subprocess.run(["bash", str(REPO / "scripts" / script), *args], env=environment, capture_output=True,
                           text=True, timeout=900)
 
@@ -372,3 +372,54 @@ def test_the_report_checks_a_claim_with_p_and_the_resolution_of_the_test_set():
         "BERT vs ALBERT: no difference this test set can show (p = 0.41, minimum detectable difference 1.1 points)")
     assert words({"first": "BERT", "second": "ALBERT", "p_holm": 0.0123, "difference": -0.02,
                   "verdict": "ALBERT > BERT"}) == "ALBERT > BERT (p = 0.012)"
+
+
+def write_compared_run(out: Path, model: str, seed: int, gold: list[str], wrong: set[int], arguments: dict) -> Path:
+    from test_compare import flipped, write_run
+
+    folder = write_run(out / "classify" / model.split("/")[-1] / f"seed{seed}", gold, flipped(gold, wrong))
+    (folder / "run_done.json").write_text(json.dumps({
+        "task": "classify", "model": model, "seed": seed, "smoke": False,
+        "settings": {"script": "run_classify.py", "model": model, "seed": seed, "smoke": False,
+                     "arguments": {**arguments, "seed": seed}, "data_sha256": {}}}))
+    accuracy = 1 - len(wrong) / len(gold)
+    (folder / "test_results.json").write_text(json.dumps({"test_accuracy": accuracy, "test_positive_label": "1"}))
+    return folder
+
+
+def test_a_redone_run_changes_the_verdict_and_the_page(tmp_path):
+    """The report once reused comparison.json while the folder names matched: a run redone (as the reproduction
+    advises, by deleting its folder) kept the old verdict under a table where the other model now won."""
+    import shutil
+
+    build_report = load_build_report()
+    original = REPO / "scripts" / "original_report.json"
+    gold = ["1", "0"] * 150
+    recipe = {"learning_rate": 5e-5}
+    for seed in (42, 43, 44):
+        write_compared_run(tmp_path, "google-bert/bert-base-uncased", seed, gold, set(range(0, 300, 10 + seed % 3)),
+                           recipe)
+        write_compared_run(tmp_path, "albert/albert-base-v2", seed, gold, set(range(0, 300, 3 + seed % 2)), recipe)
+    first = build_report.build_report(tmp_path, original).read_text()
+    assert re.search(r"^\| BERT vs ALBERT \| \+0\.\d+ \| .* \| measured \| BERT > ALBERT \|$", first, flags=re.M)
+    page = (tmp_path / "classify" / "comparison_report.html").read_text()
+    for seed in (42, 43, 44):  # ALBERT redone: now the better model
+        shutil.rmtree(tmp_path / "classify" / "albert-base-v2" / f"seed{seed}")
+        write_compared_run(tmp_path, "albert/albert-base-v2", seed, gold, set(range(0, 300, 40 + seed % 3)), recipe)
+    again = build_report.build_report(tmp_path, original).read_text()
+    assert re.search(r"^\| BERT vs ALBERT \| -0\.\d+ \| .* \| measured \| ALBERT > BERT \|$", again, flags=re.M)
+    assert (tmp_path / "classify" / "comparison_report.html").read_text() != page
+
+
+def test_seeds_made_with_other_settings_are_not_shown_as_one_model(tmp_path):
+    """Seed 42 searched 10 trials at 5e-5, seed 13 trained at 2e-5 without a search: once shown as "2 seeds" of one
+    model and one search budget."""
+    build_report = load_build_report()
+    gold = ["1", "0"] * 50
+    write_compared_run(tmp_path, "google-bert/bert-base-uncased", 42, gold, {1, 2},
+                       {"learning_rate": 5e-5, "hp_search_trials": 10})
+    write_compared_run(tmp_path, "google-bert/bert-base-uncased", 13, gold, {3}, {"learning_rate": 2e-5})
+    with pytest.raises(SystemExit, match=r"seeds of google-bert/bert-base-uncased made with other settings "
+                                         r"\(hp_search_trials: None \(seed 13\) vs 10 \(seed 42\); learning_rate: "
+                                         r"2e-05 \(seed 13\) vs 5e-05 \(seed 42\)\)"):
+        build_report.build_report(tmp_path, REPO / "scripts" / "original_report.json")

@@ -148,6 +148,9 @@ def test_a_reused_output_folder_never_shows_an_earlier_runs_outputs_as_this_runs
     assert "accuracy" not in (out / "report.html").read_text(encoding="utf-8").split("<script")[0].lower()
     assert json.loads((out / "earlier_run_1" / "test_results.json").read_text()) == first  # set aside, not lost
     assert (out / "model.safetensors").is_file() and (out / "train_results.json").is_file()  # the model's own
+    recorded = json.loads((out / "run_settings.json").read_text())  # what this run was made with (compare reads it)
+    assert recorded["settings"]["test_file"] == str(unlabelled) and "test_file" in recorded["data_sha256"]
+    assert "learning_rate" in recorded["settings"] and "logging_steps" not in recorded["settings"]
 
 
 @pytest.mark.slow  # keeps `make test` under 10 minutes; CI runs it in `make test-slow`

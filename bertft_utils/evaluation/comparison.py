@@ -45,6 +45,7 @@ from bertft_utils.evaluation.uncertainty import (
     entity_statistics,
     multiplicities,
 )
+from bertft_utils.training.run_record import differences, read_run_settings, settings_but_seed
 
 ALPHA = 0.05
 POWER = 0.8
@@ -285,7 +286,10 @@ def verdict(pair: dict) -> str:
 
 
 def group_runs(folders: list[str], given: list[str] | None = None) -> dict[str, list[str]]:
-    """Groups of run folders: `NAME=DIR,DIR` given, else by model for `<model>/seed<k>` folders, else one per run."""
+    """Groups of run folders: `NAME=DIR,DIR` given, else the seeds of one model: `<model>/seed<k>` folders of one
+    model name whose recorded settings (run_settings.json) differ by the seed alone; runs of the same name made with
+    other settings (another experiment's `bert/seed42`) form groups of their own, named by more of their path; any
+    other folder is a group of one."""
     if given:
         groups = {}
         for spec in given:
@@ -294,12 +298,58 @@ def group_runs(folders: list[str], given: list[str] | None = None) -> dict[str, 
                 raise UsageError(f"--group {spec!r}: write NAME=DIR[,DIR...].")
             groups[name] = members.split(",")
         return groups
-    groups: dict[str, list[str]] = {}
+    buckets: dict[tuple[str, str], list[str]] = {}
     for folder in folders:
         path = Path(folder).resolve()
         name = path.parent.name if _SEED_FOLDER.match(path.name) else path.name
-        groups.setdefault(name, []).append(folder)
+        recorded = read_run_settings(path)
+        settings = json.dumps(settings_but_seed(recorded), sort_keys=True) if recorded else "not recorded"
+        buckets.setdefault((name, settings), []).append(folder)
+    names = [name for name, _ in buckets]
+    groups: dict[str, list[str]] = {}
+    for (name, _), members in buckets.items():
+        if names.count(name) > 1:  # one model name, other settings: named by the folder above the model's too
+            path = Path(members[0]).resolve()
+            model = path.parent if _SEED_FOLDER.match(path.name) else path
+            name = f"{model.parent.name}/{model.name}"
+            while name in groups:
+                name += "'"
+        groups[name] = members
+    for members in groups.values():
+        seeds = [(read_run_settings(Path(m).resolve()) or {}).get("settings", {}).get("seed") for m in members]
+        repeated = {seed for seed in seeds if seed is not None and seeds.count(seed) > 1}
+        if repeated:
+            raise UsageError(f"{', '.join(members)} were made with the same settings and seed {min(repeated)}: one "
+                             "run twice, not seeds of a model. Compare one of them, or name groups with --group.")
     return groups
+
+
+def grouping_note(groups: dict[str, list[str]], given: bool) -> str:
+    """How the runs were grouped, for the report."""
+    if given:
+        return "Groups as given (--group)."
+    recorded = [m for members in groups.values() for m in members if read_run_settings(Path(m).resolve())]
+    total = sum(len(members) for members in groups.values())
+    how = ("runs of one model name whose recorded settings (run_settings.json) differ by the seed alone"
+           if len(recorded) == total else
+           f"folder name (`<model>/seed<k>`); {total - len(recorded)} of the {total} runs recorded no settings, so "
+           "that seeds of one name are taken to share their settings")
+    return f"Grouped by {how}: " + "; ".join(f"{name}: {len(members)} run(s)" for name, members in groups.items()) \
+        + "."
+
+
+def check_groups_share_settings(groups: dict[str, list[str]]) -> None:
+    """--group members must be seeds of one model too: refuse a group whose recorded settings differ beyond the
+    seed, naming the first differences."""
+    for name, members in groups.items():
+        records = [(m, read_run_settings(Path(m).resolve())) for m in members]
+        records = [(m, r) for m, r in records if r is not None]
+        for member, record in records[1:]:
+            changed = differences(settings_but_seed(records[0][1]), settings_but_seed(record))
+            if changed:
+                raise UsageError(f"group {name}: {records[0][0]} and {member} were made with other settings "
+                                 f"({'; '.join(changed[:5])}): not seeds of one model. Put them in groups of their "
+                                 "own.")
 
 
 def markdown(result: dict) -> str:
@@ -309,7 +359,8 @@ def markdown(result: dict) -> str:
     lines = ["# Comparison of runs", "",
              f"{result['items']:,} test {unit}, the same in every run; paired bootstrap over them, "
              f"{result['resamples']:,} resamples, seed {result['seed']}, and the seeds' own variance where a group "
-             f"has two or more runs. p, intervals and minimum detectable differences: {family}.", ""]
+             f"has two or more runs. p, intervals and minimum detectable differences: {family}.", "",
+             *([result["grouping"], ""] if result.get("grouping") else [])]
     for metric, data in result["metrics"].items():
         lines += [f"## {metric}", "", "| group | runs | mean | std | min | max |", "|---|---:|---:|---:|---:|---:|"]
         for name, g in data["groups"].items():
@@ -340,10 +391,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="Bootstrap seed (default 42).")
     args = parser.parse_args(argv)
     folders = group_runs(args.runs, args.group)
+    check_groups_share_settings(folders)
     if sum(len(v) for v in folders.values()) < 2 or len(folders) < 2:
         raise UsageError("give at least two runs, in at least two groups, to compare.")
     groups = {name: [load_run(folder) for folder in members] for name, members in folders.items()}
     result = compare(groups, Bootstrap(args.resamples, args.seed))
+    result["grouping"] = grouping_note(folders, bool(args.group))
     text = markdown(result)
     print(text)
     if args.output:

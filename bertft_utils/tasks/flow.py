@@ -45,6 +45,7 @@ from bertft_utils.training.checkpoints import checkpoint_precision, resume_point
 from bertft_utils.training.dropout_masks import choose_masks
 from bertft_utils.training.hp_search import run_search
 from bertft_utils.training.mlm_warmup import warm_up_encoder
+from bertft_utils.training.run_record import write_run_settings
 from bertft_utils.training.trainer import (
     BertftTrainer,
     evaluate_and_save,
@@ -375,6 +376,7 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     os.makedirs(training_args.output_dir, exist_ok=True)
     if training_args.should_save:
         set_aside_earlier_outputs(training_args.output_dir, training_args.do_train)
+        write_run_settings(training_args.output_dir, task.script, model_args, data_args, training_args)
     if training_args.keep_freed_memory:
         keep_freed_memory()  # before the model's weights are allocated
     resume_from, checkpoint_marker = resume_point(model_args, data_args, training_args,
