@@ -550,6 +550,8 @@ def test_multilabel_json_lists_train_with_tuned_thresholds_and_pipeline_and_onnx
     thresholds = config["bertft_multilabel_thresholds"]
     assert json.loads((out / "thresholds.json").read_text()) == thresholds
     assert thresholds != {label: 0.5 for label in thresholds}  # tuned on validation, not the default
+    evaluated = json.loads((out / "eval_results.json").read_text())
+    assert evaluated["eval_thresholds_cross_fitted"] == 1.0  # its scores are not those of thresholds fitted to them
     predictions = read_predictions(out / "predictions.tsv")
     gold = [json.loads(row["gold"]) for row in predictions]
     assert gold == [labels[int(row["line"]) - 1] for row in predictions]  # JSON lines: record i on line i + 1
@@ -584,8 +586,10 @@ def test_multilabel_json_lists_train_with_tuned_thresholds_and_pipeline_and_onnx
     assert "top_k=None" in (out / "README.md").read_text()
     onnx = tmp_path / "onnx"  # the saved model, its stored thresholds, the same test part through ONNX Runtime
     run_script("run_classify.py", "--model_name_or_path", str(out), "--train_file", str(jsonl),
-               "--label_column_name", "labels", "--do_predict", "--inference_backend", "onnxruntime",
+               "--label_column_name", "labels", "--do_eval", "--do_predict", "--inference_backend", "onnxruntime",
                "--output_dir", str(onnx))
+    # evaluating a saved model applies the thresholds stored with it (they were once tuned afresh, used, not saved)
+    assert json.loads((onnx / "thresholds.json").read_text()) == thresholds
     exported = read_predictions(onnx / "predictions.tsv")
     assert [r["line"] for r in exported] == [r["line"] for r in predictions]
     for mine, theirs in zip(predictions, exported, strict=True):

@@ -18,7 +18,12 @@ from bertft_utils.data.labels import name_labels, parse_label_set
 from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.metrics import multilabel_scores
 from bertft_utils.evaluation.prediction_files import write_multilabel_predictions, write_multilabel_report
-from bertft_utils.evaluation.thresholds import DEFAULT_THRESHOLD, apply_thresholds, tune_thresholds
+from bertft_utils.evaluation.thresholds import (
+    DEFAULT_THRESHOLD,
+    apply_thresholds,
+    cross_fitted_predictions,
+    tune_thresholds,
+)
 from bertft_utils.evaluation.uncertainty import Bootstrap, interval_note
 from bertft_utils.tasks.sequence import LabeledTexts, SequenceStored, SequenceTask, data_collator
 from bertft_utils.training.losses import label_pos_weights, weighted_binary_cross_entropy
@@ -39,6 +44,7 @@ class MultiLabelHead:
 
     config: object
     fixed: float | None
+    tuned_here: bool = True  # this run tunes the thresholds (it trains); else the model's stored ones are applied
 
     def thresholds(self, label_list: list[str]) -> np.ndarray:
         if self.fixed is not None:
@@ -121,14 +127,14 @@ class MultiLabelTask(SequenceTask):
 
     def extend_model(self, model, label_list, model_args, training, new_head, stored, facts) -> MultiLabelHead:
         model.config.problem_type = PROBLEM_TYPE  # BCE loss; pipeline applies a sigmoid
-        head = MultiLabelHead(model.config, self.fixed_threshold)
+        head = MultiLabelHead(model.config, self.fixed_threshold, tuned_here=training)
         if training:  # thresholds of an earlier fine-tuning do not hold for this one
             head.store(label_list, np.full(len(label_list), DEFAULT_THRESHOLD if self.fixed_threshold is None
                                            else self.fixed_threshold))
         return head
 
     def bind_model(self, model, head: MultiLabelHead) -> MultiLabelHead:
-        return MultiLabelHead(model.config, head.fixed)
+        return MultiLabelHead(model.config, head.fixed, head.tuned_here)
 
     def label_values(self, records: LabeledTexts, label_to_id: dict[str, int]) -> list | None:
         """0/1 per label (floats, for the binary cross-entropy); a label unseen in training has no output."""
@@ -153,10 +159,18 @@ class MultiLabelTask(SequenceTask):
                 logits, gold = encoded_validation.per_text_with_gold(logits, gold)
             probabilities = expit(logits)
             head = current_head()
-            if head.fixed is None:  # every evaluation tunes the thresholds of the model as it is now
-                head.store(label_list, tune_thresholds(np.asarray(gold), probabilities))
-            gold_labels = [[label_list[i] for i in np.flatnonzero(row > 0.5)] for row in np.asarray(gold)]
-            metrics = scores(gold_labels, probabilities, head.thresholds(label_list), label_list)
+            gold = np.asarray(gold)
+            gold_labels = [[label_list[i] for i in np.flatnonzero(row > 0.5)] for row in gold]
+            if head.fixed is None and head.tuned_here:
+                # every evaluation of a training run tunes the thresholds of the model as it is now (stored with
+                # it); its scores, which choose the best checkpoint and rank search trials, are cross-fitted:
+                # each record predicted at thresholds tuned on the others
+                head.store(label_list, tune_thresholds(gold, probabilities))
+                predicted = cross_fitted_predictions(gold > 0.5, probabilities)
+                metrics = scores(gold_labels, predicted.astype(float), np.full(len(label_list), 0.5), label_list)
+                metrics["thresholds_cross_fitted"] = 1.0
+            else:  # the thresholds stored with the model (or --multilabel_threshold), as they will be applied
+                metrics = scores(gold_labels, probabilities, head.thresholds(label_list), label_list)
             return {k: v for k, v in metrics.items() if isinstance(v, float)}
 
         hooks = {"data_collator": data_collator(tokenizer, data_args.pad_to_max_length),
@@ -182,8 +196,10 @@ class MultiLabelTask(SequenceTask):
         metrics = scores(records.labels, outputs, thresholds, label_list, bootstrap)
         metrics["runtime"] = timing.get("test_runtime")
         metrics["samples_per_second"] = timing.get("test_samples_per_second")
-        how = ("--multilabel_threshold" if head.fixed is not None else "stored with the model: tuned on validation "
-               "where it was evaluated, else the default")
+        how = ("--multilabel_threshold" if head.fixed is not None else
+               "tuned on the validation data by this run and stored with the model; its validation scores are "
+               "cross-fitted, each record at thresholds tuned on the others" if head.tuned_here else
+               "those stored with the model, tuned on its validation data when it was trained")
         write_multilabel_report(metrics, dict(zip(label_list, map(float, thresholds), strict=True)), output_dir,
                                 [*interval_note(metrics, SHOWN), f"Thresholds per label in thresholds.json ({how}).",
                                  *notes])
