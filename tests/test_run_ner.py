@@ -225,6 +225,16 @@ def test_cluener_span_files_train_and_predictions_come_back_as_spans(tiny_models
                "--output_format", "spans", "--output_dir", str(again), *FAST)
     assert (again / "predictions_spans.json").read_text(encoding="utf-8") == (
         out / "predictions_spans.json").read_text(encoding="utf-8")
+    anonymous = tmp_path / "no_ids.json"  # no ids: a record is named by its place in the file, also in a subset
+    texts = [r["text"] for r in records[32:]]
+    anonymous.write_text("".join(json.dumps({"text": text}, ensure_ascii=False) + "\n" for text in texts),
+                         encoding="utf-8")
+    subset = tmp_path / "subset"
+    run_script("run_ner.py", "--model_name_or_path", str(out), "--test_file", str(anonymous), "--do_predict",
+               "--max_predict_samples", "3", "--output_format", "spans", "--output_dir", str(subset), *FAST)
+    chosen = [json.loads(line) for line in (subset / "predictions_spans.json").read_text(encoding="utf-8").splitlines()]
+    assert len(chosen) == 3 and all(texts[s["id"]] == s["text"] for s in chosen)
+    assert [s["id"] for s in chosen] != [0, 1, 2]  # a seeded subset, not the first records
 
 
 def test_zero_token_characters_get_predictions(tiny_models, tmp_path):

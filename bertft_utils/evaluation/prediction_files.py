@@ -144,7 +144,8 @@ def read_prediction_rows(path: str | os.PathLike) -> list[dict[str, str]]:
 
 def write_span_predictions(token_file: TokenFile, predictions: list[list[str]], path: str,
                            append: bool = False) -> str:
-    """CLUENER's prediction form: one JSON object per sentence, its `id` (the input record's, else its position), its
+    """CLUENER's prediction form: one JSON object per sentence, its `id` (the input record's, else its position
+    among the file's records, 0-based, also for a split or a subset of the file), its
     text (`text` for character input read from span JSON, else `tokens`) and `label`: {type: {mention: [[start,
     end], ...]}}, end inclusive, in token positions. `append`: as write_tagged_predictions."""
     with open(path, "a" if append else "w", encoding="utf-8") as handle:
@@ -152,7 +153,7 @@ def write_span_predictions(token_file: TokenFile, predictions: list[list[str]], 
             given = token_file.ids[index] if token_file.ids else None
             text = {"text": "".join(sentence.tokens)} if token_file.format == SPAN_FORMAT else {
                 "tokens": sentence.tokens}
-            record = {"id": index if given is None else given, **text,
+            record = {"id": token_file.position(index) if given is None else given, **text,
                       "label": spans_from_tags(sentence.tokens, tags)}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return path if append else announce(path)

@@ -44,6 +44,7 @@ class ModelCardFacts:
     license: str | None = None
     example_input: str = "your text here"
     pair_input: bool = False  # the model classifies sentence pairs
+    stratified_split: bool = True  # the split of one file is stratified by label (NER, multi-label, regression: not)
 
 
 # What the usage snippet feeds the model when the user gives no --card_example: never a record of the data.
@@ -142,10 +143,11 @@ def render_model_card(facts: ModelCardFacts, repo_id: str, training_args) -> str
         _usage(facts, repo_id) + (f"\n\n{facts.input_note}" if facts.input_note else ""),
         "## Training data",
         f"`{facts.dataset}`" + (f", records per split: {sizes}." if sizes else ".") + " The split's record ids are in "
-        "`split_ids.json` when it was made from one file (seeded and stratified).",
+        "`split_ids.json` when it was made from one file (seeded" + (" and stratified by label)." if
+                                                                     facts.stratified_split else ").") ,
         "## Training procedure",
         f"- learning rate {training_args.learning_rate:g}, batch size {training_args.per_device_train_batch_size} "
-        f"per device, {training_args.num_train_epochs:g} epochs, seed {training_args.seed}\n"
+        f"per device, {_length(training_args)}, seed {training_args.seed}\n"
         f"- optimizer {training_args.optim}, weight decay {training_args.weight_decay:g}, "
         f"scheduler {training_args.lr_scheduler_type}, warm-up {training_args.warmup_steps:g}\n"
         f"- {precision}",
@@ -153,6 +155,13 @@ def render_model_card(facts: ModelCardFacts, repo_id: str, training_args) -> str
         _versions(),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _length(training_args) -> str:
+    """How long it trained, as the flags said: --max_steps overrides --num_train_epochs."""
+    if training_args.max_steps and training_args.max_steps > 0:
+        return f"{training_args.max_steps} steps (--max_steps)"
+    return f"{training_args.num_train_epochs:g} epochs"
 
 
 def write_model_card(output_dir: str, facts: ModelCardFacts, repo_id: str | None, training_args) -> str:

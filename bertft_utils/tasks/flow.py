@@ -44,6 +44,7 @@ from bertft_utils.runtime.precision import apply_precision, choose_precision, pr
 from bertft_utils.training.checkpoints import checkpoint_precision, resume_point
 from bertft_utils.training.dropout_masks import choose_masks
 from bertft_utils.training.hp_search import run_search
+from bertft_utils.training.losses import with_label_smoothing
 from bertft_utils.training.mlm_warmup import warm_up_encoder
 from bertft_utils.training.run_record import write_run_settings
 from bertft_utils.training.trainer import (
@@ -355,6 +356,7 @@ def card_facts(task: Task, model_args, data_args, label_list: list[str], results
                      **({streamed.name: streamed.records} if streamed is not None else {})},
         extra_sections=task.card_sections(results), input_note=task.input_note(stored),
         pair_input=bool(facts.get("pairs")), language=language, example_input=example.replace('"', "'")[:200],
+        stratified_split=next((task.strata(records) is not None for records in splits.values() if len(records)), True),
         license="apache-2.0" if model_args.model_name_or_path == EMBEDDED_MODEL_ALIAS else None)
 
 
@@ -420,6 +422,9 @@ def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     train_dataset = encoded["train"].dataset() if "train" in encoded else None
     hooks = task.trainer_hooks(tokenizer, data_args, label_list, splits.get("validation"), encoded.get("validation"),
                                lambda: heads["current"], facts)
+    if "compute_loss_func" in hooks:  # a loss of ours (class weights) replaces Trainer's, label smoothing included
+        hooks["compute_loss_func"] = with_label_smoothing(hooks["compute_loss_func"],
+                                                          training_args.label_smoothing_factor)
     measured = precision_is_measured(training_args) and (bool(encoded) or streamed is not None)
     train_batch = None if train_dataset is None else first_batch(  # measures precision and dropout masks
         train_dataset, training_args.per_device_train_batch_size, hooks["data_collator"])

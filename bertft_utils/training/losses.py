@@ -43,22 +43,31 @@ def class_weights(spec: str, label_list: list[str], train_counts: Counter | None
     return weights
 
 
-def weighted_cross_entropy(weights: list[float]):
-    """The Trainer's `compute_loss_func`: cross-entropy with these per-class weights (-100 labels ignored); summed
-    and divided by the batch's item count when the Trainer gives it (gradient accumulation), else the weighted
-    mean."""
-    weight = torch.tensor(weights, dtype=torch.float32)
+class WeightedCrossEntropy:
+    """The Trainer's `compute_loss_func`: cross-entropy with these per-class weights (-100 labels ignored) and
+    `label_smoothing` (Trainer skips its own label smoother when a loss function is given, so it is applied here, as
+    torch's cross_entropy does: the target mixed with the uniform distribution); summed and divided by the batch's
+    item count when the Trainer gives it (gradient accumulation), else the weighted mean."""
 
-    def loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
+    def __init__(self, weights: list[float], label_smoothing: float = 0.0):
+        self.weight = torch.tensor(weights, dtype=torch.float32)
+        self.label_smoothing = label_smoothing
+
+    def with_label_smoothing(self, factor: float) -> WeightedCrossEntropy:
+        return WeightedCrossEntropy(self.weight.tolist(), factor)
+
+    def __call__(self, outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
         flat = logits.reshape(-1, logits.shape[-1]).float()
+        options = {"weight": self.weight.to(flat.device), "label_smoothing": self.label_smoothing}
         if num_items_in_batch is None:
-            return torch.nn.functional.cross_entropy(flat, labels.reshape(-1), weight=weight.to(flat.device))
-        total = torch.nn.functional.cross_entropy(flat, labels.reshape(-1), weight=weight.to(flat.device),
-                                                  reduction="sum")
+            return torch.nn.functional.cross_entropy(flat, labels.reshape(-1), **options)
+        total = torch.nn.functional.cross_entropy(flat, labels.reshape(-1), reduction="sum", **options)
         return total / num_items_in_batch
 
-    return loss
+
+def weighted_cross_entropy(weights: list[float]) -> WeightedCrossEntropy:
+    return WeightedCrossEntropy(weights)
 
 
 def label_pos_weights(spec: str, label_list: list[str], train_counts: Counter | None,
@@ -76,6 +85,17 @@ def label_pos_weights(spec: str, label_list: list[str], train_counts: Counter | 
         weights = given_weights(given, label_list)
     logger.info("Positive weights per label in the loss: %s.", {label: round(w, 4) for label, w in weights.items()})
     return weights
+
+
+def with_label_smoothing(loss, factor: float):
+    """The Trainer's `compute_loss_func` with --label_smoothing_factor applied (Trainer's own smoother does not run
+    when a loss function is given): refused for a loss that cannot smooth its targets."""
+    if not factor:
+        return loss
+    if not hasattr(loss, "with_label_smoothing"):
+        raise UsageError(f"--label_smoothing_factor {factor:g} cannot be combined with multi-label --class_weights "
+                         "(binary cross-entropy per label): leave one of them out.")
+    return loss.with_label_smoothing(factor)
 
 
 def weighted_binary_cross_entropy(pos_weights: list[float]):

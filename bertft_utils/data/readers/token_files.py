@@ -40,6 +40,11 @@ class TokenFile:
     token_lines: int = 0
     ids: list = field(default_factory=list)  # span JSON: each record's `id` (None when it has none)
     version: tuple | None = None  # a CoNLL file's version when it was read (common.file_version)
+    positions: list[int] | None = None  # each sentence's place among the file's (None: the file's own order)
+
+    def position(self, index: int) -> int:
+        """Where the `index`-th sentence of these stands among the file's sentences (0-based)."""
+        return index if self.positions is None else self.positions[index]
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -57,7 +62,8 @@ class TokenFile:
     def subset(self, indices: list[int]) -> TokenFile:
         """These sentences only (predictions are still written in the file's layout)."""
         return TokenFile(self.path, self.format, [self.sentences[i] for i in indices], self.token_lines,
-                         [self.ids[i] for i in indices] if self.ids else [], self.version)
+                         [self.ids[i] for i in indices] if self.ids else [], self.version,
+                         [self.position(i) for i in indices])
 
 
 def _split_token_line(line: str) -> list[str]:
