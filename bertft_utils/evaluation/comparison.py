@@ -181,17 +181,23 @@ def holm(pvalues: list[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def resampled_metric(groups: dict[str, list[RunPredictions]], metric: str, bootstrap: Bootstrap) -> dict:
-    """Per group: the metric of each run (seeds) on every item resample, the same resamples for every run
-    (runs x resamples)."""
+def resampled_metrics(groups: dict[str, list[RunPredictions]], metrics: list[str],
+                      bootstrap: Bootstrap) -> dict[str, dict]:
+    """Per metric, per group: the metric of each run (seeds) on every item resample, the same resamples for every
+    run and metric (runs x resamples)."""
     items = len(next(iter(groups.values()))[0].items)
-    values = {name: [[] for _ in runs] for name, runs in groups.items()}
+    values = {metric: {name: [[] for _ in runs] for name, runs in groups.items()} for metric in metrics}
     for weights in multiplicities(items, bootstrap):
         for name, runs in groups.items():
             for i, run in enumerate(runs):
-                counts, function = run.metrics[metric]
-                values[name][i].append(function(weights @ counts))
-    return {name: np.array([np.concatenate(v) for v in per_run]) for name, per_run in values.items()}
+                sums: dict[int, np.ndarray] = {}  # the metrics of a run share their counts: summed once
+                for metric in metrics:
+                    counts, function = run.metrics[metric]
+                    if id(counts) not in sums:
+                        sums[id(counts)] = weights @ counts
+                    values[metric][name][i].append(function(sums[id(counts)]))
+    return {metric: {name: np.array([np.concatenate(v) for v in per_run]) for name, per_run in by_group.items()}
+            for metric, by_group in values.items()}
 
 
 def seed_variance(observed: np.ndarray, resampled: np.ndarray) -> float:
@@ -245,11 +251,12 @@ def compare(groups: dict[str, list[RunPredictions]], bootstrap: Bootstrap) -> di
                     "seed": bootstrap.seed, "family": f"Bonferroni over {pairs_count} pair(s)",
                     "groups": {name: [str(r.folder) for r in members] for name, members in groups.items()},
                     "metrics": {}}
+    every_resampled = resampled_metrics(groups, shared, bootstrap)
     for metric in shared:
         observed = {name: np.array([float(run.metrics[metric][1](run.metrics[metric][0].sum(axis=0,
                                                                                             keepdims=True))[0])
                                     for run in members]) for name, members in groups.items()}
-        resampled = resampled_metric(groups, metric, bootstrap)
+        resampled = every_resampled[metric]
         summary = {name: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
                           "min": float(np.min(v)), "max": float(np.max(v)), "runs": len(v)}
                    for name, v in observed.items()}
