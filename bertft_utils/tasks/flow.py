@@ -83,6 +83,9 @@ class Task(Protocol):
     model_class: type  # AutoModelFor...
     pretokenized: bool  # inputs are lists of words
     curve_metric: str  # validation metric of the learning curve
+    # what decides an output, for the int8 recheck (runtime.onnx_backend): the top class ("top class"), else why
+    # int8 cannot be rechecked (multi-label: each label against its threshold; regression: the number itself)
+    int8_recheck: str
 
     def configure(self, config) -> Any:
         """`stored`: settings stored in (or read from) the model config before anything is read."""
@@ -375,6 +378,10 @@ def trial_model_factory(task: Task, prepared, heads: dict):
 
 def run_task(task: Task, model_args, data_args, training_args) -> TaskRun:
     """Read, split, tokenize, train, evaluate and predict; write every output; card and push."""
+    if training_args.onnx_quantization != "none" and task.int8_recheck != "top class":
+        raise UsageError(f"--onnx_quantization {training_args.onnx_quantization} is for classifiers and taggers: its "
+                         f"fp32 recheck looks at the top two classes, but {task.int8_recheck}, so int8 would change "
+                         "predictions unchecked. Leave --onnx_quantization none (ONNX Runtime in fp32).")
     os.makedirs(training_args.output_dir, exist_ok=True)
     if training_args.should_save:
         set_aside_earlier_outputs(training_args.output_dir, training_args.do_train)

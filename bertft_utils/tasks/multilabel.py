@@ -91,6 +91,7 @@ class MultiLabelTask(SequenceTask):
     fixed_threshold: float | None = None  # --multilabel_threshold: no tuning
 
     curve_metric = "eval_f1"
+    int8_recheck = "a multi-label output is each label's probability against its threshold"
 
     def configure(self, config) -> SequenceStored:
         if self.positive_label:

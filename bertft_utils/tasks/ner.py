@@ -70,6 +70,7 @@ class NerTask:
     model_class = AutoModelForTokenClassification
     pretokenized = True
     curve_metric = "eval_f1"
+    int8_recheck = "top class"
 
     def __init__(self, data_args):
         self.data_args = data_args

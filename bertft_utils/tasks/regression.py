@@ -41,6 +41,7 @@ class RegressionTask(SequenceTask):
     """SequenceTask whose label column holds numbers: one output named SCORE_LABEL, problem_type 'regression'."""
 
     curve_metric = "eval_pearson"
+    int8_recheck = "a regression's output is the number itself"
 
     def configure(self, config) -> SequenceStored:
         if config.num_labels > 1 and getattr(config, "problem_type", None) == "single_label_classification":

@@ -278,6 +278,7 @@ class SequenceTask:
     model_class = AutoModelForSequenceClassification
     pretokenized = False
     curve_metric = "eval_accuracy"
+    int8_recheck = "top class"
 
     @property
     def script(self) -> str:
