@@ -83,6 +83,11 @@ def ner_runs(args) -> dict:
     return rows
 
 
+def adjusted(pair: dict) -> float:
+    """A pair's adjusted p (`p_holm` in comparisons made before compare's Bonferroni family)."""
+    return pair.get("p_adjusted", pair.get("p_holm"))
+
+
 def compare(name: str, groups: dict[str, list[str]]) -> dict:
     """`python -m bertft_utils.compare` as a user runs it; its comparison.json."""
     out = OUT / "comparisons" / name
@@ -132,7 +137,7 @@ def _comparison_lines(name: str, result: dict, metrics: tuple[str, ...]) -> list
         for pair in result["metrics"][metric]["pairs"]:
             exact = f"{pair['mcnemar']['p']:.3g}" if "mcnemar" in pair else "–"
             lines.append(f"| {metric} | {pair['first']} vs {pair['second']} | {100 * pair['difference']:+.2f} | "
-                         f"{100 * pair['ci_low']:+.2f} to {100 * pair['ci_high']:+.2f} | {pair['p_holm']:.3g} | "
+                         f"{100 * pair['ci_low']:+.2f} to {100 * pair['ci_high']:+.2f} | {adjusted(pair):.3g} | "
                          f"{exact} | {100 * pair['minimum_detectable_difference']:.2f} | {pair['verdict']} |")
     groups = result["metrics"][metrics[0]]["groups"]
     if any(g["runs"] > 1 for g in groups.values()):
@@ -181,7 +186,7 @@ def conclusions(data: dict) -> list[str]:
     for name, result in data["comparisons"].items():
         metric = "f1" if result["kind"] == "ner" else "accuracy"
         verdicts = "; ".join(f"{p['first']} vs {p['second']}: {p['verdict']} ({100 * p['difference']:+.2f} points, "
-                             f"p = {p['p_holm']:.2g})" for p in result["metrics"][metric]["pairs"])
+                             f"p = {adjusted(p):.2g})" for p in result["metrics"][metric]["pairs"])
         lines.append(f"{name} ({'micro F1' if metric == 'f1' else metric}): {verdicts}.")
     return lines
 

@@ -370,7 +370,7 @@ def test_the_report_checks_a_claim_with_p_and_the_resolution_of_the_test_set():
     assert words({"first": "BERT", "second": "ALBERT", "p_holm": 0.41, "difference": 0.0003,
                   "verdict": "no difference this test set can show (minimum detectable difference 1.1 points)"}) == (
         "BERT vs ALBERT: no difference this test set can show (p = 0.41, minimum detectable difference 1.1 points)")
-    assert words({"first": "BERT", "second": "ALBERT", "p_holm": 0.0123, "difference": -0.02,
+    assert words({"first": "BERT", "second": "ALBERT", "p_adjusted": 0.0123, "difference": -0.02,
                   "verdict": "ALBERT > BERT"}) == "ALBERT > BERT (p = 0.012)"
 
 

@@ -265,7 +265,6 @@ def compare(groups: dict[str, list[RunPredictions]], bootstrap: Bootstrap) -> di
             pair = {"first": first, "second": second,
                     **pair_test(observed[first], observed[second], resampled[first], resampled[second],
                                 pairs_count)}
-            pair["p_holm"] = pair["p_adjusted"]  # the key earlier comparison.json files used
             if metric == "accuracy" and len(groups[first]) == len(groups[second]) == 1:
                 a, b = groups[first][0], groups[second][0]
                 pair["mcnemar"] = mcnemar(np.array(a.gold) == np.array(a.predicted),
