@@ -233,3 +233,19 @@ def test_ner_page_takes_the_tables_the_run_wrote_after_its_predictions_and_ignor
     for name in ("test_entities.json", "test_entity_errors.json"):
         os.utime(folder / name, (stale, stale))  # an earlier run's tables: computed again from the predictions
     assert run_page(folder)["per_type"][0] == ["LOC", "0.0000", "0.0000", "0.0000", 2]
+
+
+def test_the_page_heads_with_top_k_accuracy_and_chunks_entities_as_the_run_scored(tmp_path):
+    """report.html looked up `top_5_accuracy` (the key is top5_accuracy: top-k never shown) and chunked entities in
+    seqeval's default mode after --strict_scoring (a run scored 0.0 showed entities as found)."""
+    from bertft_utils.evaluation.html_report import _headline
+
+    run = classification_run(tmp_path / "qa")
+    (run / "test_results.json").write_text(json.dumps({"test_accuracy": 0.4, "test_top5_accuracy": 0.8,
+                                                       "test_top5_accuracy_ci_low": 0.7,
+                                                       "test_top5_accuracy_ci_high": 0.9}))
+    assert ("top5 accuracy", "0.8000 (95% CI 0.7000-0.9000)") in _headline(run)
+    strict = ner_run(tmp_path / "strict", "北\tB-LOC\tI-LOC\n京\tI-LOC\tI-LOC\n\n")  # starts with I-: ill-formed
+    (strict / "test_results.json").write_text(json.dumps({"test_strict_scheme": "IOB2", "test_f1": 0.0}))
+    page = run_page(strict)
+    assert page["items"][0]["p"] == [] and page["items"][0]["g"] == [["LOC", 0, 2, "missed"]]
