@@ -39,7 +39,8 @@ def published_files(out: Path) -> dict[str, bytes]:
     private = {"predictions.tsv", "predictions.txt", "text_predictions.txt", "answers.tsv", "report.html",
                "data_report.json"}
     return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()
-            and not p.relative_to(out).parts[0].startswith(("checkpoint-", "_")) and p.name not in private}
+            and not p.relative_to(out).parts[0].startswith(("checkpoint-", "_", "earlier_run_"))
+            and p.name not in private}
 
 
 def card_metadata(readme: str) -> dict:
@@ -51,7 +52,7 @@ def test_qa_label_push_publishes_a_usable_model_without_the_data_texts(hub_cache
     lines = (DATA / "taipei_qa_sample.txt").read_text(encoding="utf-8").splitlines()
     train.write_text("\n".join(lines + [f"臺北市立圖書館 請問{RARE}書在哪裡借"] * 3) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    out.mkdir()  # an earlier run's answers in the folder: there at push time, so the filter must keep them back
+    out.mkdir()  # an earlier run's answers in the folder: set aside into earlier_run_1/, and never pushed
     (out / "answers.tsv").write_text(f"請問{RARE}書在哪裡借\t臺北市立圖書館\t0.9\n", encoding="utf-8")
     with LocalHub() as hub:
         push("run_qa_label.py", hub, tmp_path, "--model_name_or_path",
@@ -65,6 +66,7 @@ def test_qa_label_push_publishes_a_usable_model_without_the_data_texts(hub_cache
     assert set(pushed) == set(expected)  # exactly these files, and none of the texts
     assert all(pushed[name] == content for name, content in expected.items())  # byte-equal to the output folder
     assert {"predictions.tsv", "answers.tsv", "data_report.json"} <= {p.name for p in out.iterdir()}
+    assert (out / "earlier_run_1" / "answers.tsv").is_file() and not any("earlier_run" in name for name in pushed)
     # no record of train/validation/test appears in any pushed file (the card's usage example included)
     questions = {line.split(" ", 1)[1] for line in train.read_text(encoding="utf-8").splitlines() if " " in line}
     leaked = {(name, question) for name, content in pushed.items() for question in questions

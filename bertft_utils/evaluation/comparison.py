@@ -38,6 +38,7 @@ from scipy import stats
 from bertft_utils.data.tags import to_scoring_tag
 from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.prediction_files import read_prediction_rows, read_tagged_predictions
+from bertft_utils.evaluation.run_settings import differences, read_run_settings, settings_but_seed
 from bertft_utils.evaluation.uncertainty import (
     Bootstrap,
     classification_statistics,
@@ -45,7 +46,6 @@ from bertft_utils.evaluation.uncertainty import (
     entity_statistics,
     multiplicities,
 )
-from bertft_utils.training.run_record import differences, read_run_settings, settings_but_seed
 
 ALPHA = 0.05
 POWER = 0.8

@@ -12,7 +12,7 @@ from transformers import trainer as transformers_trainer
 from bertft_utils.config.arguments import EMBEDDED_MODEL_ALIAS, ModelArguments
 from bertft_utils.evaluation.html_report import has_test_predictions, write_run_report
 from bertft_utils.evaluation.plots import plot_learning_curve
-from bertft_utils.files import PARTIAL_SUFFIX, announce
+from bertft_utils.files import EARLIER_RUN_PREFIX, PARTIAL_SUFFIX, announce
 from bertft_utils.publishing.model_card import ModelCardFacts, write_model_card
 from bertft_utils.training.trainer import BertftTrainer
 
@@ -24,16 +24,17 @@ EMBEDDED_MODEL_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # become public by accident).
 DATA_TEXT_FILES = ("predictions.tsv", "predictions.txt", "text_predictions.txt", "*predictions_spans.json",
                    "answers.tsv", "*report.html", "data_report.json", "*.log", f"*{PARTIAL_SUFFIX}")
+# An earlier run's outputs set aside in the folder (files.set_aside_earlier_outputs): never pushed, even with
+# --push_data_files (they are not this model's).
+EARLIER_RUNS = (f"{EARLIER_RUN_PREFIX}*",)
 
 
 @contextlib.contextmanager
 def data_texts_kept_back(args):
-    """Make every Trainer upload ignore DATA_TEXT_FILES (unless --push_data_files).
+    """Make every Trainer upload ignore DATA_TEXT_FILES (unless --push_data_files) and an earlier run's outputs.
 
     Trainer hard-codes its upload patterns, so the Hub client it calls is wrapped for the duration of the push."""
-    if getattr(args, "push_data_files", False):
-        yield
-        return
+    kept_back = [*EARLIER_RUNS, *([] if getattr(args, "push_data_files", False) else DATA_TEXT_FILES)]
     original = transformers_trainer.hf_api
 
     class _Filtered:
@@ -44,7 +45,7 @@ def data_texts_kept_back(args):
             return getattr(self._api, name)
 
         def upload_folder(self, **kwargs):
-            kwargs["ignore_patterns"] = [*(kwargs.get("ignore_patterns") or []), *DATA_TEXT_FILES]
+            kwargs["ignore_patterns"] = [*(kwargs.get("ignore_patterns") or []), *kept_back]
             return self._api.upload_folder(**kwargs)
 
     transformers_trainer.hf_api = lambda: _Filtered(original())

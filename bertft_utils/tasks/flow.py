@@ -33,6 +33,7 @@ from bertft_utils.data.splits import (
 )
 from bertft_utils.errors import UsageError
 from bertft_utils.evaluation.metrics import scalar_metrics
+from bertft_utils.evaluation.run_settings import write_run_settings
 from bertft_utils.evaluation.uncertainty import Bootstrap
 from bertft_utils.files import PARTIAL_SUFFIX, announce, set_aside_earlier_outputs, write_json
 from bertft_utils.modeling.loading import load_config, load_model, load_tokenizer
@@ -46,7 +47,6 @@ from bertft_utils.training.dropout_masks import choose_masks
 from bertft_utils.training.hp_search import run_search
 from bertft_utils.training.losses import with_label_smoothing
 from bertft_utils.training.mlm_warmup import warm_up_encoder
-from bertft_utils.training.run_record import write_run_settings
 from bertft_utils.training.trainer import (
     BertftTrainer,
     evaluate_and_save,
