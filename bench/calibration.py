@@ -134,6 +134,10 @@ REASONS = {
     ("multi-label", "macro_f1"): (
         "Labels with 1-3% prevalence have a handful of positives in 100 records: the small-count bias of a "
         "per-label F1 enters the macro average (see many rare labels)."),
+    ("regression", "mse"): (
+        "At 100 examples the squared errors' distribution has a long right tail; BCa corrects the percentile "
+        "interval's skew to first order only, and the interval is a little short."),
+    ("regression", "rmse"): "As mse: a monotone function of it.",
     ("*", "every interval covers the true difference"): (
         "Conservative where seeds are measured: three seeds give the t statistic about four degrees of freedom, "
         "and the runs' spread counts part of the items' variation twice; the intervals are wider than 95% needs "

@@ -8,6 +8,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -276,6 +277,8 @@ def test_seeds_are_grouped_only_when_their_recorded_settings_differ_by_the_seed(
                       "exp_b/bert": [folders["exp_b", 42], folders["exp_b", 43]]}
     same = group_runs([folders["exp_a", 42], folders["exp_a", 43]])
     assert same == {"bert": [folders["exp_a", 42], folders["exp_a", 43]]}
+    write_settings(Path(folders["exp_a", 43]), 43, learning_rate=5e-5, split_file="split_ids.json")  # the first
+    assert group_runs([folders["exp_a", 42], folders["exp_a", 43]]) == same  # run made the split, the next read it
     process = subprocess.run([sys.executable, "-m", "bertft_utils.compare", *folders.values(), "--resamples", "50"],
                              capture_output=True, text=True, cwd=REPO)
     assert process.returncode == 0 and "differ by the seed alone: exp_a/bert: 2 run(s); exp_b/bert: 2" in \

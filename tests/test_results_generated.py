@@ -39,6 +39,7 @@ REPORTS = [  # (script, BERTFT_BENCH_SUFFIX, files it writes)
     ("ner_crf.py", "", ["ner_crf.md"]),
     ("sarcasm_search.py", "", ["sarcasm_search.md"]),
     ("ci_cost.py", "", ["ci_cost.md"]),
+    ("calibration.py", "", ["calibration.md"]),
 ]
 
 

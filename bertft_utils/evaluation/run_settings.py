@@ -15,7 +15,9 @@ from bertft_utils.files import write_json
 
 RUN_SETTINGS_FILE = "run_settings.json"
 DATA_FILE_ARGUMENTS = ("train_file", "validation_file", "test_file", "split_file", "predict_text_file")
-SEED_ARGUMENTS = ("seed",)  # what differs between the seeds of one model
+# What may differ between the seeds of one model: the seed, and the split file (the first run of a split writes it,
+# the others read it: the same split; compare checks that every run predicted the same test items anyway).
+SEED_ARGUMENTS = ("seed", "split_file")
 
 
 def run_settings(script: str, *argument_sets) -> dict:
@@ -49,7 +51,9 @@ def read_run_settings(folder: str | os.PathLike) -> dict | None:
 def settings_but_seed(recorded: dict) -> dict:
     """The recorded settings less what differs between the seeds of one model."""
     return {**recorded, "settings": {name: value for name, value in recorded["settings"].items()
-                                     if name not in SEED_ARGUMENTS}}
+                                     if name not in SEED_ARGUMENTS},
+            "data_sha256": {name: value for name, value in recorded.get("data_sha256", {}).items()
+                            if name not in SEED_ARGUMENTS}}
 
 
 def differences(first: dict, second: dict) -> list[str]:
