@@ -108,6 +108,11 @@ def test_macro_interval_with_many_rare_labels_holds_its_point_estimate():
                                     bootstrap=Bootstrap(1000, 42))
     assert metrics["macro_f1_ci_low"] <= metrics["macro_f1"] <= metrics["macro_f1_ci_high"]
     assert metrics["macro_precision"] <= 1 and metrics["precision_ci_low"] <= metrics["precision"]
+    from bertft_utils.evaluation.uncertainty import interval_note
+
+    note = interval_note(metrics, {"macro_f1": "macro F1"})  # the report says what such an interval is worth
+    assert f"{metrics['labels_with_few_test_items']} of the {metrics['macro_labels']} labels have fewer than 5 test " \
+        "items" in note[-1] and metrics["labels_with_few_test_items"] > 20
 
 
 def random_tags(rng, sentences: int) -> list[list[str]]:

@@ -15,6 +15,7 @@ from sklearn.metrics import (
 )
 
 from bertft_utils.evaluation.uncertainty import (
+    FEW_TEST_ITEMS,
     Bootstrap,
     classification_intervals,
     entity_intervals,
@@ -98,6 +99,8 @@ def classification_scores(gold_labels: list[str], probabilities: np.ndarray, lab
     for k in top_k:
         metrics[f"top{k}_accuracy"] = top_k_accuracy(gold_ids, probabilities, k)
     metrics["samples"] = len(gold_labels)
+    gold_counts = np.bincount(gold_ids[gold_ids >= 0], minlength=len(label_list))
+    metrics["labels_with_few_test_items"] = int(((gold_counts > 0) & (gold_counts < FEW_TEST_ITEMS)).sum())
     known = gold_ids >= 0
     metrics["report_table"] = classification_report(gold_ids[known], predicted[known],
                                                     labels=list(range(len(label_list))), target_names=label_list,

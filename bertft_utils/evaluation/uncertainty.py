@@ -25,6 +25,7 @@ from scipy import stats
 
 CONFIDENCE = 0.95
 _CHUNK_CELLS = 4_000_000  # resamples x items per matrix (32 MB of float64): bounds memory on large test sets
+FEW_TEST_ITEMS = 5  # a label with fewer gold test items: its F1 rests on a handful of cases (interval_note warns)
 JACKKNIFE_GROUPS = 2_000  # leave-one-out up to this many items; beyond, leave-one-group-out (same acceleration)
 
 
@@ -389,7 +390,14 @@ def interval_note(metrics: dict, names: dict[str, str]) -> list[str]:
     """The report lines on the intervals: the values with their intervals, and how they were drawn."""
     if "ci_resamples" not in metrics:
         return []
-    return [interval_text(metrics, names) + ".",
-            f"(95% confidence intervals: {metrics.get('ci_method', 'percentile bootstrap')} over the "
-            f"{metrics['ci_items']:,} test "
-            f"{metrics['ci_unit']}, {metrics['ci_resamples']:,} resamples, seed {metrics['ci_seed']}.)"]
+    lines = [interval_text(metrics, names) + ".",
+             f"(95% confidence intervals: {metrics.get('ci_method', 'percentile bootstrap')} over the "
+             f"{metrics['ci_items']:,} test "
+             f"{metrics['ci_unit']}, {metrics['ci_resamples']:,} resamples, seed {metrics['ci_seed']}.)"]
+    few, labels = metrics.get("labels_with_few_test_items", 0), metrics.get("macro_labels", 0)
+    if few >= 2 and few >= 0.1 * labels:
+        lines.append(f"{few} of the {labels} labels have fewer than {FEW_TEST_ITEMS} test items: a macro score over "
+                     "them is biased low against the population's and its interval too narrow "
+                     "(results/calibration.md); it describes this split. Compare models on the same split "
+                     "(python -m bertft_utils.compare).")
+    return lines
