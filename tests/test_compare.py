@@ -289,3 +289,15 @@ def test_seeds_are_grouped_only_when_their_recorded_settings_differ_by_the_seed(
                            cwd=REPO)
     assert mixed.returncode == 1 and "group bert: " in mixed.stderr and "learning_rate: 5e-05 vs 0.001" in \
         mixed.stderr
+
+
+def test_an_interval_stays_within_the_metrics_range_when_seeds_spread_over_it():
+    """A smoke run's seeds scored 0.0, 0.0 and 0.66: the t interval on two degrees of freedom once read -3.36 to
+    +3.36 (a difference of F1 scores lies in [-1, 1])."""
+    from bertft_utils.evaluation.comparison import pair_test, verdict
+
+    resampled = np.random.default_rng(0).normal(0, 0.01, size=(3, 200))
+    pair = pair_test(np.array([0.0, 0.0, 0.66]), np.array([0.0, 0.01, 0.6]), resampled, resampled, 3)
+    assert -1 <= pair["ci_low"] <= pair["difference"] <= pair["ci_high"] <= 1
+    assert verdict({**pair, "first": "a", "second": "b"}) == \
+        "no difference these runs can show (their seeds' scores vary too much)"

@@ -234,7 +234,8 @@ def pair_test(observed_a: np.ndarray, observed_b: np.ndarray, resampled_a: np.nd
         p = 1.0 if difference == 0 else 0.0
     return {"difference": difference, "standard_error": error, "degrees_of_freedom": float(freedom),
             "p": p, "p_adjusted": min(1.0, p * pairs), "ci_level": 1 - level,
-            "ci_low": difference - critical * error, "ci_high": difference + critical * error,
+            # every compared metric lies in [0, 1]: so does the difference's interval once cut to [-1, 1]
+            "ci_low": max(difference - critical * error, -1.0), "ci_high": min(difference + critical * error, 1.0),
             "minimum_detectable_difference": (critical + float(stats.t.ppf(POWER, freedom))) * error,
             "seed_variance_measured": seeds_measured}
 
@@ -287,6 +288,8 @@ def verdict(pair: dict) -> str:
         return f"{better} > {worse}"
     if pair["minimum_detectable_difference"] == 0:  # no item where the two differ: no power to estimate
         return "no difference this test set can show (the two predicted every test item alike)"
+    if pair["minimum_detectable_difference"] >= 1:  # the seeds' scores spread over the metric's whole range
+        return "no difference these runs can show (their seeds' scores vary too much)"
     return (f"no difference this test set can show (minimum detectable difference "
             f"{100 * pair['minimum_detectable_difference']:.1f} points)")
 
