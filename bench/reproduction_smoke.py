@@ -40,10 +40,10 @@ def run_smoke() -> None:
         env = {**os.environ, "HF_HOME": hf_home, "HF_HUB_OFFLINE": "1", "DATA_DIR": str(SHARED_DATA),
                "OUT": str(out), "PYTHON": sys.executable}
         subprocess.run(["bash", str(REPO / "scripts" / "reproduce_report.sh"), "--smoke"], env=env, check=True)
+    facts = {**machine_facts(), "command": "bench/reproduction_smoke.py (scripts/reproduce_report.sh --smoke, "
+             "DATA_DIR=../shared/data, tiny look-alikes of the nine checkpoints)"}  # before results/ is emptied
     shutil.rmtree(RESULTS, ignore_errors=True)
     RESULTS.mkdir(parents=True)
-    facts = {**machine_facts(), "command": "bench/reproduction_smoke.py (scripts/reproduce_report.sh --smoke, "
-             "DATA_DIR=../shared/data, tiny look-alikes of the nine checkpoints)"}
     (RESULTS / "facts.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     for path in [*out.glob("*/*/seed*/*"), *out.glob("*/comparison.json"), *out.glob("*/comparison_report.html"),
                  *out.glob("*/*/seed*/hp_search/*")]:
